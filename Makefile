@@ -1,0 +1,57 @@
+# leakscope: build, test and demo. Privileged targets (test, demo) need root
+# or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE on Linux with uprobes.
+
+GO      ?= go
+BIN     := bin/leakscope
+DEMO    := bin/leakscope-demo-target
+DEMOOUT ?= demo-out
+
+.PHONY: all build generate check-generate test test-short demo lint clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/leakscope
+
+# Regenerates the BPF objects and their Go bindings (committed, so a plain
+# build needs no clang). Installs Debian's clang and libbpf headers if missing.
+generate:
+	@command -v clang >/dev/null && test -f /usr/include/bpf/bpf_helpers.h || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang llvm libbpf-dev >/dev/null; }
+	$(GO) generate ./bpf/
+
+# Fails when the committed BPF objects differ from what the sources build.
+check-generate: generate
+	@git diff --exit-code --stat -- bpf/ || { echo "bpf/: committed generated files are stale; run make generate and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- bpf/)" || { git status --porcelain -- bpf/; echo "bpf/: untracked generated files"; exit 1; }
+
+# All tests. Privileged ones skip when not root, and fail instead of
+# skipping when LEAKSCOPE_REQUIRE_BPF=1.
+test:
+	$(GO) test -count=1 -timeout 40m ./...
+
+test-short:
+	$(GO) test -count=1 -short ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	GOARCH=arm64 $(GO) vet ./...
+	GOARCH=arm64 $(GO) build -o /dev/null ./cmd/leakscope
+
+# Watches a bundled demo target (one leak, one harmless churn) for a minute.
+demo: build
+	$(GO) build -o $(DEMO) ./testdata/demo
+	@rm -rf $(DEMOOUT); mkdir -p $(DEMOOUT)
+	@$(DEMO) > $(DEMOOUT)/target.log 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null' EXIT; sleep 1; \
+	echo "demo target running as pid $$pid; watching it for 60s..."; \
+	./$(BIN) --pid $$pid --duration 60s --out $(DEMOOUT) || exit 1; \
+	kill $$pid; wait $$pid 2>/dev/null; \
+	prof=$$(ls $(DEMOOUT)/$$pid/leak-*.pb.gz | tail -n 1); \
+	echo; echo "suspects: $(DEMOOUT)/suspects.json"; \
+	echo "open the leak profile:  go tool pprof -top $$prof"; \
+	echo "                   or:  go tool pprof -http=localhost:8080 $$prof"
+
+clean:
+	rm -rf bin $(DEMOOUT)

@@ -1,0 +1,319 @@
+//go:build ignore
+
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
+/* leakscope kernel side.
+ *
+ * The Go runtime samples heap allocations for its own heap profile: one
+ * sampled object per ~MemProfileRate bytes gets a "profile special" that the
+ * sweeper frees together with the object. Probing that sampled path (not
+ * every malloc) gives alloc AND free events for a statistically sound sample
+ * at a few thousand events per second even for a target allocating GB/s.
+ *
+ *   runtime.profilealloc(mp, x, size)   a sample is taken: walk the stack,
+ *                                       park it per thread (pending)
+ *   runtime.setprofilebucket(p, b)      the runtime recorded it: commit the
+ *                                       parked sample as a live object
+ *   runtime.freeSpecial(s, p, size)     a special is freed; if it is the
+ *                                       profile kind, the object died
+ *   runtime.gcMarkTermination           one per GC cycle: the age clock
+ *
+ * Everything is aggregated in maps that userspace snapshots; every way data
+ * can be lost is counted per target and per CPU.
+ */
+#include "types.h"
+#include <bpf/bpf_helpers.h>
+
+#include "go_abi.h"
+
+char __license[] SEC("license") = "Dual MIT/GPL";
+
+#define EEXIST 17
+#define E2BIG 7
+
+#define STACK_DEPTH 64
+#define AGE_BUCKETS 16
+
+enum loss_reason {
+	LOSS_LIVE_FULL,        /* live-object map full: sample not tracked */
+	LOSS_STATS_FULL,       /* per-stack map full: sample not tracked */
+	LOSS_STACK_FAILED,     /* stack walk failed: sample kept, stack unknown */
+	LOSS_STACK_COLLISION,  /* stack map bucket taken: sample kept, stack unknown */
+	LOSS_FREE_UNMATCHED,   /* free of an address never seen (e.g. sampled before attach) */
+	LOSS_ADDR_REUSED,      /* address allocated again before its free arrived */
+	LOSS_PENDING_FULL,     /* per-thread pending map full: sample dropped */
+	LOSS_COMMIT_UNMATCHED, /* setprofilebucket without a matching profilealloc */
+	LOSS_READ_FAILED,      /* reading target memory failed */
+	LOSS_MAX,
+};
+
+enum event {
+	EV_ALLOC,       /* profilealloc hits */
+	EV_COMMIT,      /* samples committed by setprofilebucket */
+	EV_UNCOMMITTED, /* samples the runtime did not record (Go 1.23+ with no profStack) */
+	EV_SPECIAL,     /* freeSpecial hits, any special kind */
+	EV_FREE,        /* frees of profiled objects matched to a live sample */
+	EV_GC,          /* GC cycles */
+	EV_MAX,
+};
+
+/* Per-target settings and the GC clock; presence means "watch this tgid". */
+struct target {
+	__u64 gc_cycles;
+	__u16 kind_off;    /* offset of the kind byte in runtime.special */
+	__u8 kind_profile; /* kind value of the profile special */
+	__u8 _pad[5];
+};
+
+struct counts {
+	__u64 loss[LOSS_MAX];
+	__u64 event[EV_MAX];
+};
+
+struct live_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 addr;
+};
+
+struct live_val {
+	__s32 stack_id;
+	__u32 _pad;
+	__u64 size;
+	__u64 gc;      /* GC cycle count at allocation */
+	__u64 time_ns; /* bpf_ktime_get_ns at allocation */
+};
+
+struct stats_key {
+	__u32 tgid;
+	__s32 stack_id;
+};
+
+struct stats_val {
+	__u64 allocs, alloc_bytes;
+	__u64 frees, free_bytes;
+	__u64 freed_age[AGE_BUCKETS]; /* log2 buckets of GC cycles survived */
+};
+
+struct pending_alloc {
+	__u64 addr;
+	__u64 size;
+	__s32 stack_id;
+	__u32 tgid; /* lets userspace drop a departed target's leftovers */
+};
+
+/* Capacities are overridden from userspace before loading. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct target);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct counts);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* thread id */
+	__type(value, struct pending_alloc);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct live_key);
+	__type(value, struct live_val);
+} live SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct stats_key);
+	__type(value, struct stats_val);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+static __always_inline void count_loss(struct counts *c, __u32 reason)
+{
+	if (c && reason < LOSS_MAX)
+		c->loss[reason]++; /* per-CPU value: no atomics needed */
+}
+
+static __always_inline void count_event(struct counts *c, __u32 ev)
+{
+	if (c && ev < EV_MAX)
+		c->event[ev]++;
+}
+
+/* age_bucket maps GC cycles survived to a log2 bucket: 0 -> 0, 1 -> 1,
+ * 2..3 -> 2, 4..7 -> 3, ..., capped at AGE_BUCKETS-1. */
+static __always_inline __u32 age_bucket(__u64 age)
+{
+	__u32 b = 0;
+	if (age >= (1ULL << 32)) return AGE_BUCKETS - 1;
+	if (age >= (1 << 16)) { b += 16; age >>= 16; }
+	if (age >= (1 << 8)) { b += 8; age >>= 8; }
+	if (age >= (1 << 4)) { b += 4; age >>= 4; }
+	if (age >= (1 << 2)) { b += 2; age >>= 2; }
+	if (age >= (1 << 1)) { b += 1; age >>= 1; }
+	b += age; /* age is now 0 or 1 */
+	return b > AGE_BUCKETS - 1 ? AGE_BUCKETS - 1 : b;
+}
+
+static __always_inline struct stats_val *stats_for(__u32 tgid, __s32 stack_id, struct counts *c)
+{
+	struct stats_key k = {.tgid = tgid, .stack_id = stack_id};
+	struct stats_val *s = bpf_map_lookup_elem(&stats, &k);
+	if (s)
+		return s;
+	struct stats_val zero = {};
+	long err = bpf_map_update_elem(&stats, &k, &zero, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		count_loss(c, LOSS_STATS_FULL);
+		return 0;
+	}
+	return bpf_map_lookup_elem(&stats, &k);
+}
+
+/* account_free records that a tracked object died after surviving
+ * (now - allocated) GC cycles. */
+static __always_inline void account_free(__u32 tgid, struct target *t, struct live_val *v, struct counts *c)
+{
+	struct stats_val *s = stats_for(tgid, v->stack_id, c);
+	if (!s)
+		return;
+	__u32 b = age_bucket(t->gc_cycles - v->gc) & (AGE_BUCKETS - 1);
+	__sync_fetch_and_add(&s->frees, 1);
+	__sync_fetch_and_add(&s->free_bytes, v->size);
+	__sync_fetch_and_add(&s->freed_age[b], 1);
+}
+
+SEC("uprobe/profilealloc")
+int profilealloc(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct target *t = bpf_map_lookup_elem(&targets, &tgid);
+	if (!t)
+		return 0;
+	struct counts *c = bpf_map_lookup_elem(&counters, &tgid);
+	count_event(c, EV_ALLOC);
+
+	struct pending_alloc p = {.addr = GO_PARAM2(ctx), .size = GO_PARAM3(ctx), .tgid = tgid};
+	/* The probe sits on the frame-pointer push of the prologue, so the
+	 * kernel adds the caller from [SP] and walks Go's frame pointers. */
+	long sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (sid < 0) {
+		count_loss(c, sid == -EEXIST ? LOSS_STACK_COLLISION : LOSS_STACK_FAILED);
+		sid = -1;
+	}
+	p.stack_id = sid;
+
+	if (bpf_map_lookup_elem(&pending, &tid))
+		count_event(c, EV_UNCOMMITTED); /* the previous sample never committed */
+	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
+		count_loss(c, LOSS_PENDING_FULL);
+	return 0;
+}
+
+SEC("uprobe/setprofilebucket")
+int setprofilebucket(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct target *t = bpf_map_lookup_elem(&targets, &tgid);
+	if (!t)
+		return 0;
+	struct counts *c = bpf_map_lookup_elem(&counters, &tgid);
+
+	struct pending_alloc *pe = bpf_map_lookup_elem(&pending, &tid);
+	if (!pe || pe->addr != GO_PARAM1(ctx)) {
+		count_loss(c, LOSS_COMMIT_UNMATCHED);
+		return 0;
+	}
+	struct live_key k = {.tgid = tgid, .addr = pe->addr};
+	struct live_val v = {
+		.stack_id = pe->stack_id,
+		.size = pe->size,
+		.gc = t->gc_cycles,
+		.time_ns = bpf_ktime_get_ns(),
+	};
+	bpf_map_delete_elem(&pending, &tid);
+
+	struct stats_val *s = stats_for(tgid, v.stack_id, c);
+	if (!s)
+		return 0;
+
+	long err = bpf_map_update_elem(&live, &k, &v, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* The old object at this address must have died, but its free
+		 * never reached us: account it as freed now, and say so. */
+		struct live_val *old = bpf_map_lookup_elem(&live, &k);
+		if (old)
+			account_free(tgid, t, old, c);
+		count_loss(c, LOSS_ADDR_REUSED);
+		err = bpf_map_update_elem(&live, &k, &v, BPF_ANY);
+	}
+	if (err) {
+		count_loss(c, LOSS_LIVE_FULL);
+		return 0;
+	}
+	__sync_fetch_and_add(&s->allocs, 1);
+	__sync_fetch_and_add(&s->alloc_bytes, v.size);
+	count_event(c, EV_COMMIT);
+	return 0;
+}
+
+SEC("uprobe/freeSpecial")
+int free_special(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct target *t = bpf_map_lookup_elem(&targets, &tgid);
+	if (!t)
+		return 0;
+	struct counts *c = bpf_map_lookup_elem(&counters, &tgid);
+	count_event(c, EV_SPECIAL);
+
+	__u8 kind = 0;
+	if (bpf_probe_read_user(&kind, sizeof(kind), (void *)(GO_PARAM1(ctx) + t->kind_off))) {
+		count_loss(c, LOSS_READ_FAILED);
+		return 0;
+	}
+	if (kind != t->kind_profile)
+		return 0; /* a finalizer, weak handle, cleanup, pin... */
+
+	struct live_key k = {.tgid = tgid, .addr = GO_PARAM2(ctx)};
+	struct live_val *v = bpf_map_lookup_elem(&live, &k);
+	if (!v) {
+		count_loss(c, LOSS_FREE_UNMATCHED);
+		return 0;
+	}
+	account_free(tgid, t, v, c);
+	bpf_map_delete_elem(&live, &k);
+	count_event(c, EV_FREE);
+	return 0;
+}
+
+SEC("uprobe/gcMarkTermination")
+int gc_mark_termination(struct pt_regs *ctx)
+{
+	/* Runs with the world stopped: keep it tiny. */
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct target *t = bpf_map_lookup_elem(&targets, &tgid);
+	if (!t)
+		return 0;
+	__sync_fetch_and_add(&t->gc_cycles, 1);
+	count_event(bpf_map_lookup_elem(&counters, &tgid), EV_GC);
+	return 0;
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/leakscope/leakscope/monitor"
+	"github.com/leakscope/leakscope/tracer"
+)
+
+// Flags is everything the command line sets.
+type Flags struct {
+	PIDs           []int
+	Interval       time.Duration
+	Duration       time.Duration
+	Out            string
+	MemProfileRate string
+	MaxSuspects    int
+	LogLevel       string
+	Maps           tracer.Options
+}
+
+func parseFlags(args []string) (*Flags, error) {
+	f := &Flags{Maps: tracer.DefaultOptions()}
+	fs := pflag.NewFlagSet("leakscope", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.IntSliceVar(&f.PIDs, "pid", nil, "process to watch (repeatable)")
+	fs.DurationVar(&f.Interval, "interval", 10*time.Second, "time between snapshots")
+	fs.DurationVar(&f.Duration, "duration", 0, "stop after this long (0: until SIGINT/SIGTERM)")
+	fs.StringVar(&f.Out, "out", "", "directory for suspects.json and pprof files")
+	fs.StringVar(&f.MemProfileRate, "memprofilerate", "auto", "sampling: auto (turn on at 512 KiB if off), keep (never write), or a byte count")
+	fs.IntVar(&f.MaxSuspects, "max-suspects", 20, "suspects reported per target")
+	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Uint32Var(&f.Maps.LiveObjects, "max-live-objects", f.Maps.LiveObjects, "capacity: sampled objects alive at once")
+	fs.Uint32Var(&f.Maps.StackSlots, "max-stacks", f.Maps.StackSlots, "capacity: distinct allocation stacks")
+	fs.Uint32Var(&f.Maps.StackStats, "max-stack-stats", f.Maps.StackStats, "capacity: (process, stack) aggregates")
+	fs.Uint32Var(&f.Maps.Threads, "max-threads", f.Maps.Threads, "capacity: threads with a sample in flight")
+	fs.Uint32Var(&f.Maps.Targets, "max-targets", f.Maps.Targets, "capacity: processes watched at once")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "leakscope watches running Go processes for memory leaks.\n\nUsage: leakscope --pid PID [flags]\n\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (targets are given with --pid)", fs.Arg(0))
+	}
+	if len(f.PIDs) == 0 {
+		return nil, errors.New("no target: give --pid PID")
+	}
+	for _, p := range f.PIDs {
+		if p <= 0 {
+			return nil, fmt.Errorf("--pid %d: not a process id", p)
+		}
+	}
+	if f.Interval < 100*time.Millisecond {
+		return nil, fmt.Errorf("--interval %v: must be at least 100ms", f.Interval)
+	}
+	if f.Duration < 0 {
+		return nil, fmt.Errorf("--duration %v: must not be negative", f.Duration)
+	}
+	if f.MaxSuspects < 1 {
+		return nil, fmt.Errorf("--max-suspects %d: must be at least 1", f.MaxSuspects)
+	}
+	if _, err := parseRate(f.MemProfileRate); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// parseRate reads --memprofilerate.
+func parseRate(s string) (monitor.RatePolicy, error) {
+	switch strings.ToLower(s) {
+	case "auto":
+		return monitor.RatePolicy{Mode: monitor.RateAuto}, nil
+	case "keep":
+		return monitor.RatePolicy{Mode: monitor.RateKeep}, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 || n > 1<<30 {
+		return monitor.RatePolicy{}, fmt.Errorf("--memprofilerate %q: want auto, keep, or a byte count from 1 to %d", s, 1<<30)
+	}
+	return monitor.RatePolicy{Mode: monitor.RateSet, Rate: n}, nil
+}

@@ -1,0 +1,62 @@
+// Command leakscope attaches to running Go processes and names the call
+// sites whose heap objects keep surviving garbage collection.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/leakscope/leakscope/monitor"
+)
+
+func main() {
+	flags, err := parseFlags(os.Args[1:])
+	if errors.Is(err, pflag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "leakscope:", err)
+		os.Exit(2)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(flags.LogLevel)); err != nil {
+		fmt.Fprintln(os.Stderr, "leakscope: --log-level:", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, flags, log); err != nil {
+		fmt.Fprintln(os.Stderr, "leakscope:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, f *Flags, log *slog.Logger) error {
+	rate, err := parseRate(f.MemProfileRate)
+	if err != nil {
+		return err
+	}
+	pids := make([]uint32, len(f.PIDs))
+	for i, p := range f.PIDs {
+		pids[i] = uint32(p)
+	}
+	return monitor.Run(ctx, monitor.Config{
+		PIDs:        pids,
+		Interval:    f.Interval,
+		Duration:    f.Duration,
+		OutDir:      f.Out,
+		Rate:        rate,
+		MaxSuspects: f.MaxSuspects,
+		Maps:        f.Maps,
+		Stdout:      os.Stdout,
+	}, log)
+}

@@ -1,0 +1,45 @@
+// Package monitor runs a watch: it resolves and attaches each target,
+// snapshots the kernel maps every interval, feeds the analysis, and writes
+// the reports, until the duration ends, a signal arrives or every target
+// has exited.
+package monitor
+
+import (
+	"io"
+	"time"
+
+	"github.com/leakscope/leakscope/tracer"
+)
+
+// RateMode says what leakscope may do to the target's runtime.MemProfileRate.
+type RateMode int
+
+const (
+	// RateAuto turns sampling on (DefaultRate) only when it is off.
+	RateAuto RateMode = iota
+	// RateKeep never writes to the target.
+	RateKeep
+	// RateSet writes RatePolicy.Rate.
+	RateSet
+)
+
+// DefaultRate is the Go runtime's own default MemProfileRate.
+const DefaultRate = 512 * 1024
+
+// RatePolicy is the parsed --memprofilerate.
+type RatePolicy struct {
+	Mode RateMode
+	Rate int64 // with RateSet
+}
+
+// Config is one watch.
+type Config struct {
+	PIDs        []uint32
+	Interval    time.Duration
+	Duration    time.Duration // 0: until the context ends
+	OutDir      string        // "" writes no files
+	Rate        RatePolicy
+	MaxSuspects int
+	Maps        tracer.Options
+	Stdout      io.Writer // the per-interval table
+}

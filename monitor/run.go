@@ -1,0 +1,144 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/leakscope/leakscope/report"
+	"github.com/leakscope/leakscope/symbolize"
+	"github.com/leakscope/leakscope/tracer"
+)
+
+// Run watches cfg.PIDs until the duration ends, ctx is cancelled, or every
+// target has exited. Each of those ends with final reports and a nil error.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if len(cfg.PIDs) == 0 {
+		return errors.New("no target pid")
+	}
+	// Check every target before loading anything into the kernel, so bad
+	// input fails fast with its own message.
+	for _, pid := range cfg.PIDs {
+		if _, err := identify(pid); err != nil {
+			return err
+		}
+	}
+	tr, err := tracer.New(cfg.Maps)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := tr.Close(); cerr != nil {
+			log.Warn("detaching", "err", cerr)
+		}
+	}()
+	for name, b := range tr.MapMemory() {
+		log.Debug("kernel map", "name", name, "bytes", b)
+	}
+
+	cache := symbolize.NewCache()
+	var targets []*target
+	for _, pid := range cfg.PIDs {
+		t, err := attach(tr, cache, pid, cfg, log)
+		if err != nil {
+			return err // the deferred Close detaches the ones attached so far
+		}
+		targets = append(targets, t)
+	}
+
+	if cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+	tick := time.NewTicker(cfg.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// The last interval: flush what we have and stop cleanly.
+			return snapshotAndReport(tr, targets, cfg, log, true)
+		case <-tick.C:
+		}
+		if err := snapshotAndReport(tr, targets, cfg, log, false); err != nil {
+			return err
+		}
+		if allExited(targets) {
+			log.Info("every target has exited")
+			return nil
+		}
+	}
+}
+
+// snapshotAndReport reads the maps, updates the analysis, notices exited
+// targets, and writes the table, suspects.json and the profiles.
+func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *slog.Logger, final bool) error {
+	snaps, err := tr.Snapshot()
+	if err != nil {
+		return fmt.Errorf("reading kernel maps: %w", err)
+	}
+	for _, t := range targets {
+		if t.exited {
+			continue
+		}
+		gone := !t.id.alive()
+		if s := snaps[t.id.pid]; s != nil {
+			t.observe(s)
+		}
+		if gone {
+			// The maps still hold its data; report it once more and let go.
+			t.exited = true
+			log.Info("target exited", "pid", t.id.pid, "exe", t.exe)
+			if err := t.att.Close(); err != nil {
+				log.Warn("detaching exited target", "pid", t.id.pid, "err", err)
+			}
+		}
+	}
+	doc := buildDocument(targets, time.Now())
+	if cfg.Stdout != nil {
+		if final {
+			fmt.Fprintln(cfg.Stdout, "final report:")
+		}
+		report.WriteTable(cfg.Stdout, doc)
+	}
+	if cfg.OutDir == "" {
+		return nil
+	}
+	if err := report.WriteJSON(cfg.OutDir, doc); err != nil {
+		return fmt.Errorf("writing suspects.json: %w", err)
+	}
+	for _, t := range targets {
+		if t.last == nil {
+			continue
+		}
+		path, err := report.WriteProfileFile(cfg.OutDir, t.info(), t.analysis.Stacks(), doc.GeneratedAt)
+		if err != nil {
+			return fmt.Errorf("writing the leak profile of pid %d: %w", t.id.pid, err)
+		}
+		if final {
+			fmt.Fprintf(cfg.Stdout, "leak profile of pid %d: go tool pprof -top %s\n", t.id.pid, path)
+		}
+	}
+	return nil
+}
+
+func allExited(targets []*target) bool {
+	for _, t := range targets {
+		if !t.exited {
+			return false
+		}
+	}
+	return true
+}
+
+func buildDocument(targets []*target, now time.Time) *report.Document {
+	doc := &report.Document{GeneratedAt: now}
+	for _, t := range targets {
+		doc.Targets = append(doc.Targets, t.reportTarget())
+	}
+	sort.Slice(doc.Targets, func(i, j int) bool { return doc.Targets[i].PID < doc.Targets[j].PID })
+	return doc
+}

@@ -1,0 +1,127 @@
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/gobin"
+	"github.com/leakscope/leakscope/symbolize"
+	"github.com/leakscope/leakscope/tracer"
+)
+
+// target is one watched process.
+type target struct {
+	id        procIdentity
+	exe       string
+	goVersion string
+	proc      *symbolize.Process
+	att       *tracer.Attachment
+	rate      tracer.ProfileRate
+	analysis  *analysis.Target
+
+	rateBefore  int64 // MemProfileRate found at attach
+	rateNow     int64 // MemProfileRate at the last snapshot
+	rateChanged bool  // leakscope wrote MemProfileRate
+	exited      bool
+	last        *tracer.Snapshot
+}
+
+// attach resolves pid's binary, verifies every hook, attaches the probes
+// and applies the sampling policy. On error nothing stays attached.
+func attach(tr *tracer.Tracer, cache *symbolize.Cache, pid uint32, cfg Config, log *slog.Logger) (_ *target, err error) {
+	id, err := identify(pid)
+	if err != nil {
+		return nil, err
+	}
+	exePath := fmt.Sprintf("/proc/%d/exe", pid)
+	bin, err := gobin.Open(exePath)
+	if err != nil {
+		return nil, fmt.Errorf("pid %d (%s): %w", pid, exeName(pid), err)
+	}
+	defer bin.Close()
+	hooks, err := bin.ResolveHooks()
+	if err != nil {
+		return nil, fmt.Errorf("pid %d (%s, %s): cannot watch: %w", pid, exeName(pid), orUnknown(bin.GoVersion()), err)
+	}
+	proc, err := symbolize.NewProcess(cache, int(pid))
+	if err != nil {
+		return nil, fmt.Errorf("pid %d: reading its binary and mappings: %w", pid, err)
+	}
+	t := &target{
+		id:        id,
+		exe:       exeName(pid),
+		goVersion: hooks.GoVersion,
+		proc:      proc,
+		rate:      tracer.ProfileRate{PID: pid, Addr: hooks.MemProfileRateAddr + proc.Bias()},
+		analysis: analysis.NewTarget(analysis.Config{
+			Interval:    cfg.Interval,
+			MaxSuspects: cfg.MaxSuspects,
+		}),
+	}
+	if t.rateBefore, err = t.rate.Read(); err != nil {
+		return nil, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	t.rateNow = t.rateBefore
+
+	// Probes first, then sampling: no sample taken after the switch is missed.
+	if t.att, err = tr.Attach(pid, hooks); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, t.att.Close())
+		}
+	}()
+	if err := t.applyRate(cfg.Rate, log); err != nil {
+		return nil, err
+	}
+	log.Info("attached", "pid", pid, "exe", t.exe, "go", t.goVersion,
+		"memprofilerate", t.rateNow, "set_by_leakscope", t.rateChanged)
+	return t, nil
+}
+
+func (t *target) applyRate(p RatePolicy, log *slog.Logger) error {
+	want := int64(-1)
+	switch p.Mode {
+	case RateAuto:
+		if t.rateBefore == 0 {
+			want = DefaultRate
+		}
+	case RateSet:
+		if t.rateBefore != p.Rate {
+			want = p.Rate
+		}
+	}
+	if want < 0 {
+		if t.rateBefore == 0 {
+			log.Warn("heap sampling is off in the target and --memprofilerate keep forbids turning it on: no samples will be seen", "pid", t.id.pid)
+		}
+		return nil
+	}
+	if _, err := t.rate.Set(want); err != nil {
+		return fmt.Errorf("pid %d: setting runtime.MemProfileRate: %w", t.id.pid, err)
+	}
+	t.rateNow, t.rateChanged = want, true
+	log.Warn("changed the target's runtime.MemProfileRate; it stays changed after leakscope exits, and the target's own heap profiles now scale with it",
+		"pid", t.id.pid, "from", t.rateBefore, "to", want)
+	return nil
+}
+
+// observe feeds one snapshot to the analysis.
+func (t *target) observe(s *tracer.Snapshot) {
+	if r, err := t.rate.Read(); err == nil {
+		t.rateNow = r // the application may change it itself
+	}
+	s.MemProfileRate = t.rateNow
+	t.last = s
+	t.analysis.Add(s, t.proc)
+}
+
+func orUnknown(v string) string {
+	if v == "" {
+		return "unknown Go version"
+	}
+	return v
+}

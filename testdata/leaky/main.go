@@ -1,0 +1,84 @@
+// Command leaky is a test target: it leaks at a steady rate through the
+// path chosen by -leak while churning short-lived garbage, and reports its
+// own health on stdout so tests can tell it kept running.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+var (
+	cache  = map[int][]byte{} // grows forever with -leak=map
+	global [][]byte           // grows forever with -leak=slice
+	sink   []byte             // keeps the churn from being optimised away
+)
+
+//go:noinline
+func leakMap(i int, size int) {
+	cache[i] = make([]byte, size)
+}
+
+//go:noinline
+func leakSlice(size int) {
+	global = append(global, make([]byte, size))
+}
+
+//go:noinline
+func churn(size int) {
+	sink = make([]byte, size)
+}
+
+func main() {
+	leak := flag.String("leak", "map", "leak path: map, slice or none")
+	leakRate := flag.Int("leak-rate", 2<<20, "bytes leaked per second")
+	churnRate := flag.Int("churn-rate", 64<<20, "bytes of short-lived garbage per second")
+	duration := flag.Duration("duration", 0, "exit 0 after this long (0: run until SIGTERM)")
+	flag.Parse()
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	var deadline <-chan time.Time
+	if *duration > 0 {
+		deadline = time.After(*duration)
+	}
+
+	const tick = 10 * time.Millisecond
+	const leakSize, churnSize = 1024, 4096
+	leaksPerTick := max(1, *leakRate/leakSize/int(time.Second/tick))
+	churnPerTick := *churnRate / churnSize / int(time.Second/tick)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	fmt.Println("ready", os.Getpid())
+	n := 0
+	for ticks := 0; ; ticks++ {
+		select {
+		case <-stop:
+			fmt.Println("stopping", n)
+			return
+		case <-deadline:
+			fmt.Println("done", n)
+			return
+		case <-t.C:
+		}
+		for range churnPerTick {
+			churn(churnSize)
+		}
+		for range leaksPerTick {
+			switch *leak {
+			case "map":
+				leakMap(n, leakSize)
+			case "slice":
+				leakSlice(leakSize)
+			}
+			n++
+		}
+		if ticks%100 == 0 {
+			fmt.Println("alive", n)
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package tracer
+
+import "time"
+
+// AgeBuckets is the number of log2 buckets in the freed-age histogram:
+// bucket 0 holds objects freed in the GC cycle they were allocated in,
+// bucket i (i >= 1) those that survived [2^(i-1), 2^i) cycles, and the
+// last bucket everything older.
+const AgeBuckets = 16
+
+// Snapshot is one read of the kernel maps for one target process.
+type Snapshot struct {
+	PID  uint32
+	Time time.Time
+	// GCCycles counts the GC cycles completed since leakscope attached.
+	GCCycles uint64
+	// MemProfileRate is the sampling rate in force in the target (bytes).
+	MemProfileRate int64
+	// Stacks holds one entry per distinct allocation stack seen.
+	Stacks map[int32]*StackStats
+	// Losses counts data lost, by reason (see LossReasons).
+	Losses map[string]uint64
+	// Events counts probe hits by kind (see EventNames).
+	Events map[string]uint64
+}
+
+// StackStats aggregates the sampled objects allocated from one stack.
+type StackStats struct {
+	// StackID is the kernel stack-map id; negative when the stack walk
+	// failed (the objects are still counted, under an unknown stack).
+	StackID int32
+	// PCs are the user-space return addresses, innermost first, as seen
+	// in the target's address space (not yet adjusted for PIE load bias).
+	PCs []uint64
+
+	// Cumulative sampled counts since attach.
+	Allocs, AllocBytes uint64
+	Frees, FreeBytes   uint64
+	// FreedAge is the histogram of GC cycles survived by freed objects.
+	FreedAge [AgeBuckets]uint64
+
+	// Currently live sampled objects.
+	LiveObjects, LiveBytes uint64
+	// LiveAges[i] counts live objects that have survived i GC cycles
+	// (index capped at len-1 = 63).
+	LiveAges []uint64
+	// OldestAllocNS is the kernel monotonic time of the oldest live object.
+	OldestAllocNS uint64
+}
