@@ -1,0 +1,131 @@
+package tracer_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leakscope/leakscope/gobin"
+	"github.com/leakscope/leakscope/internal/testutil"
+	"github.com/leakscope/leakscope/symbolize"
+	"github.com/leakscope/leakscope/tracer"
+)
+
+// attachFixture starts the leaky fixture, resolves its hooks and attaches.
+func attachFixture(t *testing.T, tr *tracer.Tracer, bin string, args ...string) (*testutil.Process, *gobin.Hooks, *tracer.Attachment) {
+	t.Helper()
+	p := testutil.Start(t, bin, args...)
+	p.WaitLine(t, "ready", 10*time.Second)
+	b, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", p.PID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	hooks, err := b.ResolveHooks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	att, err := tr.Attach(uint32(p.PID()), hooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, hooks, att
+}
+
+// TestTracerSeesSampledAllocsAndFrees attaches to a real process and checks
+// what the kernel side counted: samples on the leak and churn stacks, frees
+// matched on the churn, GC cycles, full stacks with the immediate caller of
+// the probed function, and a clean detach.
+func TestTracerSeesSampledAllocsAndFrees(t *testing.T) {
+	testutil.RequireBPF(t)
+	bin := testutil.Build(t, t.TempDir(), "leaky", "./testdata/leaky", "-buildmode=pie")
+	tr, err := tracer.New(tracer.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	p, hooks, att := attachFixture(t, tr, bin, "-leak=map", "-churn-rate=33554432")
+
+	proc, err := symbolize.OpenProcess(p.PID(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rate := tracer.ProfileRate{PID: uint32(p.PID()), Addr: hooks.MemProfileRateAddr + proc.Bias()}
+	if old, err := rate.Set(64 * 1024); err != nil || old != 0 {
+		t.Fatalf("setting MemProfileRate: old %d, %v", old, err)
+	}
+	time.Sleep(4 * time.Second)
+
+	snaps, err := tr.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := snaps[uint32(p.PID())]
+	if s == nil {
+		t.Fatalf("no snapshot for pid %d", p.PID())
+	}
+	if s.GCCycles < 3 {
+		t.Errorf("only %d GC cycles seen", s.GCCycles)
+	}
+	for _, reason := range []string{"live_map_full", "stats_map_full", "stack_walk_failed", "pending_map_full", "commit_unmatched", "target_read_failed"} {
+		if s.Losses[reason] != 0 {
+			t.Errorf("loss %s = %d, want 0", reason, s.Losses[reason])
+		}
+	}
+
+	bySite := map[string]*tracer.StackStats{}
+	for _, st := range s.Stacks {
+		frames := proc.Symbolize(st.PCs)
+		if len(frames) < 3 {
+			continue
+		}
+		if frames[0].Function != "runtime.profilealloc" {
+			t.Errorf("stack %d starts at %s, want runtime.profilealloc", st.StackID, frames[0].Function)
+		}
+		// The kernel must have added profilealloc's caller from [SP].
+		if f := frames[1].Function; !strings.HasPrefix(f, "runtime.mallocgc") {
+			t.Errorf("stack %d: caller of profilealloc is %s, want runtime.mallocgc*", st.StackID, f)
+		}
+		for _, f := range frames {
+			if f.Function == "main.leakMap" || f.Function == "main.churn" {
+				bySite[f.Function] = st
+				break
+			}
+		}
+	}
+	leak, churn := bySite["main.leakMap"], bySite["main.churn"]
+	if leak == nil || churn == nil {
+		t.Fatalf("stacks of main.leakMap (%v) and main.churn (%v) not both seen", leak != nil, churn != nil)
+	}
+	if leak.Allocs < 20 || leak.Frees != 0 || leak.LiveObjects != leak.Allocs {
+		t.Errorf("leak stack: allocs %d frees %d live %d; want >= 20 allocs, all live", leak.Allocs, leak.Frees, leak.LiveObjects)
+	}
+	if churn.Allocs < 200 || float64(churn.Frees) < 0.9*float64(churn.Allocs) {
+		t.Errorf("churn stack: allocs %d frees %d; want most freed", churn.Allocs, churn.Frees)
+	}
+	if churn.LiveObjects != churn.Allocs-churn.Frees {
+		t.Errorf("churn stack: live %d != allocs %d - frees %d", churn.LiveObjects, churn.Allocs, churn.Frees)
+	}
+	var freedAged uint64
+	for _, n := range churn.FreedAge[1:] {
+		freedAged += n
+	}
+	if freedAged == 0 {
+		t.Errorf("churn frees all in age bucket 0: %v", churn.FreedAge)
+	}
+
+	if err := att.Close(); err != nil {
+		t.Fatalf("detach: %v", err)
+	}
+	snaps, err = tr.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := snaps[uint32(p.PID())]; ok {
+		t.Errorf("pid %d still reported after detach", p.PID())
+	}
+	if p.Exited() {
+		t.Fatalf("fixture died while watched: %q", p.Lines())
+	}
+}
