@@ -39,7 +39,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Debug("kernel map", "name", name, "bytes", b)
 	}
 
-	cache := symbolize.NewCache()
+	cache := &symbolize.Cache{}
 	var targets []*target
 	for _, pid := range cfg.PIDs {
 		t, err := attach(tr, cache, pid, cfg, log)
@@ -97,29 +97,38 @@ func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *sl
 			}
 		}
 	}
-	doc := buildDocument(targets, time.Now())
+	now := time.Now()
+	if cfg.OutDir != "" {
+		for _, t := range targets {
+			if t.last == nil {
+				continue
+			}
+			path, err := report.WriteProfileFile(cfg.OutDir, t.info(now), t.analysis.Stacks())
+			if err != nil {
+				return fmt.Errorf("writing the leak profile of pid %d: %w", t.id.pid, err)
+			}
+			t.profile = path
+		}
+	}
+	doc := buildDocument(targets, now)
 	if cfg.Stdout != nil {
 		if final {
 			fmt.Fprintln(cfg.Stdout, "final report:")
 		}
-		report.WriteTable(cfg.Stdout, doc)
-	}
-	if cfg.OutDir == "" {
-		return nil
-	}
-	if err := report.WriteJSON(cfg.OutDir, doc); err != nil {
-		return fmt.Errorf("writing suspects.json: %w", err)
-	}
-	for _, t := range targets {
-		if t.last == nil {
-			continue
-		}
-		path, err := report.WriteProfileFile(cfg.OutDir, t.info(), t.analysis.Stacks(), doc.GeneratedAt)
-		if err != nil {
-			return fmt.Errorf("writing the leak profile of pid %d: %w", t.id.pid, err)
+		if err := report.WriteTable(cfg.Stdout, doc); err != nil {
+			return fmt.Errorf("writing the table: %w", err)
 		}
 		if final {
-			fmt.Fprintf(cfg.Stdout, "leak profile of pid %d: go tool pprof -top %s\n", t.id.pid, path)
+			for _, t := range targets {
+				if t.profile != "" {
+					fmt.Fprintf(cfg.Stdout, "leak profile of pid %d: go tool pprof -top %s\n", t.id.pid, t.profile)
+				}
+			}
+		}
+	}
+	if cfg.OutDir != "" {
+		if err := report.WriteJSON(cfg.OutDir, doc); err != nil {
+			return fmt.Errorf("writing suspects.json: %w", err)
 		}
 	}
 	return nil

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/leakscope/leakscope/analysis"
 	"github.com/leakscope/leakscope/gobin"
+	"github.com/leakscope/leakscope/report"
 	"github.com/leakscope/leakscope/symbolize"
 	"github.com/leakscope/leakscope/tracer"
 )
@@ -26,6 +28,7 @@ type target struct {
 	rateChanged bool  // leakscope wrote MemProfileRate
 	exited      bool
 	last        *tracer.Snapshot
+	profile     string // the latest leak profile written
 }
 
 // attach resolves pid's binary, verifies every hook, attaches the probes
@@ -45,7 +48,7 @@ func attach(tr *tracer.Tracer, cache *symbolize.Cache, pid uint32, cfg Config, l
 	if err != nil {
 		return nil, fmt.Errorf("pid %d (%s, %s): cannot watch: %w", pid, exeName(pid), orUnknown(bin.GoVersion()), err)
 	}
-	proc, err := symbolize.NewProcess(cache, int(pid))
+	proc, err := symbolize.OpenProcess(int(pid), cache)
 	if err != nil {
 		return nil, fmt.Errorf("pid %d: reading its binary and mappings: %w", pid, err)
 	}
@@ -124,4 +127,39 @@ func orUnknown(v string) string {
 		return "unknown Go version"
 	}
 	return v
+}
+
+// info describes the target for its pprof profile.
+func (t *target) info(now time.Time) report.TargetInfo {
+	return report.TargetInfo{
+		PID:            t.id.pid,
+		Exe:            t.exe,
+		BuildID:        t.proc.Binary().BuildID(),
+		GoVersion:      t.goVersion,
+		MemProfileRate: t.rateNow,
+		Time:           now,
+	}
+}
+
+// reportTarget is the target's entry in suspects.json.
+func (t *target) reportTarget() report.Target {
+	rt := report.Target{
+		PID:                          t.id.pid,
+		Exe:                          t.exe,
+		GoVersion:                    t.goVersion,
+		MemProfileRate:               t.rateNow,
+		MemProfileRateSetByLeakscope: t.rateChanged,
+		Status:                       report.StatusStarting,
+		Profile:                      t.profile,
+	}
+	if t.last != nil {
+		rt.Observe(t.last)
+		rt.MemProfileRate = t.rateNow
+		rt.Status = report.StatusWatching
+		rt.Suspects = t.analysis.Suspects()
+	}
+	if t.exited {
+		rt.Status = report.StatusExited
+	}
+	return rt
 }

@@ -47,7 +47,7 @@ type Tracer struct {
 // New loads the BPF programs and maps with the given capacities.
 func New(opts Options) (*Tracer, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
-		return nil, fmt.Errorf("raising the memlock limit: %w", err)
+		return nil, withPermissionHint(fmt.Errorf("raising the memlock limit: %w", err))
 	}
 	spec, err := bpf.LoadLeakscope()
 	if err != nil {
@@ -64,10 +64,7 @@ func New(opts Options) (*Tracer, error) {
 	}
 	t := &Tracer{stacks: map[int32][]uint64{}, targets: map[uint32]*Attachment{}}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
-		if errors.Is(err, os.ErrPermission) {
-			return nil, fmt.Errorf("loading BPF programs: %w (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE)", err)
-		}
-		return nil, fmt.Errorf("loading BPF programs: %w", err)
+		return nil, withPermissionHint(fmt.Errorf("loading BPF programs: %w", err))
 	}
 	return t, nil
 }
@@ -101,4 +98,12 @@ func (t *Tracer) MapMemory() map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// withPermissionHint says what privileges are missing when err is EPERM.
+func withPermissionHint(err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("%w (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE)", err)
+	}
+	return err
 }

@@ -1,0 +1,132 @@
+package analysis
+
+import (
+	"time"
+
+	"github.com/leakscope/leakscope/symbolize"
+)
+
+// Verdict is the detector's conclusion about one suspect.
+type Verdict string
+
+const (
+	// VerdictLeak: old bytes have grown significantly and steadily across
+	// a complete window, and what grew has outlived the age at which this
+	// stack's objects usually die.
+	VerdictLeak Verdict = "leak"
+	// VerdictWatch: old bytes are growing but the evidence is short of a
+	// leak (window not yet complete, growth levelled off or came in one
+	// step, what grew is young enough to be freed as usual...).
+	VerdictWatch Verdict = "watch"
+)
+
+// Suspect is one leak site (a group of stacks with the same frames from
+// the leak site outward) whose old live bytes show growth. The JSON names
+// are a contract with readers of suspects.json: add fields, never rename.
+type Suspect struct {
+	Function string   `json:"function"` // leak site
+	File     string   `json:"file"`
+	Line     int      `json:"line"`
+	Stack    []string `json:"stack"` // "pkg.fn (file.go:12)", leak site first
+
+	// Estimates of the true heap (sampled values scaled as runtime/pprof
+	// scales them, at the current MemProfileRate).
+	LiveBytes    int64 `json:"live_bytes"`
+	LiveObjects  int64 `json:"live_objects"`
+	OldBytes     int64 `json:"old_bytes"` // the part that survived MinOldAgeGC cycles
+	AllocBytes   int64 `json:"alloc_bytes"`
+	AllocObjects int64 `json:"alloc_objects"`
+
+	// GrowthBytesPerSecond is the Theil-Sen slope of old live bytes over
+	// the evidence window.
+	GrowthBytesPerSecond float64 `json:"growth_bytes_per_second"`
+	// MedianAgeGCCycles is the median number of GC cycles survived by the
+	// live sampled objects.
+	MedianAgeGCCycles float64 `json:"median_age_gc_cycles"`
+
+	Score float64 `json:"score"` // in [0,1]; see Evidence
+	// Verdict is leak or watch; stacks with no evidence of growth are not
+	// suspects at all.
+	Verdict Verdict `json:"verdict"`
+	// FirstLeakAt is the snapshot time at which the verdict first became
+	// leak; zero (and omitted) if it never did.
+	FirstLeakAt time.Time `json:"first_leak_at,omitzero"`
+
+	Evidence Evidence `json:"evidence"`
+	StackIDs []int32  `json:"stack_ids"`
+}
+
+// Evidence is what the verdict and score were computed from.
+//
+// Score = (1 - PValue) * Persistence * OverdueGrowthShare * Coverage.
+// Each factor is in [0,1] and is a separate reason to believe the stack
+// leaks: its old bytes rise (trend confidence), steadily and still now
+// (persistence), what grew has outlived the age at which this stack's
+// objects normally die (overdue growth), and the window holds all the
+// evidence required (coverage). A score near 1 means every reason holds;
+// any one that fails pulls it toward 0. A leak verdict implies a score of
+// at least 0.999*0.5*0.5 ~ 0.25 (0.06 for a leak kept by hysteresis). It
+// is a confidence, not a size: rank by it, then read the growth.
+type Evidence struct {
+	// Theil-Sen slopes of old live bytes, over the window and over its
+	// most recent half.
+	SlopeBytesPerSecond       float64 `json:"slope_bytes_per_second"`
+	RecentSlopeBytesPerSecond float64 `json:"recent_slope_bytes_per_second"`
+	// Mann-Kendall trend test of old live bytes (tie-corrected): the S
+	// statistic, its normal score and the one-sided p-value for growth.
+	MannKendallS int64   `json:"mann_kendall_s"`
+	MannKendallZ float64 `json:"mann_kendall_z"`
+	PValue       float64 `json:"p_value"`
+	// Points is the number of observations tested, at most one per GC
+	// cycle (old objects only change when a collection runs). The window
+	// spans WindowSeconds and WindowGCCycles.
+	Points         int     `json:"points"`
+	WindowSeconds  float64 `json:"window_seconds"`
+	WindowGCCycles uint64  `json:"window_gc_cycles"`
+	// Coverage is how much of the required window (Config.Window and
+	// Config.WindowGC, whichever is further) the evidence spans.
+	Coverage float64 `json:"coverage"`
+	// Persistence is how plausibly overdue objects accumulated at one
+	// rate throughout the window: the upper end of the one-sided 95%
+	// interval of the slower half's rate over the faster half's, capped
+	// at 1. Near 1 for steady growth (even noisy), near 0 for growth that
+	// has levelled off or came in one step.
+	Persistence float64 `json:"persistence"`
+	// UsualFreeAgeGC is the age (GC cycles) by which 95% of this stack's
+	// objects that were freed old had died (MinOldAgeGC when too few
+	// were; -1 when unbounded). Live objects older than that are overdue;
+	// past 63 cycles, where live ages saturate, they are bounded using
+	// allocation counts instead.
+	UsualFreeAgeGC float64 `json:"usual_free_age_gc_cycles"`
+	// OverdueGrowthShare is the share of the window's growth in old live
+	// objects made of overdue ones (ratio of Theil-Sen slopes; for a new
+	// leak, the lowest over the window and each of its halves).
+	OverdueGrowthShare float64 `json:"overdue_growth_share"`
+	// UnfreedShare is the share of all sampled allocations never freed.
+	// Reported, not used: churn from the same stack drives it to zero
+	// even when a slice of that stack's objects leaks. (So does any ratio
+	// of flows; the detector compares stocks of old objects instead.)
+	UnfreedShare float64 `json:"unfreed_share"`
+	MinOldAgeGC  int     `json:"min_old_age_gc_cycles"`
+}
+
+// Stack is one group of stacks with its current values, for profiles.
+type Stack struct {
+	// Frames run from the leak site outward, innermost first; runtime
+	// allocation frames above the leak site are trimmed. Inlined frames
+	// are expanded: consecutive frames with Inlined set belong to the
+	// same PC as the next frame without it.
+	Frames   []symbolize.Frame
+	StackIDs []int32
+
+	// Scaled estimates, as in Suspect.
+	LiveObjects, LiveBytes   int64
+	AllocObjects, AllocBytes int64
+	// AgeGCCycles is the sum over live objects of the GC cycles each has
+	// survived (scaled like LiveObjects; ages saturate at 63), so
+	// AgeGCCycles/LiveObjects is their mean age.
+	AgeGCCycles int64
+
+	Verdict Verdict // "" when not a suspect
+	Score   float64
+}

@@ -1,0 +1,226 @@
+package analysis
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leakscope/leakscope/symbolize"
+	"github.com/leakscope/leakscope/tracer"
+)
+
+// mapSymbolizer resolves PCs from a table, expanding inlined frames.
+type mapSymbolizer struct {
+	frames map[uint64][]symbolize.Frame
+	calls  int
+}
+
+func (m *mapSymbolizer) Symbolize(pcs []uint64) []symbolize.Frame {
+	m.calls++
+	var out []symbolize.Frame
+	for _, pc := range pcs {
+		out = append(out, m.frames[pc]...)
+	}
+	return out
+}
+
+func testSymbolizer() *mapSymbolizer {
+	f := func(pc uint64, fn, file string, line int, inl bool) symbolize.Frame {
+		return symbolize.Frame{PC: pc, Function: fn, File: file, Line: line, Inlined: inl}
+	}
+	return &mapSymbolizer{frames: map[uint64][]symbolize.Frame{
+		0x100: {f(0x100, "runtime.mallocgc", "/go/src/runtime/malloc.go", 1000, false)},
+		0x200: {f(0x200, "runtime.growslice", "/go/src/runtime/slice.go", 200, false)},
+		0x300: {f(0x300, "runtime.makeslice", "/go/src/runtime/slice.go", 100, false)},
+		// main.add inlined into main.handle at one PC.
+		0x400: {f(0x400, "main.add", "/src/app/store.go", 12, true), f(0x400, "main.handle", "/src/app/main.go", 30, false)},
+		0x500: {f(0x500, "main.main", "/src/app/main.go", 50, false)},
+	}}
+}
+
+func stats(id int32, pcs []uint64, liveAges []uint64, size uint64) *tracer.StackStats {
+	var n uint64
+	for _, c := range liveAges {
+		n += c
+	}
+	return &tracer.StackStats{
+		StackID: id, PCs: pcs,
+		Allocs: n + 4, AllocBytes: (n + 4) * size, Frees: 4, FreeBytes: 4 * size,
+		LiveObjects: n, LiveBytes: n * size, LiveAges: liveAges,
+	}
+}
+
+func snapshot(sec int, gc uint64, st ...*tracer.StackStats) *tracer.Snapshot {
+	s := &tracer.Snapshot{
+		PID: 7, Time: time.Unix(1_700_000_000+int64(sec), 0).UTC(), GCCycles: gc,
+		MemProfileRate: 512 * 1024, Stacks: map[int32]*tracer.StackStats{},
+	}
+	for _, x := range st {
+		s.Stacks[x.StackID] = x
+	}
+	return s
+}
+
+func TestGroupingAndSymbolizeOnce(t *testing.T) {
+	sym := testSymbolizer()
+	tg := NewTarget(Config{})
+	// Two kernel stacks, same source stack from the leak site outward,
+	// reached through different runtime paths: one suspect.
+	a := []uint64{0x100, 0x200, 0x400, 0x500}
+	b := []uint64{0x100, 0x300, 0x400, 0x500}
+	for i := range 5 {
+		tg.Add(snapshot(10*i, uint64(2*i),
+			stats(1, a, []uint64{1, 2, 3}, 64),
+			stats(2, b, []uint64{0, 0, 5}, 64)), sym)
+	}
+	if sym.calls != 2 {
+		t.Fatalf("Symbolize called %d times, want 2 (once per stack id)", sym.calls)
+	}
+	st := tg.Stacks()
+	if len(st) != 1 {
+		t.Fatalf("got %d stacks, want 1 group: %+v", len(st), st)
+	}
+	g := st[0]
+	if g.Frames[0].Function != "main.add" || len(g.Frames) != 3 {
+		t.Fatalf("frames = %+v, want main.add, main.handle, main.main", g.Frames)
+	}
+	if len(g.StackIDs) != 2 {
+		t.Fatalf("stack ids = %v", g.StackIDs)
+	}
+	// 11 live objects of 64 B at rate 512 KiB, scaled per stack id.
+	f := 1 / (1 - math.Exp(-64.0/(512*1024)))
+	if want := int64(6*f) + int64(5*f); g.LiveObjects != want {
+		t.Fatalf("LiveObjects = %d, want %d", g.LiveObjects, want)
+	}
+	if want := int64(6*64*f) + int64(5*64*f); g.LiveBytes != want {
+		t.Fatalf("LiveBytes = %d, want %d", g.LiveBytes, want)
+	}
+	// Ages: (0*1 + 1*2 + 2*3) for stack 1, 2*5 for stack 2.
+	if want := int64(8*f + 10*f); math.Abs(float64(g.AgeGCCycles-want)) > 1 {
+		t.Fatalf("AgeGCCycles = %d, want %d", g.AgeGCCycles, want)
+	}
+}
+
+func TestSuspectJSONContract(t *testing.T) {
+	tg := NewTarget(Config{})
+	s := newSim(1, 5, stream{stack: 1, size: 64, rate: constRate(1), death: forever})
+	sym := &simSymbolizer{}
+	for range 70 {
+		tg.Add(s.step(), sym)
+	}
+	sus := tg.Suspects()
+	if len(sus) != 1 || sus[0].Verdict != VerdictLeak {
+		t.Fatalf("suspects = %+v, want one leak", sus)
+	}
+	sp := sus[0]
+	if sp.Function != "main.site1" || sp.File != "/src/app/main.go" || sp.Line != 101 {
+		t.Fatalf("site = %s %s:%d", sp.Function, sp.File, sp.Line)
+	}
+	if want := []string{"main.site1 (main.go:101)", "main.main (main.go:10)"}; strings.Join(sp.Stack, "|") != strings.Join(want, "|") {
+		t.Fatalf("stack = %q, want %q", sp.Stack, want)
+	}
+	if sp.FirstLeakAt.IsZero() || sp.Score <= 0 || sp.Score > 1 || sp.GrowthBytesPerSecond <= 0 {
+		t.Fatalf("suspect = %+v", sp)
+	}
+	raw, err := json.Marshal(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"function", "file", "line", "stack", "live_bytes", "live_objects",
+		"growth_bytes_per_second", "median_age_gc_cycles", "score", "verdict", "first_leak_at", "evidence"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("JSON lacks %q: %s", k, raw)
+		}
+	}
+	if _, err := time.Parse(time.RFC3339, m["first_leak_at"].(string)); err != nil {
+		t.Errorf("first_leak_at not RFC3339: %v", err)
+	}
+	ev := m["evidence"].(map[string]any)
+	for _, k := range []string{"slope_bytes_per_second", "p_value", "mann_kendall_z", "window_seconds", "window_gc_cycles", "unfreed_share"} {
+		if _, ok := ev[k]; !ok {
+			t.Errorf("evidence lacks %q: %s", k, raw)
+		}
+	}
+	sp.FirstLeakAt = time.Time{}
+	raw, _ = json.Marshal(sp)
+	if strings.Contains(string(raw), "first_leak_at") {
+		t.Errorf("zero first_leak_at not omitted: %s", raw)
+	}
+}
+
+func TestSuspectsRankedAndCapped(t *testing.T) {
+	var streams []stream
+	for id := int32(1); id <= 5; id++ {
+		streams = append(streams, stream{stack: id, size: 64, rate: constRate(0.2 * float64(id)), death: forever})
+	}
+	tg := NewTarget(Config{MaxSuspects: 3})
+	s := newSim(3, 5, streams...)
+	for range 70 {
+		tg.Add(s.step(), &simSymbolizer{})
+	}
+	sus := tg.Suspects()
+	if len(sus) != 3 {
+		t.Fatalf("got %d suspects, want 3", len(sus))
+	}
+	for i := 1; i < len(sus); i++ {
+		if sus[i].Score > sus[i-1].Score {
+			t.Fatalf("not ranked by score: %v then %v", sus[i-1].Score, sus[i].Score)
+		}
+	}
+}
+
+func TestAddOrderAndResets(t *testing.T) {
+	tg := NewTarget(Config{})
+	s := newSim(1, 5, stream{stack: 1, size: 64, rate: constRate(1), death: forever})
+	sym := &simSymbolizer{}
+	var last *tracer.Snapshot
+	for range 70 {
+		last = s.step()
+		tg.Add(last, sym)
+	}
+	first := tg.Suspects()[0].FirstLeakAt
+	// A stale snapshot is ignored.
+	old := *last
+	old.Time = old.Time.Add(-time.Minute)
+	tg.Add(&old, sym)
+	if sus := tg.Suspects(); len(sus) != 1 || sus[0].Verdict != VerdictLeak {
+		t.Fatalf("stale snapshot changed the verdict: %+v", sus)
+	}
+	// A new MemProfileRate restarts the window: no leak until it is full
+	// again, but the first leak time is kept.
+	next := s.step()
+	next.MemProfileRate = 4096
+	tg.Add(next, sym)
+	sus := tg.Suspects()
+	if len(sus) != 0 {
+		t.Fatalf("after a rate change: %+v, want no verdict yet", sus)
+	}
+	for range 70 {
+		n := s.step()
+		n.MemProfileRate = 4096
+		tg.Add(n, sym)
+	}
+	sus = tg.Suspects()
+	if len(sus) != 1 || sus[0].Verdict != VerdictLeak || !sus[0].FirstLeakAt.Equal(first) {
+		t.Fatalf("after the new window: %+v, want leak since %v", sus, first)
+	}
+}
+
+func TestUnknownStack(t *testing.T) {
+	tg := NewTarget(Config{})
+	tg.Add(snapshot(0, 0, stats(-1, nil, []uint64{3}, 64)), testSymbolizer())
+	st := tg.Stacks()
+	if len(st) != 1 || len(st[0].Frames) != 0 || st[0].LiveObjects == 0 {
+		t.Fatalf("unknown stack: %+v", st)
+	}
+	g := tg.groups[unknownFunction]
+	if g == nil || g.suspect().Function != unknownFunction {
+		t.Fatalf("unknown stack not grouped as %q", unknownFunction)
+	}
+}

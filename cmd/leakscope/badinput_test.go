@@ -1,0 +1,144 @@
+package main_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/leakscope/leakscope/internal/testutil"
+)
+
+// runLeakscope runs the binary and returns its exit code and output.
+func runLeakscope(t *testing.T, bin string, cred *syscall.Credential, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out.String()
+	case errors.As(err, &exit):
+		return exit.ExitCode(), out.String()
+	default:
+		t.Fatalf("running leakscope: %v", err)
+		return -1, ""
+	}
+}
+
+// wantCleanError checks a failure is a short, clear message, not a panic.
+func wantCleanError(t *testing.T, code int, out, want string) {
+	t.Helper()
+	if code == 0 {
+		t.Errorf("exit code 0, want non-zero; output:\n%s", out)
+	}
+	if strings.Contains(out, "panic") || strings.Contains(out, "goroutine ") {
+		t.Errorf("output looks like a crash:\n%s", out)
+	}
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	bin := buildLeakscope(t, t.TempDir())
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "no target"},
+		{[]string{"--pid", "0"}, "not a process id"},
+		{[]string{"--pid", "abc"}, "invalid argument"},
+		{[]string{"--pid", "1", "--memprofilerate", "fast"}, "want auto, keep, or a byte count"},
+		{[]string{"--pid", "1", "--interval", "1ms"}, "at least 100ms"},
+		{[]string{"--pid", "1", "stray"}, "unexpected argument"},
+	} {
+		code, out := runLeakscope(t, bin, nil, tc.args...)
+		if code != 2 {
+			t.Errorf("%v: exit code %d, want 2 (usage error)", tc.args, code)
+		}
+		wantCleanError(t, code, out, tc.want)
+	}
+}
+
+func TestBadTargets(t *testing.T) {
+	testutil.RequireBPF(t)
+	dir := t.TempDir()
+	bin := buildLeakscope(t, dir)
+
+	t.Run("no such pid", func(t *testing.T) {
+		code, out := runLeakscope(t, bin, nil, "--pid", "999999999", "--duration=1s")
+		wantCleanError(t, code, out, "no such process: pid 999999999")
+	})
+	t.Run("not a Go program", func(t *testing.T) {
+		sleep := testutil.Start(t, "/bin/sleep", "60")
+		code, out := runLeakscope(t, bin, nil, "--pid", strconv.Itoa(sleep.PID()), "--duration=1s")
+		wantCleanError(t, code, out, "not a Go binary")
+	})
+	t.Run("not privileged", func(t *testing.T) {
+		// A target owned by nobody, watched by nobody: no BPF, no ptrace.
+		// t.TempDir's parent is private to root: build where nobody can exec.
+		shared, err := os.MkdirTemp("", "leakscope-nobody-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(shared) })
+		if err := os.Chmod(shared, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		fixture := testutil.Build(t, shared, "leaky", "./testdata/leaky")
+		unprivileged := testutil.Build(t, shared, "leakscope", "./cmd/leakscope")
+		nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
+		target := exec.Command(fixture, "-leak=none")
+		target.SysProcAttr = &syscall.SysProcAttr{Credential: nobody}
+		if err := target.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = target.Process.Kill(); _ = target.Wait() })
+		time.Sleep(200 * time.Millisecond)
+		code, out := runLeakscope(t, unprivileged, nobody, "--pid", strconv.Itoa(target.Process.Pid), "--duration=1s")
+		wantCleanError(t, code, out, "CAP_BPF")
+	})
+}
+
+// TestTargetExitsWhileWatched: a target that ends is reported once more
+// (status exited) and leakscope itself ends with exit code 0.
+func TestTargetExitsWhileWatched(t *testing.T) {
+	testutil.RequireBPF(t)
+	dir := t.TempDir()
+	bin := buildLeakscope(t, dir)
+	fixture := testutil.Build(t, dir, "leaky", "./testdata/leaky")
+	p := testutil.Start(t, fixture, "-leak=map", "-duration=4s")
+	p.WaitLine(t, "ready", 10*time.Second)
+	out := filepath.Join(dir, "out")
+	start := time.Now()
+	code, log := runLeakscope(t, bin, nil, "--pid", strconv.Itoa(p.PID()), "--interval=1s", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit code %d after the target exited, want 0:\n%s", code, log)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("leakscope took %v to notice the exit", took)
+	}
+	if err := p.Wait(t, 5*time.Second); err != nil {
+		t.Errorf("fixture: %v", err)
+	}
+	doc := readSuspects(t, filepath.Join(out, "suspects.json"))
+	if len(doc.Targets) != 1 || doc.Targets[0].SampledAllocs == 0 {
+		t.Fatalf("final report lacks the target's samples: %+v", doc.Targets)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "suspects.json"))
+	if !strings.Contains(string(b), `"status": "exited"`) && !strings.Contains(string(b), `"status":"exited"`) {
+		t.Errorf("final suspects.json does not mark the target exited:\n%s", b)
+	}
+}

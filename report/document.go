@@ -1,0 +1,98 @@
+package report
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/tracer"
+)
+
+// Document is the content of suspects.json.
+type Document struct {
+	// GeneratedAt is when the document was written (RFC 3339; fractional
+	// seconds when the time has them).
+	GeneratedAt time.Time `json:"generated_at"`
+	Targets     []Target  `json:"targets"`
+}
+
+// Target statuses.
+const (
+	StatusStarting = "starting" // attaching, no snapshot yet
+	StatusWatching = "watching"
+	StatusExited   = "exited" // the process ended; last findings kept
+	StatusError    = "error"  // watching failed; see Target.Error
+)
+
+// Target is one watched process and its suspects.
+type Target struct {
+	PID            uint32 `json:"pid"`
+	Exe            string `json:"exe"`
+	GoVersion      string `json:"go_version"`
+	MemProfileRate int64  `json:"memprofilerate"`
+	// MemProfileRateSetByLeakscope is true when leakscope changed the
+	// target's runtime.MemProfileRate (rather than using its own).
+	MemProfileRateSetByLeakscope bool `json:"memprofilerate_set_by_leakscope"`
+	// GCCycles counts GC cycles completed since leakscope attached.
+	GCCycles uint64 `json:"gc_cycles"`
+	// Sampled allocations and frees since attach, over all stacks.
+	SampledAllocs uint64 `json:"sampled_allocs"`
+	SampledFrees  uint64 `json:"sampled_frees"`
+	// Lost counts data lost, by reason; Events probe hits, by kind.
+	Lost   map[string]uint64 `json:"lost"`
+	Events map[string]uint64 `json:"events"`
+	Status string            `json:"status"`
+	Error  string            `json:"error,omitempty"`
+	// Suspects are ranked by score, highest first.
+	Suspects []analysis.Suspect `json:"suspects"`
+	// Profile is the latest pprof profile written for this target.
+	Profile string `json:"profile,omitempty"`
+	// UpdatedAt is the time of the snapshot the figures come from.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Observe copies the target-wide figures of snapshot s into t.
+func (t *Target) Observe(s *tracer.Snapshot) {
+	t.PID = s.PID
+	t.MemProfileRate = s.MemProfileRate
+	t.GCCycles = s.GCCycles
+	t.UpdatedAt = s.Time
+	t.SampledAllocs, t.SampledFrees = 0, 0
+	for _, st := range s.Stacks {
+		if st != nil {
+			t.SampledAllocs += st.Allocs
+			t.SampledFrees += st.Frees
+		}
+	}
+	t.Lost = maps.Clone(s.Losses)
+	t.Events = maps.Clone(s.Events)
+}
+
+// normalized returns a copy of d whose lists and maps are empty rather
+// than nil, so readers get [] and {} instead of null.
+func (d *Document) normalized() *Document {
+	out := &Document{GeneratedAt: d.GeneratedAt, Targets: make([]Target, len(d.Targets))}
+	for i, t := range d.Targets {
+		if t.Lost == nil {
+			t.Lost = map[string]uint64{}
+		}
+		if t.Events == nil {
+			t.Events = map[string]uint64{}
+		}
+		t.Suspects = slices.Clone(t.Suspects) // do not touch the caller's
+		if t.Suspects == nil {
+			t.Suspects = []analysis.Suspect{}
+		}
+		for j := range t.Suspects {
+			if t.Suspects[j].Stack == nil {
+				t.Suspects[j].Stack = []string{}
+			}
+			if t.Suspects[j].StackIDs == nil {
+				t.Suspects[j].StackIDs = []int32{}
+			}
+		}
+		out.Targets[i] = t
+	}
+	return out
+}

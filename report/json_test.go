@@ -1,0 +1,131 @@
+package report
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leakscope/leakscope/analysis"
+)
+
+func sampleDoc() *Document {
+	return &Document{
+		GeneratedAt: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC),
+		Targets: []Target{{
+			PID: 4242, Exe: "/srv/app", GoVersion: "go1.24.1", MemProfileRate: 512 * 1024,
+			MemProfileRateSetByLeakscope: true, GCCycles: 1520, SampledAllocs: 90000, SampledFrees: 88000,
+			Lost: map[string]uint64{"ringbuf_full": 3}, Events: map[string]uint64{"alloc": 90000},
+			Status: StatusWatching,
+			Suspects: []analysis.Suspect{{
+				Function: "main.(*Cache).Put", File: "/src/app/cache.go", Line: 42,
+				Stack:     []string{"main.(*Cache).Put (cache.go:42)", "main.main (main.go:10)"},
+				LiveBytes: 1 << 30, LiveObjects: 1 << 20, GrowthBytesPerSecond: 12288,
+				MedianAgeGCCycles: 37, Score: 0.93, Verdict: analysis.VerdictLeak,
+				FirstLeakAt: time.Date(2025, 3, 4, 5, 0, 0, 0, time.UTC),
+				Evidence:    analysis.Evidence{SlopeBytesPerSecond: 12288, PValue: 1e-9, Points: 61},
+				StackIDs:    []int32{7},
+			}},
+		}},
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	doc := sampleDoc()
+	if err := WriteJSON(dir, doc); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, SuspectsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Document
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&back, doc) {
+		t.Fatalf("round trip changed the document:\n got %+v\nwant %+v", back, *doc)
+	}
+	// The contract's names, as a reader without our types sees them.
+	var m struct {
+		GeneratedAt string           `json:"generated_at"`
+		Targets     []map[string]any `json:"targets"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := time.Parse(time.RFC3339, m.GeneratedAt); err != nil {
+		t.Errorf("generated_at %q: %v", m.GeneratedAt, err)
+	}
+	for _, k := range []string{"pid", "exe", "go_version", "memprofilerate", "gc_cycles", "sampled_allocs",
+		"sampled_frees", "lost", "suspects", "memprofilerate_set_by_leakscope", "events", "status"} {
+		if _, ok := m.Targets[0][k]; !ok {
+			t.Errorf("target lacks %q", k)
+		}
+	}
+	if _, ok := m.Targets[0]["error"]; ok {
+		t.Errorf("empty error not omitted")
+	}
+}
+
+func TestJSONEmptyListsAreNotNull(t *testing.T) {
+	dir := t.TempDir()
+	doc := &Document{Targets: []Target{{PID: 1, Status: StatusStarting}}}
+	if err := WriteJSON(dir, doc); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, SuspectsFile))
+	if strings.Contains(string(raw), "null") {
+		t.Fatalf("null in %s", raw)
+	}
+	if doc.Targets[0].Lost != nil || doc.Targets[0].Suspects != nil {
+		t.Fatalf("WriteJSON modified the caller's document")
+	}
+}
+
+func TestJSONAtomicReplace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, SuspectsFile)
+	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(path)
+	doc := sampleDoc()
+	for i := range 3 {
+		doc.Targets[0].GCCycles = uint64(i)
+		if err := WriteJSON(dir, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replaced by rename, not rewritten in place: a reader holding the
+	// old file keeps reading the old, complete content.
+	if os.SameFile(before, after) {
+		t.Fatal("suspects.json was rewritten in place")
+	}
+	if after.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", after.Mode().Perm())
+	}
+	var back Document
+	raw, _ := os.ReadFile(path)
+	if err := json.Unmarshal(raw, &back); err != nil || back.Targets[0].GCCycles != 2 {
+		t.Fatalf("content after replace: %v %s", err, raw)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left behind: %v", entries)
+	}
+}
+
+func TestJSONWriteErrorLeavesNoTemp(t *testing.T) {
+	if err := WriteJSON(filepath.Join(t.TempDir(), "missing"), sampleDoc()); err == nil {
+		t.Fatal("write into a missing directory succeeded")
+	}
+}

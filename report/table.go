@@ -1,0 +1,85 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"unicode/utf8"
+)
+
+// siteWidth is the width of the SITE column; longer sites lose their
+// beginning (the package path), keeping the function, file and line.
+const siteWidth = 56
+
+// WriteTable writes doc as a fixed-width table, one block per target:
+//
+//	pid 4242  /srv/app  go1.24.1  watching  gc 1520  rate 512 KiB
+//	  SITE                                   LIVE     GROWTH/S  AGE(GC)  SCORE  VERDICT
+//	  main.(*Cache).Put (cache.go:42)     1.2 GiB  12.0 KiB/s     37.0   0.93  leak
+func WriteTable(w io.Writer, doc *Document) error {
+	var b strings.Builder
+	for i, t := range doc.Targets {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "pid %d  %s  %s  %s  gc %d  rate %s",
+			t.PID, orDash(t.Exe), orDash(t.GoVersion), orDash(t.Status), t.GCCycles, HumanBytes(float64(t.MemProfileRate)))
+		if t.MemProfileRateSetByLeakscope {
+			b.WriteString(" (set by leakscope)")
+		}
+		b.WriteByte('\n')
+		if t.Error != "" {
+			fmt.Fprintf(&b, "  error: %s\n", t.Error)
+		}
+		if len(t.Suspects) == 0 {
+			b.WriteString("  no suspects\n")
+			continue
+		}
+		fmt.Fprintf(&b, "  %-*s %10s %12s %8s %6s  %s\n", siteWidth, "SITE", "LIVE", "GROWTH/S", "AGE(GC)", "SCORE", "VERDICT")
+		for _, s := range t.Suspects {
+			site := s.Function
+			if len(s.Stack) > 0 {
+				site = s.Stack[0]
+			}
+			fmt.Fprintf(&b, "  %-*s %10s %12s %8.1f %6.2f  %s\n", siteWidth, truncateLeft(site, siteWidth),
+				HumanBytes(float64(s.LiveBytes)), HumanBytes(s.GrowthBytesPerSecond)+"/s",
+				s.MedianAgeGCCycles, s.Score, s.Verdict)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// HumanBytes formats n bytes with IEC units: "512 B", "1.5 KiB", "3.0 GiB".
+func HumanBytes(n float64) string {
+	const units = "KMGTPE"
+	a := math.Abs(n)
+	if a < 1024 {
+		return fmt.Sprintf("%.0f B", n)
+	}
+	exp := min(int(math.Log(a)/math.Log(1024)), len(units))
+	v := n / math.Pow(1024, float64(exp))
+	if math.Abs(v) >= 1023.95 && exp < len(units) { // would print as 1024.0
+		v /= 1024
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, units[exp-1])
+}
+
+// truncateLeft shortens s to width runes by replacing its start with "…".
+func truncateLeft(s string, width int) string {
+	n := utf8.RuneCountInString(s)
+	if n <= width {
+		return s
+	}
+	r := []rune(s)
+	return "…" + string(r[n-width+1:])
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
