@@ -34,12 +34,14 @@ type RatePolicy struct {
 
 // Config is one watch.
 type Config struct {
-	PIDs        []uint32
-	Interval    time.Duration
-	Duration    time.Duration // 0: until the context ends
-	OutDir      string        // "" writes no files
-	Rate        RatePolicy
-	MaxSuspects int
-	Maps        tracer.Options
-	Stdout      io.Writer // the per-interval table
+	PIDs     []uint32
+	Interval time.Duration
+	Duration time.Duration // 0: until the context ends
+	OutDir   string        // "" writes no files
+	// KeepProfiles is how many leak profiles to keep per target.
+	KeepProfiles int
+	Rate         RatePolicy
+	MaxSuspects  int
+	Maps         tracer.Options
+	Stdout       io.Writer // the per-interval table
 }

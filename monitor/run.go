@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -108,6 +109,9 @@ func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *sl
 				return fmt.Errorf("writing the leak profile of pid %d: %w", t.id.pid, err)
 			}
 			t.profile = path
+			if err := pruneProfiles(filepath.Dir(path), cfg.KeepProfiles); err != nil {
+				log.Warn("removing old profiles", "pid", t.id.pid, "err", err)
+			}
 		}
 	}
 	doc := buildDocument(targets, now)

@@ -142,3 +142,33 @@ func TestTargetExitsWhileWatched(t *testing.T) {
 		t.Errorf("final suspects.json does not mark the target exited:\n%s", b)
 	}
 }
+
+// TestSignalFlushesAndExits: SIGTERM mid-watch writes the final files and
+// exits 0 within 5 s; the target keeps running.
+func TestSignalFlushesAndExits(t *testing.T) {
+	testutil.RequireBPF(t)
+	dir := t.TempDir()
+	bin := buildLeakscope(t, dir)
+	fixture := testutil.Build(t, dir, "leaky", "./testdata/leaky")
+	p := testutil.Start(t, fixture, "-leak=map")
+	p.WaitLine(t, "ready", 10*time.Second)
+	out := filepath.Join(dir, "out")
+	ls := testutil.Start(t, bin, "--pid", strconv.Itoa(p.PID()), "--interval=1h", "--out", out)
+	time.Sleep(3 * time.Second) // attached, no interval has passed: only the final report writes
+	if err := ls.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := ls.Wait(t, 5*time.Second); err != nil {
+		t.Fatalf("leakscope after SIGTERM: %v", err)
+	}
+	t.Logf("exited %v after SIGTERM", time.Since(start))
+	doc := readSuspects(t, filepath.Join(out, "suspects.json"))
+	if len(doc.Targets) != 1 || doc.Targets[0].SampledAllocs == 0 {
+		t.Errorf("final suspects.json lacks the samples: %+v", doc.Targets)
+	}
+	latestProfile(t, out, p.PID())
+	if p.Exited() {
+		t.Errorf("target died: %q", p.Lines())
+	}
+}

@@ -19,6 +19,7 @@ type Flags struct {
 	Interval       time.Duration
 	Duration       time.Duration
 	Out            string
+	KeepProfiles   int
 	MemProfileRate string
 	MaxSuspects    int
 	LogLevel       string
@@ -33,6 +34,7 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.DurationVar(&f.Interval, "interval", 10*time.Second, "time between snapshots")
 	fs.DurationVar(&f.Duration, "duration", 0, "stop after this long (0: until SIGINT/SIGTERM)")
 	fs.StringVar(&f.Out, "out", "", "directory for suspects.json and pprof files")
+	fs.IntVar(&f.KeepProfiles, "keep-profiles", 60, "leak profiles kept per target in --out (older ones are removed)")
 	fs.StringVar(&f.MemProfileRate, "memprofilerate", "auto", "sampling: auto (turn on at 512 KiB if off), keep (never write), or a byte count")
 	fs.IntVar(&f.MaxSuspects, "max-suspects", 20, "suspects reported per target")
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -63,6 +65,9 @@ func parseFlags(args []string) (*Flags, error) {
 	}
 	if f.Duration < 0 {
 		return nil, fmt.Errorf("--duration %v: must not be negative", f.Duration)
+	}
+	if f.KeepProfiles < 1 {
+		return nil, fmt.Errorf("--keep-profiles %d: must be at least 1", f.KeepProfiles)
 	}
 	if f.MaxSuspects < 1 {
 		return nil, fmt.Errorf("--max-suspects %d: must be at least 1", f.MaxSuspects)

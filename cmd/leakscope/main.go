@@ -50,13 +50,14 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 		pids[i] = uint32(p)
 	}
 	return monitor.Run(ctx, monitor.Config{
-		PIDs:        pids,
-		Interval:    f.Interval,
-		Duration:    f.Duration,
-		OutDir:      f.Out,
-		Rate:        rate,
-		MaxSuspects: f.MaxSuspects,
-		Maps:        f.Maps,
-		Stdout:      os.Stdout,
+		PIDs:         pids,
+		Interval:     f.Interval,
+		Duration:     f.Duration,
+		OutDir:       f.Out,
+		KeepProfiles: f.KeepProfiles,
+		Rate:         rate,
+		MaxSuspects:  f.MaxSuspects,
+		Maps:         f.Maps,
+		Stdout:       os.Stdout,
 	}, log)
 }
