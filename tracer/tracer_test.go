@@ -87,9 +87,11 @@ func TestTracerSeesSampledAllocsAndFrees(t *testing.T) {
 		if f := frames[1].Function; !strings.HasPrefix(f, "runtime.mallocgc") {
 			t.Errorf("stack %d: caller of profilealloc is %s, want runtime.mallocgc*", st.StackID, f)
 		}
-		for _, f := range frames {
-			if f.Function == "main.leakMap" || f.Function == "main.churn" {
-				bySite[f.Function] = st
+		// Key by the allocating user function: the frame right after
+		// runtime.makeslice (map growth under leakMap is another stack).
+		for i, f := range frames[:len(frames)-1] {
+			if f.Function == "runtime.makeslice" {
+				bySite[frames[i+1].Function] = st
 				break
 			}
 		}
