@@ -22,6 +22,10 @@ type session struct {
 // sessions is the leak: sessions are added per request and never removed.
 var sessions = map[string]*session{}
 
+// lastRequest keeps the latest request body for debugging; it escapes each
+// body to the heap, where it becomes garbage with the next request.
+var lastRequest []byte
+
 //go:noinline
 func rememberSession(n int) {
 	sum := sha256.Sum256([]byte(fmt.Sprint("user-", n)))
@@ -35,6 +39,7 @@ func handleRequest(n int) int {
 	for i := range body {
 		body[i] = byte(n + i)
 	}
+	lastRequest = body
 	return int(body[n%len(body)])
 }
 
