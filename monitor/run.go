@@ -48,6 +48,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return err // the deferred Close detaches the ones attached so far
 		}
 		targets = append(targets, t)
+		defer t.restoreRate(log) // runs before the tracer closes: the target is still ours
 	}
 
 	if cfg.Duration > 0 {

@@ -107,9 +107,25 @@ func (t *target) applyRate(p RatePolicy, log *slog.Logger) error {
 		return fmt.Errorf("pid %d: setting runtime.MemProfileRate: %w", t.id.pid, err)
 	}
 	t.rateNow, t.rateChanged = want, true
-	log.Warn("changed the target's runtime.MemProfileRate; it stays changed after leakscope exits, and the target's own heap profiles now scale with it",
+	log.Warn("changed the target's runtime.MemProfileRate; leakscope restores it on a clean exit (not after kill -9), and meanwhile the target's own heap profiles scale with it",
 		"pid", t.id.pid, "from", t.rateBefore, "to", want)
 	return nil
+}
+
+// restoreRate puts back the MemProfileRate found at attach, unless the
+// target exited or changed the value itself since.
+func (t *target) restoreRate(log *slog.Logger) {
+	if !t.rateChanged || t.exited || !t.id.alive() {
+		return
+	}
+	if cur, err := t.rate.Read(); err != nil || cur != t.rateNow {
+		return
+	}
+	if _, err := t.rate.Set(t.rateBefore); err != nil {
+		log.Warn("restoring runtime.MemProfileRate", "pid", t.id.pid, "err", err)
+		return
+	}
+	log.Info("restored runtime.MemProfileRate", "pid", t.id.pid, "to", t.rateBefore)
 }
 
 // observe feeds one snapshot to the analysis.

@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/internal/testutil"
+	"github.com/leakscope/leakscope/symbolize"
+	"github.com/leakscope/leakscope/tracer"
 )
 
 // runLeakscope runs the binary and returns its exit code and output.
@@ -171,4 +175,30 @@ func TestSignalFlushesAndExits(t *testing.T) {
 	if p.Exited() {
 		t.Errorf("target died: %q", p.Lines())
 	}
+	if rate := readProfileRate(t, p.PID()); rate != 0 {
+		t.Errorf("runtime.MemProfileRate is %d after a clean exit, want 0 restored", rate)
+	}
+}
+
+// readProfileRate reads the target's runtime.MemProfileRate.
+func readProfileRate(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	hooks, err := b.ResolveHooks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := symbolize.OpenProcess(pid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rate, err := tracer.ProfileRate{PID: uint32(pid), Addr: hooks.MemProfileRateAddr + proc.Bias()}.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rate
 }
