@@ -6,7 +6,7 @@ BIN     := bin/leakscope
 DEMO    := bin/leakscope-demo-target
 DEMOOUT ?= demo-out
 
-.PHONY: all build generate check-generate test test-short demo lint clean
+.PHONY: all build generate check-generate test test-short demo lint clean bench
 
 all: build
 
@@ -38,6 +38,16 @@ lint:
 	$(GO) vet ./...
 	GOARCH=arm64 $(GO) vet ./...
 	GOARCH=arm64 $(GO) build -o /dev/null ./cmd/leakscope
+
+# Benchmarks (about 10 minutes, needs root; not part of test): the cost of a
+# probe hit and the throughput of a busy target with and without leakscope.
+# Writes the raw output to bench/out.txt and renders docs/BENCHMARKS.md,
+# which it leaves unchanged if the run failed or skipped.
+BENCH_CMD = $(GO) test -run '^$$' -bench . -count 5 -benchtime 1x -timeout 30m ./bench/
+
+bench:
+	@{ echo "loadavg-before: $$(cat /proc/loadavg)"; $(BENCH_CMD); echo "loadavg-after: $$(cat /proc/loadavg)"; } 2>&1 | tee bench/out.txt
+	$(GO) run ./bench/cmd/render -in bench/out.txt -out docs/BENCHMARKS.md -cmd "$(BENCH_CMD)"
 
 # Watches a bundled demo target (one leak, one harmless churn) for a minute.
 demo: build

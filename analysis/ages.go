@@ -21,14 +21,33 @@ func ageEdges() [numEdges]int {
 	return [numEdges]int{1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, liveAgeSlots - 1}
 }
 
-// minFreesForAge is how many old freed samples a stack needs before the
-// quantile of its freed-age histogram is trusted as its usual death age.
-const minFreesForAge = 5
-
 // usualFreeQuantile picks the "usual" death age: 95% of this stack's old
 // freed objects died younger. Not 99%: a few stragglers (a request that
-// hung) should not excuse a leak.
-const usualFreeQuantile = 0.95
+// hung) should not excuse a leak. With fewer than fewFrees old frees the
+// 95% quantile is not known, and the level moves towards 1 (the oldest
+// death seen) as they get fewer: the first frees of a long-lived working
+// set watched for less than its objects' lifetime are all young, and only
+// their oldest is a guide to how old such objects get.
+const (
+	usualFreeQuantile = 0.95
+	fewFrees          = 20
+)
+
+// overdueFactor: an object is overdue once it has survived this many
+// times the usual free age. More than the quantile itself, for two
+// reasons. Fewer stragglers of ordinary objects reach it (for lifetimes
+// with an exponential tail, 5% pass the 95% quantile, 1.1% 1.5 times
+// it; the window's deaths raise it further, see overdueThreshold). And
+// only objects born after attach are seen, so frees are censored: a
+// population living much longer than the time watched shows free ages
+// spread up to that time, with a 95% quantile near 0.78 of it (ages
+// weighted towards young); 1.5 times that (1.16) lies beyond any age yet
+// reached, so long-lived working sets are not overdue while they warm
+// up. Not more: a process whose heap grows (it leaks!) collects ever
+// less often, and a leak must be overdue within the first minute's few
+// dozen cycles even when its site also frees some objects (a growing
+// map's or slice's old backing arrays die young).
+const overdueFactor = 1.5
 
 // ageHist is the age information of a group of stacks at one snapshot.
 type ageHist struct {
@@ -109,7 +128,7 @@ func freedBucket(b int) (lo, hi float64) {
 func freedShare(b int, a float64) float64 {
 	lo, hi := freedBucket(b)
 	switch {
-	case lo >= a:
+	case lo >= a || math.IsInf(hi, 1) && !math.IsInf(a, 1):
 		return 1
 	case hi <= a:
 		return 0
@@ -120,29 +139,27 @@ func freedShare(b int, a float64) float64 {
 
 // freedAtLeast estimates how many freed objects had survived >= a cycles.
 func (h *ageHist) freedAtLeast(a int) float64 {
-	var n float64
-	for b, c := range h.freed {
-		n += float64(c) * freedShare(b, float64(a))
-	}
-	return n
+	return freedAtLeastHist(&h.freed, float64(a))
 }
 
-// usualFreeAge returns the age q, in GC cycles, beyond which this group's
-// objects are overdue: of its objects that were freed OLD (at age >= k),
-// usualFreeQuantile died younger than q (interpolated inside its log2
-// bucket, ages taken as uniform there). Conditioning on old keeps a flood
-// of young churn from the same stack from setting q, so a working set
-// mixed with churn is still told apart from a leak mixed with churn. It
-// is k when fewer than minFreesForAge old objects were ever freed:
-// nothing shows that they die once old; +Inf when the quantile is in the
-// last, unbounded bucket.
+// usualFreeAge returns the age q, in GC cycles, by which this group's
+// objects usually die: of its objects that were freed OLD (at age >= k),
+// the share usualFreeQuantile (more for few) died younger than q
+// (interpolated inside its log2 bucket, ages taken as uniform there).
+// Conditioning on old keeps a flood of young churn from the same stack
+// from setting q, so a working set mixed with churn is still told apart
+// from a leak mixed with churn. It is k when no old object was ever
+// freed: nothing shows that they die once old; +Inf when the quantile is
+// in the last, unbounded bucket. Objects overdue are those older than
+// overdueFactor*q.
 func (h *ageHist) usualFreeAge(k int) float64 {
 	kf := float64(k)
 	total := h.freedAtLeast(k)
-	if total < minFreesForAge {
+	if total < 0.5 {
 		return kf
 	}
-	want := usualFreeQuantile * total
+	level := 1 - (1-usualFreeQuantile)*math.Min(1, total/fewFrees)
+	want := level * total
 	var seen float64
 	for b, c := range h.freed {
 		in := float64(c) * freedShare(b, kf)
@@ -155,6 +172,18 @@ func (h *ageHist) usualFreeAge(k int) float64 {
 		return math.Max(kf, lo+(want-seen)/in*(hi-lo))
 	}
 	return math.Inf(1)
+}
+
+// freedAtLeastHist is freedAtLeast for a bare histogram and a fractional
+// age: freed objects that had survived >= a cycles.
+func freedAtLeastHist(freed *[tracer.AgeBuckets]uint64, a float64) float64 {
+	var n float64
+	for b, c := range freed {
+		if c != 0 {
+			n += float64(c) * freedShare(b, a)
+		}
+	}
+	return n
 }
 
 // overdueAge rounds the usual free age q up to an age at which points

@@ -15,6 +15,8 @@ type point struct {
 	liveOld uint32  // sampled live objects, age >= K
 	// liveGE[i] counts sampled live objects of age >= ageEdges()[i].
 	liveGE [numEdges]uint32
+	// freed is the cumulative freed-age histogram of sampled objects.
+	freed [tracer.AgeBuckets]uint64
 }
 
 // liveAtLeast returns the live count at age >= a, for a = k or one of
@@ -47,8 +49,9 @@ type group struct {
 	ids    []int32
 
 	// pts holds this group's points from sequence number start on; the
-	// points before start hold nothing old (their allocs are unknown), so
-	// stacks that never hold an old object cost no history.
+	// points before start hold nothing old and no old object was freed
+	// before them (their allocs are unknown), so stacks that never hold
+	// an old object cost no history.
 	start uint64
 	pts   []point
 
@@ -93,8 +96,9 @@ func (g *group) record(seq uint64, k int) {
 	for i, e := range ageEdges() {
 		p.liveGE[i] = uint32(a.liveAtLeast(e))
 	}
+	p.freed = a.freed
 	if len(g.pts) == 0 {
-		if p.liveOld == 0 && p.old == 0 {
+		if p.liveOld == 0 && p.old == 0 && a.freedAtLeast(k) == 0 {
 			return
 		}
 		g.start = seq
@@ -121,53 +125,175 @@ func (g *group) at(seq uint64) point {
 }
 
 // window builds the detector input from the target's history at the
-// observations idx (history.points); usual is the age (GC cycles) past
-// which objects are overdue (usualFreeAge).
-func (g *group) window(h *history, idx []int, k int, usual float64) window {
+// observations idx (history.points); usual is the age (GC cycles) by which
+// this group's objects usually die (usualFreeAge): live objects older than
+// overdueFactor times that are overdue. With sinceAttach the window starts
+// at attach (time attach, GC count 0) where every count was zero.
+func (g *group) window(h *history, idx []int, k int, usual float64, attach time.Time, sinceAttach bool) window {
 	first, last := h.obs[0], h.obs[len(h.obs)-1]
+	start, startGC := first.t, first.gc
+	if sinceAttach {
+		start, startGC = attach, 0
+	}
 	w := window{
 		t:           make([]float64, len(idx)),
 		old:         make([]float64, len(idx)),
 		oldCount:    make([]float64, len(idx)),
-		spanSeconds: last.t.Sub(first.t).Seconds(),
-		spanGC:      last.gc - first.gc,
+		spanSeconds: last.t.Sub(start).Seconds(),
+		spanGC:      last.gc - startGC,
+		sinceAttach: sinceAttach,
 	}
-	t0 := h.obs[idx[0]].t
-	// When ages saturate: the usual free age and the saturation age in
+	// Frees over the window, by age: the overdue age is raised until at
+	// most maxOverdueDeaths of them are that old.
+	var freed [tracer.AgeBuckets]uint64
+	lastPt, firstPt := g.at(h.base+uint64(len(h.obs)-1)), point{}
+	if !sinceAttach {
+		firstPt = g.at(h.base)
+	}
+	for b := range freed {
+		freed[b] = lastPt.freed[b] - min(firstPt.freed[b], lastPt.freed[b])
+	}
+	due := overdueFactor * usual
+	if usual <= liveAgeSlots-1 {
+		// When overdueFactor times the usual age is past the saturated
+		// slot but the usual age is not, the slot's exact count (objects
+		// older than the usual age), with its frees counted, beats a
+		// bound from allocation counts that, under churn, says nothing.
+		due = math.Min(due, liveAgeSlots-1)
+	}
+	w.overdueAge = overdueThreshold(due, k, &freed)
+	w.dueSpanSeconds, w.dueSpanGC = w.spanSeconds, float64(w.spanGC)
+	if sinceAttach && !math.IsInf(w.overdueAge, 1) && w.spanGC > 0 {
+		// Nothing can be overdue before the overdue age's worth of
+		// collections since attach: the overdue series starts then, at
+		// zero.
+		// (Counting from the attach itself would let a cache that
+		// stopped filling look as if it still grew, that much later.)
+		delay := gcTime(h, attach, w.overdueAge).Sub(start).Seconds()
+		w.dueSpanSeconds -= delay
+		w.dueSpanGC -= w.overdueAge
+		w.overdueT = append(w.overdueT, delay)
+		w.overdue = append(w.overdue, 0)
+		w.overdueDeaths = append(w.overdueDeaths, 0)
+	}
+	// When ages saturate: the overdue age and the saturation age in
 	// seconds, at the window's mean collection rate.
-	edge, resolved := overdueAge(usual, k)
-	usualSec, satSec := math.Inf(1), 0.0
+	edge, resolved := overdueAge(w.overdueAge, k)
+	deathAge := w.overdueAge
+	if resolved {
+		deathAge = float64(edge)
+	}
+	dueSec, satSec := math.Inf(1), 0.0
 	if !resolved && w.spanGC > 0 {
-		usualSec = usual * w.spanSeconds / float64(w.spanGC)
+		dueSec = w.overdueAge * w.spanSeconds / float64(w.spanGC)
 		satSec = (liveAgeSlots - 1) * w.spanSeconds / float64(w.spanGC)
 	}
 	for i, j := range idx {
 		p := g.at(h.base + uint64(j))
-		ti := h.obs[j].t.Sub(t0).Seconds()
+		ti := h.obs[j].t.Sub(start).Seconds()
 		w.t[i], w.old[i], w.oldCount[i] = ti, p.old, float64(p.liveOld)
+		var due float64
 		switch {
 		case resolved:
-			w.overdueT = append(w.overdueT, ti)
-			w.overdue = append(w.overdue, p.liveAtLeast(edge, k))
-		case !math.IsInf(usualSec, 1):
+			due = p.liveAtLeast(edge, k)
+		case !math.IsInf(dueSec, 1):
 			// A live object in the saturated slot that is younger than
-			// usualSec was allocated between usualSec and satSec ago:
-			// what the slot holds beyond that many is overdue. (When
-			// usualSec < satSec the whole slot is.)
+			// dueSec was allocated between dueSec and satSec ago: what
+			// the slot holds beyond that many is overdue. (A lower
+			// bound, loose when many objects are allocated in that
+			// span: a histogram of live objects by allocation time
+			// would make it exact.)
 			young := 0.0
-			if usualSec > satSec {
-				a0, ok0 := g.allocsAt(h, j, usualSec)
+			if dueSec > satSec {
+				a0, ok0 := g.allocsAt(h, j, dueSec)
 				a1, ok1 := g.allocsAt(h, j, satSec)
 				if !ok0 || !ok1 {
 					continue
 				}
 				young = a1 - a0
 			}
-			w.overdueT = append(w.overdueT, ti)
-			w.overdue = append(w.overdue, math.Max(0, float64(p.liveGE[numEdges-1])-young))
+			due = math.Max(0, float64(p.liveGE[numEdges-1])-young)
+		default:
+			continue
 		}
+		if n := len(w.overdueT); n > 0 && ti <= w.overdueT[n-1] {
+			continue // not after the start of the overdue series
+		}
+		w.overdueT = append(w.overdueT, ti)
+		w.overdue = append(w.overdue, due)
+		w.overdueDeaths = append(w.overdueDeaths, freedAtLeastHist(&p.freed, deathAge))
 	}
 	return w
+}
+
+// gcTime estimates when the GC count since attach reached n: linearly
+// between the two observations around it (the attach being one, at 0);
+// the last observation if it never did.
+func gcTime(h *history, attach time.Time, n float64) time.Time {
+	prevT, prevGC := attach, 0.0
+	for _, o := range h.obs {
+		gc := float64(o.gc)
+		if gc >= n {
+			if gc == prevGC {
+				return o.t
+			}
+			f := (n - prevGC) / (gc - prevGC)
+			return prevT.Add(time.Duration(f * float64(o.t.Sub(prevT))))
+		}
+		prevT, prevGC = o.t, gc
+	}
+	return h.obs[len(h.obs)-1].t
+}
+
+// maxOverdueDeaths is how many of a window's frees may be overdue: the
+// overdue age is raised past stragglers (for lifetimes with an exponential
+// tail, each doubling of the age squares the share that reach it), so
+// that the accumulation test meets few deaths of ordinary objects, which
+// would otherwise dilute a leak among thousands of churn frees.
+const maxOverdueDeaths = 1
+
+// overdueThreshold returns the overdue age in GC cycles: the least age at
+// or above base (and k) at which live counts are kept (an ageEdge, or
+// any age past the saturated slot) and at or above which at most
+// maxOverdueDeaths of the frees in freed died (but no more than the
+// saturated slot when base is below it); +Inf if none is.
+func overdueThreshold(base float64, k int, freed *[tracer.AgeBuckets]uint64) float64 {
+	base = math.Max(base, float64(k))
+	if math.IsInf(base, 1) {
+		return base
+	}
+	if freedAtLeastHist(freed, base) <= maxOverdueDeaths {
+		if e, ok := overdueAge(base, k); ok {
+			return float64(e) // same deaths: none between base and e
+		}
+		return base
+	}
+	if base <= liveAgeSlots-1 {
+		for _, e := range ageEdges() {
+			if float64(e) >= base && freedAtLeastHist(freed, float64(e)) <= maxOverdueDeaths {
+				return float64(e)
+			}
+		}
+		// Not past the saturated slot: its exact count with a few deaths
+		// beats a bound computed from allocation counts, noisy under
+		// heavy churn.
+		return liveAgeSlots - 1
+	}
+	// Past the saturated slot: bisect the age (the count at or above an
+	// age only falls with it).
+	lo, hi := math.Max(base, liveAgeSlots-1), math.Ldexp(1, tracer.AgeBuckets)
+	if freedAtLeastHist(freed, hi) > maxOverdueDeaths {
+		return math.Inf(1)
+	}
+	for range 40 {
+		mid := (lo + hi) / 2
+		if freedAtLeastHist(freed, mid) > maxOverdueDeaths {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
 }
 
 // allocsAt estimates the group's cumulative sampled allocations d seconds

@@ -21,6 +21,13 @@ type observation struct {
 type history struct {
 	obs  []observation
 	base uint64 // sequence number of obs[0]; sequence numbers never reset
+	// sinceAttach: obs[0] is the first snapshot since the tracer
+	// attached, and nothing has been dropped since. Every count in the
+	// snapshots (live objects, frees, GC cycles) was then zero at attach,
+	// which the detector uses as one more, exactly known, point.
+	// Cleared when the window starts to slide or after a restart that
+	// did not reset the kernel's counts (MemProfileRate change).
+	sinceAttach bool
 }
 
 // next is the sequence number the next observation will get.
@@ -42,12 +49,27 @@ func (h *history) add(o observation, cfg Config) {
 	}
 	h.obs = h.obs[drop:]
 	h.base += uint64(drop)
+	if drop > 0 {
+		h.sinceAttach = false
+	}
 }
 
-// reset forgets every observation, keeping sequence numbers increasing.
-func (h *history) reset() {
+// reset forgets every observation, keeping sequence numbers increasing;
+// attached says the kernel's counts restarted from zero too.
+func (h *history) reset(attached bool) {
 	h.base = h.next()
 	h.obs = nil
+	h.sinceAttach = attached
+}
+
+// attachTime estimates when the tracer attached: one snapshot period
+// (the first gap, or cfg.Interval) before the first snapshot.
+func (h *history) attachTime(cfg Config) time.Time {
+	gap := cfg.Interval
+	if len(h.obs) > 1 {
+		gap = h.obs[1].t.Sub(h.obs[0].t)
+	}
+	return h.obs[0].t.Add(-gap)
 }
 
 // points returns the indices of obs to test: one per GC count, the last

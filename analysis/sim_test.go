@@ -229,3 +229,9 @@ func firstVerdict(vs []Verdict, v Verdict) int {
 	}
 	return 0
 }
+
+// sampledRate is the sampled allocations per second of a stream of
+// objects of size bytes allocated at bytesPerSec, at simRate.
+func sampledRate(bytesPerSec, size float64) float64 {
+	return bytesPerSec / size * (1 - math.Exp(-size/simRate))
+}

@@ -10,13 +10,14 @@ import (
 type Verdict string
 
 const (
-	// VerdictLeak: old bytes have grown significantly and steadily across
-	// a complete window, and what grew has outlived the age at which this
-	// stack's objects usually die.
+	// VerdictLeak: objects far older than this stack's objects usually
+	// die have accumulated significantly, steadily and up to now, over at
+	// least Config.MinWindow and Config.MinWindowGC.
 	VerdictLeak Verdict = "leak"
-	// VerdictWatch: old bytes are growing but the evidence is short of a
-	// leak (window not yet complete, growth levelled off or came in one
-	// step, what grew is young enough to be freed as usual...).
+	// VerdictWatch: old bytes or overdue objects are growing but the
+	// evidence is short of a leak (window too short, growth levelled off
+	// or came in one step, what grew is young enough to be freed as
+	// usual...).
 	VerdictWatch Verdict = "watch"
 )
 
@@ -58,15 +59,24 @@ type Suspect struct {
 
 // Evidence is what the verdict and score were computed from.
 //
-// Score = (1 - PValue) * Persistence * OverdueGrowthShare * Coverage.
-// Each factor is in [0,1] and is a separate reason to believe the stack
-// leaks: its old bytes rise (trend confidence), steadily and still now
-// (persistence), what grew has outlived the age at which this stack's
-// objects normally die (overdue growth), and the window holds all the
-// evidence required (coverage). A score near 1 means every reason holds;
-// any one that fails pulls it toward 0. A leak verdict implies a score of
-// at least 0.999*0.5*0.5 ~ 0.25 (0.06 for a leak kept by hysteresis). It
-// is a confidence, not a size: rank by it, then read the growth.
+// Score = (1 - AccumulationPValue) * Persistence * Coverage. Each factor
+// is in [0,1] and is a separate reason to believe the stack leaks:
+// objects far older than this stack's objects ever die accumulate
+// (confidence of the accumulation test), steadily and still now
+// (persistence), over a window holding all the evidence a leak verdict
+// requires (coverage). A score near 1 means every reason holds; any one
+// that fails pulls it toward 0. A leak verdict implies a score of at
+// least (1-Alpha)*0.5 ~ 0.48 (0.24 for a leak kept by hysteresis). It is a
+// confidence, not a size: rank by it, then read the growth.
+//
+// Only objects sampled after attach are seen: at attach every count is
+// zero, so anything that is still filling then (a cache warming up, a
+// working set whose objects outlive the time watched so far) looks like
+// growth until it levels off. A leak is told from it by still growing in
+// the most recent part of the window; a cache that fills for longer than
+// about 30 s after attach, or objects that live for much longer than the
+// time watched, are indistinguishable from a leak until then, and may be
+// named one. A start-up table built before attach is invisible.
 type Evidence struct {
 	// Theil-Sen slopes of old live bytes, over the window and over its
 	// most recent half.
@@ -74,33 +84,58 @@ type Evidence struct {
 	RecentSlopeBytesPerSecond float64 `json:"recent_slope_bytes_per_second"`
 	// Mann-Kendall trend test of old live bytes (tie-corrected): the S
 	// statistic, its normal score and the one-sided p-value for growth.
+	// Enough for watch, not for leak.
 	MannKendallS int64   `json:"mann_kendall_s"`
 	MannKendallZ float64 `json:"mann_kendall_z"`
 	PValue       float64 `json:"p_value"`
-	// Points is the number of observations tested, at most one per GC
-	// cycle (old objects only change when a collection runs). The window
-	// spans WindowSeconds and WindowGCCycles.
+	// Points is the number of snapshots tested, at most one per GC cycle
+	// (old objects only change when a collection runs). The window spans
+	// WindowSeconds and WindowGCCycles, from the attach when SinceAttach
+	// (then the attach, where every count was zero, is one more point of
+	// the overdue series).
 	Points         int     `json:"points"`
 	WindowSeconds  float64 `json:"window_seconds"`
 	WindowGCCycles uint64  `json:"window_gc_cycles"`
-	// Coverage is how much of the required window (Config.Window and
-	// Config.WindowGC, whichever is further) the evidence spans.
+	SinceAttach    bool    `json:"since_attach"`
+	// Coverage is how much of the span a leak verdict requires
+	// (Config.MinWindow and Config.MinWindowGC, whichever is further)
+	// the overdue series spans (since attach, it starts when the GC
+	// count reached the overdue age).
 	Coverage float64 `json:"coverage"`
 	// Persistence is how plausibly overdue objects accumulated at one
 	// rate throughout the window: the upper end of the one-sided 95%
-	// interval of the slower half's rate over the faster half's, capped
+	// interval of the slower part's rate over the faster part's (the
+	// recent part, the last 40% of the window, against the rest), capped
 	// at 1. Near 1 for steady growth (even noisy), near 0 for growth that
 	// has levelled off or came in one step.
 	Persistence float64 `json:"persistence"`
 	// UsualFreeAgeGC is the age (GC cycles) by which 95% of this stack's
-	// objects that were freed old had died (MinOldAgeGC when too few
-	// were; -1 when unbounded). Live objects older than that are overdue;
-	// past 63 cycles, where live ages saturate, they are bounded using
-	// allocation counts instead.
+	// objects that were freed old had died (nearer the oldest when fewer
+	// than 20 were; MinOldAgeGC when none was; -1 when unbounded). Live
+	// objects older than OverdueAgeGC are overdue: 1.5 times that (capped at
+	// the saturated age slot, 63, if the usual age is below it), raised
+	// until at most one of the window's frees was that old; -1 when no
+	// age qualifies. Past 63 cycles, where live ages saturate, overdue
+	// objects are bounded using allocation counts instead.
 	UsualFreeAgeGC float64 `json:"usual_free_age_gc_cycles"`
+	OverdueAgeGC   float64 `json:"overdue_age_gc_cycles"`
+	// OverdueObjects is the number of sampled live objects overdue now.
+	// Over the window, OverdueArrivals sampled objects became overdue and
+	// OverdueDeaths were freed overdue; RecentOverdueGrowth is the net
+	// growth of overdue objects in the recent part of the window.
+	OverdueObjects      float64 `json:"overdue_objects"`
+	OverdueArrivals     float64 `json:"overdue_arrivals"`
+	OverdueDeaths       float64 `json:"overdue_deaths"`
+	RecentOverdueGrowth float64 `json:"recent_overdue_growth"`
+	// AccumulationPValue tests whether overdue objects appear faster than
+	// they die: with no accumulation arrivals and deaths are Poisson
+	// counts of equal mean, so given their sum the arrivals are
+	// Binomial(sum, 1/2); this is its upper tail at the arrivals seen. A
+	// leak (no deaths) of n overdue samples scores 2^-n.
+	AccumulationPValue float64 `json:"accumulation_p_value"`
 	// OverdueGrowthShare is the share of the window's growth in old live
-	// objects made of overdue ones (ratio of Theil-Sen slopes; for a new
-	// leak, the lowest over the window and each of its halves).
+	// objects made of overdue ones (ratio of Theil-Sen slopes). Reported:
+	// a working set from the same site lowers it without excusing a leak.
 	OverdueGrowthShare float64 `json:"overdue_growth_share"`
 	// UnfreedShare is the share of all sampled allocations never freed.
 	// Reported, not used: churn from the same stack drives it to zero

@@ -38,6 +38,7 @@ func NewTarget(cfg Config) *Target {
 		cfg:    cfg.withDefaults(),
 		stacks: make(map[int32]*stackEntry),
 		groups: make(map[string]*group),
+		hist:   history{sinceAttach: true},
 	}
 }
 
@@ -59,8 +60,11 @@ func (t *Target) Add(s *tracer.Snapshot, sym Symbolizer) {
 		if !s.Time.After(prev.t) {
 			return
 		}
-		if s.GCCycles < prev.gc || s.MemProfileRate != t.rate {
-			t.restart()
+		switch {
+		case s.GCCycles < prev.gc:
+			t.restart(true) // the tracer re-attached: counts are new
+		case s.MemProfileRate != t.rate:
+			t.restart(false)
 		}
 	}
 	t.rate = s.MemProfileRate
@@ -91,9 +95,10 @@ func (t *Target) Add(s *tracer.Snapshot, sym Symbolizer) {
 	}
 }
 
-// restart forgets all evidence windows.
-func (t *Target) restart() {
-	t.hist.reset()
+// restart forgets all evidence windows; attached says the kernel's counts
+// restarted from zero.
+func (t *Target) restart(attached bool) {
+	t.hist.reset(attached)
 	for _, g := range t.groups {
 		g.pts = nil
 	}
@@ -137,7 +142,7 @@ func (t *Target) judge(g *group, idx []int, now time.Time) {
 		return
 	}
 	usual := g.cur.ages.usualFreeAge(k)
-	w := g.window(&t.hist, idx, k, usual)
+	w := g.window(&t.hist, idx, k, usual, t.hist.attachTime(t.cfg), t.hist.sinceAttach)
 	v, ev := assess(t.cfg, w, usual, wasLeak)
 	if v == "" {
 		return

@@ -1,0 +1,23 @@
+// Package bench measures what leakscope costs the programs it watches. It
+// holds only Go benchmarks (run by `make bench`, not by `make test`, since a
+// full run takes minutes) and bench/cmd/render, which turns their output
+// into docs/BENCHMARKS.md.
+//
+// Every claim is a ratio against a baseline measured in the same benchmark
+// invocation, with the rounds interleaved baseline, variant, variant,
+// baseline so that a drift in machine speed (other work on the host,
+// frequency changes) weighs on both sides equally. Each benchmark is run
+// several times (-count) and the renderer reports medians and ranges.
+//
+//   - BenchmarkProbeHit: the cost of one uprobe hit on a Go function, with
+//     the probe on the function's entry instruction or on the PUSHQ BP of
+//     its prologue (where leakscope attaches), split into trap and BPF
+//     program time with the kernel's BPF run-time statistics.
+//   - BenchmarkTargetThroughput: the allocation throughput of a busy target
+//     with no monitor, with heap sampling switched on (MemProfileRate
+//     512 KiB, no probes), and watched by the real leakscope command.
+//
+// The benchmarks need root (BPF, uprobes, /proc/PID/mem); otherwise they
+// skip, or fail when LEAKSCOPE_REQUIRE_BPF=1. They only touch processes they
+// start themselves, and end them by PID.
+package bench

@@ -1,0 +1,380 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/leakscope/leakscope/gobin"
+	"github.com/leakscope/leakscope/internal/testutil"
+	"github.com/leakscope/leakscope/symbolize"
+	"github.com/leakscope/leakscope/tracer"
+)
+
+const (
+	// sampleRate is what leakscope writes into a target's
+	// runtime.MemProfileRate when it finds sampling off (the Go default).
+	sampleRate = 512 * 1024
+	// window is one measurement window; warmup runs before the first.
+	// bench/cmd/render describes both: keep it in step.
+	window = 3 * time.Second
+	warmup = 2 * time.Second
+	// throttled is the total allocation rate of the throttled load.
+	throttled = 1_000_000_000
+	// cliInterval is leakscope's --interval, its default.
+	cliInterval = "10s"
+)
+
+// BenchmarkTargetThroughput measures the allocation throughput of
+// testdata/bench/allocs (4 goroutines allocating a mix of sizes, on all
+// cores) at full speed ("max") and throttled to 1 GB/s ("1GBps"):
+//
+//   - baseline: nothing changes between windows (an A/A run: its ratio
+//     shows the noise of the method itself).
+//   - sampling: runtime.MemProfileRate set to 512 KiB through /proc/PID/mem,
+//     no probes: what the runtime's own heap sampling costs.
+//   - leakscope: the real command, `leakscope --pid PID --interval 10s`,
+//     which attaches its four probes and switches sampling on by itself
+//     (with --out, so the benchmark can check from suspects.json that it
+//     saw samples, frees and GC cycles; it writes only at the interval and
+//     at exit, outside the windows).
+//
+// One invocation runs one fresh target and four windows: baseline,
+// variant, variant, baseline. MB/s is the variant's throughput, base-MB/s
+// the baseline's, ratio-vs-base their quotient; MB/cpu-s and
+// cpu-ratio-vs-base do the same per CPU second the target used, which is
+// what matters when the target is not CPU bound (the throttled load) or
+// when other work on the host takes CPU from it.
+func BenchmarkTargetThroughput(b *testing.B) {
+	for _, load := range []struct {
+		name string
+		rate int64
+	}{{"max", 0}, {"1GBps", throttled}} {
+		b.Run(load.name, func(b *testing.B) {
+			for _, v := range []string{"baseline", "sampling", "leakscope"} {
+				b.Run(v, func(b *testing.B) { targetThroughput(b, v, load.rate) })
+			}
+		})
+	}
+}
+
+// allocWindow is what the fixture reports for one window, plus the CPU
+// time the whole host was busy meanwhile.
+type allocWindow struct {
+	bytes, ns, cpuNs, gcs int64
+	hostNs                int64
+}
+
+func (w *allocWindow) add(o allocWindow) {
+	w.bytes += o.bytes
+	w.ns += o.ns
+	w.cpuNs += o.cpuNs
+	w.gcs += o.gcs
+	w.hostNs += o.hostNs
+}
+
+// otherCores is the CPU everything but the target used on the host, on
+// average, in cores: other work competing with the target.
+func (w allocWindow) otherCores() float64 { return float64(w.hostNs-w.cpuNs) / float64(w.ns) }
+
+// hostBusyNs is the CPU time all CPUs spent busy (not idle, not waiting for
+// I/O, not stolen) since boot, from /proc/stat, in nanoseconds.
+func hostBusyNs(b *testing.B) int64 {
+	b.Helper()
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		b.Fatalf("unexpected /proc/stat: %q", line)
+	}
+	var busy int64
+	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system irq softirq
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			b.Fatalf("unexpected /proc/stat: %q", line)
+		}
+		busy += v
+	}
+	return busy * 1e7 // USER_HZ is 100 on Linux
+}
+
+func (w allocWindow) mbps() float64      { return float64(w.bytes) / float64(w.ns) * 1e3 }
+func (w allocWindow) mbPerCPU() float64  { return float64(w.bytes) / float64(w.cpuNs) * 1e3 }
+func (w allocWindow) cores() float64     { return float64(w.cpuNs) / float64(w.ns) }
+func (w allocWindow) gcPerSec() float64  { return float64(w.gcs) / float64(w.ns) * 1e9 }
+func (w allocWindow) samplesPS() float64 { return float64(w.bytes) / sampleRate / float64(w.ns) * 1e9 }
+
+// variant switches what is measured on and off between windows.
+type variant interface {
+	on(b *testing.B)
+	off(b *testing.B)
+}
+
+func targetThroughput(b *testing.B, name string, rate int64) {
+	testutil.RequireBPF(b)
+	bin := build(b, "allocs", "./testdata/bench/allocs")
+	var cli string
+	if name == "leakscope" {
+		cli = build(b, "leakscope", "./cmd/leakscope")
+	}
+	fx := startFixture(b, bin, "-workers", "4")
+	mpr := profileRate(b, fx.pid)
+	if v, err := mpr.Read(); err != nil || v != 0 {
+		b.Fatalf("fixture's runtime.MemProfileRate is %d (%v), want 0: it must start with sampling off", v, err)
+	}
+	if rate > 0 {
+		fx.ask(b, fmt.Sprintf("rate %d", rate), "rate", 10*time.Second)
+	}
+	measure := func(d time.Duration) allocWindow {
+		h0 := hostBusyNs(b)
+		a := fx.ask(b, fmt.Sprintf("measure %d", d.Milliseconds()), "measured", d+time.Minute)
+		h1 := hostBusyNs(b)
+		return allocWindow{bytes: a[0], ns: a[1], cpuNs: a[2], gcs: a[3], hostNs: h1 - h0}
+	}
+	measure(warmup)
+
+	var v variant
+	var ls *cliVariant
+	switch name {
+	case "baseline":
+		v = nopVariant{}
+	case "sampling":
+		v = samplingVariant{mpr}
+	case "leakscope":
+		ls = &cliVariant{bin: cli, pid: fx.pid, mpr: mpr, out: b.TempDir()}
+		b.Cleanup(ls.kill)
+		v = ls
+	}
+
+	var base, with allocWindow
+	base.add(measure(window))
+	v.on(b)
+	var cliCPU0 int64
+	if ls != nil {
+		cliCPU0 = ls.cpuNs(b)
+	}
+	with.add(measure(window))
+	with.add(measure(window))
+	var cliCPU int64
+	if ls != nil {
+		cliCPU = ls.cpuNs(b) - cliCPU0
+	}
+	v.off(b)
+	base.add(measure(window))
+
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(with.mbps(), "MB/s")
+	b.ReportMetric(base.mbps(), "base-MB/s")
+	b.ReportMetric(with.mbps()/base.mbps(), "ratio-vs-base")
+	b.ReportMetric(with.mbPerCPU(), "MB/cpu-s")
+	b.ReportMetric(base.mbPerCPU(), "base-MB/cpu-s")
+	b.ReportMetric(with.mbPerCPU()/base.mbPerCPU(), "cpu-ratio-vs-base")
+	b.ReportMetric(with.cores(), "cores")
+	b.ReportMetric(base.cores(), "base-cores")
+	b.ReportMetric(with.gcPerSec(), "gc/s")
+	all := base
+	all.add(with)
+	b.ReportMetric(all.otherCores(), "other-cores")
+	if name != "baseline" {
+		b.ReportMetric(with.samplesPS(), "samples/s")
+	}
+	if ls != nil {
+		b.ReportMetric(float64(cliCPU)/float64(with.ns), "leakscope-cores")
+		b.ReportMetric(float64(ls.exitCPU-ls.attachCPU)/1e6, "final-report-cpu-ms")
+		b.ReportMetric(float64(ls.report.SampledAllocs)/ls.stopped.Sub(ls.attached).Seconds(), "seen-samples/s")
+	}
+}
+
+// profileRate locates runtime.MemProfileRate in the running fixture, the
+// way leakscope does.
+func profileRate(b *testing.B, pid int) tracer.ProfileRate {
+	b.Helper()
+	bin, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bin.Close()
+	hooks, err := bin.ResolveHooks()
+	if err != nil {
+		b.Fatal(err)
+	}
+	proc, err := symbolize.OpenProcess(pid, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tracer.ProfileRate{PID: uint32(pid), Addr: hooks.MemProfileRateAddr + proc.Bias()}
+}
+
+type nopVariant struct{}
+
+func (nopVariant) on(*testing.B)  {}
+func (nopVariant) off(*testing.B) {}
+
+// samplingVariant switches the runtime's heap sampling on, with no probes.
+type samplingVariant struct{ mpr tracer.ProfileRate }
+
+func (s samplingVariant) on(b *testing.B) {
+	if old, err := s.mpr.Set(sampleRate); err != nil || old != 0 {
+		b.Fatalf("setting MemProfileRate: was %d, %v", old, err)
+	}
+}
+
+func (s samplingVariant) off(b *testing.B) {
+	if old, err := s.mpr.Set(0); err != nil || old != sampleRate {
+		b.Fatalf("resetting MemProfileRate: was %d, %v", old, err)
+	}
+}
+
+// cliVariant runs the leakscope command on the fixture.
+type cliVariant struct {
+	bin string
+	pid int
+	mpr tracer.ProfileRate
+
+	out string // --out directory
+
+	cmd                *exec.Cmd
+	stdout, stderr     bytes.Buffer
+	done               chan struct{}
+	attachCPU, exitCPU int64     // leakscope's CPU time when attached, at exit
+	attached, stopped  time.Time // when sampling was seen on; SIGINT
+	report             cliTarget // this target in leakscope's final suspects.json
+}
+
+// cliTarget is the part of suspects.json the benchmark checks.
+type cliTarget struct {
+	PID           int               `json:"pid"`
+	GCCycles      uint64            `json:"gc_cycles"`
+	SampledAllocs uint64            `json:"sampled_allocs"`
+	SampledFrees  uint64            `json:"sampled_frees"`
+	Lost          map[string]uint64 `json:"lost"`
+}
+
+func (c *cliVariant) on(b *testing.B) {
+	c.cmd = exec.Command(c.bin, "--pid", strconv.Itoa(c.pid), "--interval", cliInterval, "--out", c.out)
+	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
+	if err := c.cmd.Start(); err != nil {
+		b.Fatalf("starting leakscope: %v", err)
+	}
+	c.done = make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(c.done) }()
+	// leakscope attaches its probes first, then turns sampling on: once
+	// the rate reads 512 KiB it is fully attached.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if v, err := c.mpr.Read(); err == nil && v == sampleRate {
+			break
+		}
+		select {
+		case <-c.done:
+			b.Fatalf("leakscope exited before attaching (%v):\n%s", c.cmd.ProcessState, c.stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("leakscope did not switch sampling on within a minute:\n%s", c.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.attachCPU = c.cpuNs(b)
+	c.attached = time.Now()
+}
+
+func (c *cliVariant) off(b *testing.B) {
+	c.stopped = time.Now()
+	if err := c.cmd.Process.Signal(os.Interrupt); err != nil {
+		b.Fatalf("stopping leakscope: %v", err)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(time.Minute):
+		b.Fatalf("leakscope did not exit within a minute of SIGINT:\n%s", c.stderr.String())
+	}
+	if !c.cmd.ProcessState.Success() {
+		b.Fatalf("leakscope: %v:\n%s", c.cmd.ProcessState, c.stderr.String())
+	}
+	if ru, ok := c.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		c.exitCPU = ru.Utime.Nano() + ru.Stime.Nano()
+	}
+	// leakscope restores the rate it found (0) on a clean exit; the last
+	// baseline window must run without sampling either way.
+	switch v, err := c.mpr.Read(); {
+	case err != nil:
+		b.Fatal(err)
+	case v == sampleRate:
+		if _, err := c.mpr.Set(0); err != nil {
+			b.Fatalf("resetting MemProfileRate after leakscope: %v", err)
+		}
+	case v != 0:
+		b.Fatalf("MemProfileRate is %d after leakscope exited, want 0 or %d", v, sampleRate)
+	}
+	// leakscope must have seen what it watches, or there was nothing to
+	// pay for.
+	data, err := os.ReadFile(filepath.Join(c.out, "suspects.json"))
+	if err != nil {
+		b.Fatalf("leakscope's report: %v", err)
+	}
+	var doc struct{ Targets []cliTarget }
+	if err := json.Unmarshal(data, &doc); err != nil {
+		b.Fatalf("leakscope's suspects.json: %v", err)
+	}
+	for _, t := range doc.Targets {
+		if t.PID == c.pid {
+			c.report = t
+		}
+	}
+	if c.report.SampledAllocs == 0 || c.report.SampledFrees == 0 || c.report.GCCycles == 0 {
+		b.Fatalf("leakscope saw %d sampled allocations, %d frees, %d GC cycles of pid %d; want all > 0:\n%s", c.report.SampledAllocs, c.report.SampledFrees, c.report.GCCycles, c.pid, data)
+	}
+	for reason, n := range c.report.Lost {
+		if n > 0 {
+			b.Logf("leakscope lost %d events: %s", n, reason)
+		}
+	}
+}
+
+// kill ends leakscope by PID if it still runs (a failed benchmark).
+func (c *cliVariant) kill() {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-c.done:
+	default:
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+// cpuNs is the CPU time leakscope used so far, in nanoseconds: the sum of
+// its threads' run time from /proc/PID/task/*/schedstat.
+func (c *cliVariant) cpuNs(b *testing.B) int64 {
+	b.Helper()
+	dirs, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", c.cmd.Process.Pid))
+	if err != nil || len(dirs) == 0 {
+		b.Fatalf("reading leakscope's schedstat: %v", err)
+	}
+	var sum int64
+	for _, p := range dirs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue // a thread that just ended
+		}
+		f := strings.Fields(string(data))
+		if len(f) > 0 {
+			v, _ := strconv.ParseInt(f[0], 10, 64)
+			sum += v
+		}
+	}
+	return sum
+}

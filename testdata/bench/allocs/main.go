@@ -1,0 +1,188 @@
+// Command allocs is a benchmark target for throughput under leakscope. Worker
+// goroutines allocate a mix of object sizes as fast as they can, or at a
+// throttled total rate, each keeping its most recent objects alive for a
+// while so the garbage collector has real work. It has no pprof, so its
+// runtime.MemProfileRate is 0 until someone writes it.
+//
+// Commands on stdin, one per line:
+//
+//	rate BYTES_PER_SECOND   throttle all workers together (0: unlimited)
+//	measure MS              prints "measured BYTES NS CPU_NS GCS": bytes
+//	                        allocated by the workers, wall time, CPU time of
+//	                        the whole process and GC cycles in a window of MS
+//	                        milliseconds
+//
+// The first line it prints is "ready PID".
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// node is a small pointer-carrying object, like a list or tree element.
+type node struct {
+	next *node
+	val  int64
+	name string
+}
+
+// record is a mid-sized object with pointers, like a decoded request.
+type record struct {
+	id     int64
+	tags   []string
+	parent *record
+	body   []byte
+	extra  [8]int64
+}
+
+const (
+	nodeSize   = int(unsafe.Sizeof(node{}))
+	recordSize = int(unsafe.Sizeof(record{}))
+	tagsSize   = 2 * int(unsafe.Sizeof(""))
+)
+
+// worker is one allocating goroutine's state, its counter padded so the
+// counters of different workers do not share a cache line.
+type worker struct {
+	bytes atomic.Int64
+	_     [56]byte
+	// keep holds the worker's most recent objects. It must be reachable
+	// from a global: a local slice that is only written is optimised away.
+	keep []any
+}
+
+var (
+	workers   []worker
+	rateBps   atomic.Int64 // total throttle; 0 = unlimited
+	rateEpoch atomic.Int64 // bumped on every rate change
+)
+
+// allocOne allocates one object of the mix and returns it with its size.
+// By count most allocations are small; by bytes the 1-4 KiB buffers and the
+// rare large ones dominate, as in typical services.
+func allocOne(r *rand.Rand) (any, int) {
+	switch p := r.IntN(100); {
+	case p < 30: // small pointer-carrying structs
+		return &node{val: int64(p)}, nodeSize
+	case p < 50: // small noscan byte slices and strings
+		n := 8 + r.IntN(57)
+		return make([]byte, n), n
+	case p < 65: // records with pointers
+		return &record{id: int64(p), tags: make([]string, 2)}, recordSize + tagsSize
+	case p < 85: // 128-1023 byte buffers
+		n := 128 + r.IntN(896)
+		return make([]byte, n), n
+	case p < 95: // 1-4 KiB buffers
+		n := 1024 + r.IntN(3072)
+		return make([]byte, n), n
+	case p < 99: // 4-32 KiB buffers
+		n := 4096 + r.IntN(28672)
+		return make([]byte, n), n
+	default: // 32-256 KiB large objects
+		n := 32768 + r.IntN(229376)
+		return make([]byte, n), n
+	}
+}
+
+func run(w *worker, seed uint64, nworkers int) {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	// Each object stays reachable for the next len(keep) allocations.
+	w.keep = make([]any, 4096)
+	keep := w.keep
+	var done int64  // bytes since the throttle's reference point
+	var local int64 // bytes not yet published to w.bytes
+	var epoch int64 // rate epoch the reference point belongs to
+	start := time.Now()
+	for i := 0; ; i++ {
+		obj, n := allocOne(r)
+		keep[i&(len(keep)-1)] = obj
+		local += int64(n)
+		if i&63 != 63 {
+			continue
+		}
+		w.bytes.Add(local)
+		done += local
+		local = 0
+		total := rateBps.Load()
+		if e := rateEpoch.Load(); e != epoch {
+			epoch, done, start = e, 0, time.Now()
+		}
+		if total <= 0 {
+			continue
+		}
+		// Sleep until this worker is back on its share of the rate.
+		due := start.Add(time.Duration(float64(done) / float64(total) * float64(nworkers) * 1e9))
+		if d := time.Until(due); d > 200*time.Microsecond {
+			time.Sleep(d)
+		}
+	}
+}
+
+func total() int64 {
+	var s int64
+	for i := range workers {
+		s += workers[i].bytes.Load()
+	}
+	return s
+}
+
+func cpuNanos() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return -1
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+func gcs() uint32 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.NumGC
+}
+
+func main() {
+	n := flag.Int("workers", 4, "allocating goroutines")
+	flag.Parse()
+	workers = make([]worker, *n)
+	for i := range workers {
+		go run(&workers[i], uint64(i+1), *n)
+	}
+	fmt.Println("ready", os.Getpid())
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			fmt.Println("error: want \"rate BPS\" or \"measure MS\", got", sc.Text())
+			continue
+		}
+		v, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil || v < 0 {
+			fmt.Println("error: bad number", f[1])
+			continue
+		}
+		switch f[0] {
+		case "rate":
+			rateBps.Store(v)
+			rateEpoch.Add(1)
+			fmt.Println("rate", v)
+		case "measure":
+			b0, c0, g0, t0 := total(), cpuNanos(), gcs(), time.Now()
+			time.Sleep(time.Duration(v) * time.Millisecond)
+			b1, c1, g1, el := total(), cpuNanos(), gcs(), time.Since(t0)
+			fmt.Println("measured", b1-b0, el.Nanoseconds(), c1-c0, g1-g0)
+		default:
+			fmt.Println("error: unknown command", f[0])
+		}
+	}
+}
