@@ -55,8 +55,8 @@ demo: build
 	@rm -rf $(DEMOOUT); mkdir -p $(DEMOOUT)
 	@$(DEMO) > $(DEMOOUT)/target.log 2>&1 & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null' EXIT; sleep 1; \
-	echo "demo target running as pid $$pid; watching it for 60s..."; \
-	./$(BIN) --pid $$pid --duration 60s --out $(DEMOOUT) || exit 1; \
+	echo "demo target running as pid $$pid; watching it for 75s..."; \
+	./$(BIN) --pid $$pid --duration 75s --out $(DEMOOUT) || exit 1; \
 	kill $$pid; wait $$pid 2>/dev/null; \
 	prof=$$(ls $(DEMOOUT)/$$pid/leak-*.pb.gz | tail -n 1); \
 	echo; echo "suspects: $(DEMOOUT)/suspects.json"; \
