@@ -10,7 +10,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
-	"golang.org/x/arch/x86/x86asm"
 	"golang.org/x/sys/unix"
 
 	"github.com/leakscope/leakscope/bpf"
@@ -34,9 +33,8 @@ const (
 //   - none: no probe; the cost of the call itself.
 //   - entry: the probe on the function's first instruction (the stack-bound
 //     check CMPQ SP, 0x10(R14), which the kernel single-steps out of line).
-//   - prologue: the probe on PUSHQ BP, where leakscope attaches (found the
-//     way gobin finds it for the runtime hooks, and checked against gobin on
-//     the fixture's own runtime.gcMarkTermination).
+//   - prologue: the probe on PUSHQ BP, found by gobin.Binary.Hook exactly as
+//     leakscope finds its runtime hooks.
 //
 // One invocation interleaves its rounds: none, V with BPF statistics, V
 // without, V without, V with, none. ns/hit comes from the rounds without
@@ -215,59 +213,16 @@ func probeSites(b *testing.B, pid int) (entry, prologue uint64) {
 	}
 	defer bin.Close()
 
-	// The finder below must agree with gobin where gobin has an answer:
-	// on the runtime hooks of this very binary.
-	hooks, err := bin.ResolveHooks()
-	if err != nil {
-		b.Fatalf("resolving the fixture's runtime hooks: %v", err)
-	}
-	for _, h := range []gobin.Hook{hooks.ProfileAlloc, hooks.SetProfileBucket, hooks.FreeSpecial, hooks.GCMarkTermination} {
-		got, err := pushBP(bin, h.Func)
-		if err != nil || got != h.AttachAddr {
-			b.Fatalf("%s: PUSHQ BP finder says %#x (%v), gobin attaches at %#x (%s)", h.Name, got, err, h.AttachAddr, h.Why)
-		}
-	}
-
-	fn, err := bin.Function("main.hit")
+	h, err := bin.Hook("main.hit")
 	if err != nil {
 		b.Fatal(err)
 	}
-	push, err := pushBP(bin, fn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if push == fn.Entry {
-		b.Fatalf("main.hit starts with PUSHQ BP: it has no stack check, so entry and prologue would be the same instruction")
+	fn := h.Func
+	if h.AttachAddr == fn.Entry {
+		b.Fatalf("main.hit's probe site is its entry (%s): it has no stack check, so entry and prologue would be the same instruction", h.Why)
 	}
 	if entry, err = bin.FileOffset(fn.Entry); err != nil {
 		b.Fatal(err)
 	}
-	if prologue, err = bin.FileOffset(push); err != nil {
-		b.Fatal(err)
-	}
-	return entry, prologue
-}
-
-// pushBP returns the address of the first PUSHQ BP among the first few
-// instructions of fn, which must be followed by MOVQ SP, BP.
-func pushBP(bin *gobin.Binary, fn gobin.Func) (uint64, error) {
-	code, err := bin.Code(fn)
-	if err != nil {
-		return 0, err
-	}
-	var prev x86asm.Inst
-	prevAt := -1
-	for off, n := 0, 0; off < len(code) && n < 8; n++ {
-		in, err := x86asm.Decode(code[off:], 64)
-		if err != nil {
-			return 0, fmt.Errorf("%s+%#x: %w", fn.Name, off, err)
-		}
-		if prevAt >= 0 && prev.Op == x86asm.PUSH && prev.Args[0] == x86asm.RBP &&
-			in.Op == x86asm.MOV && in.Args[0] == x86asm.RBP && in.Args[1] == x86asm.RSP {
-			return fn.Entry + uint64(prevAt), nil
-		}
-		prev, prevAt = in, off
-		off += in.Len
-	}
-	return 0, fmt.Errorf("%s: no PUSHQ BP; MOVQ SP, BP in its first 8 instructions", fn.Name)
+	return entry, h.FileOffset
 }

@@ -97,6 +97,11 @@ func resolveHooks(img image) (*Hooks, error) {
 	return h, nil
 }
 
+// Hook finds the probe site of any Go function of the binary the way
+// ResolveHooks does for the runtime's: after the stack check, on the frame
+// setup.
+func (b *Binary) Hook(name string) (Hook, error) { return resolveHook(b, name) }
+
 func resolveHook(img image, name string) (Hook, error) {
 	fn, err := img.Function(name)
 	if err != nil {

@@ -3,6 +3,7 @@ package gobin
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -274,4 +275,21 @@ func localGoVersion(t *testing.T) string {
 		t.Fatalf("go env GOVERSION: %v: %s", err, v)
 	}
 	return v
+}
+
+// TestHookOfAnyFunction: Binary.Hook finds the same site as ResolveHooks
+// for a runtime hook, and a site after the stack check for a user function.
+func TestHookOfAnyFunction(t *testing.T) {
+	o := openHooks(t, fixture{goarch: "amd64"}, localGoVersion(t))
+	h, err := o.b.Hook("runtime.gcMarkTermination")
+	if err != nil || h != o.h.GCMarkTermination {
+		t.Errorf("Hook(runtime.gcMarkTermination) = %+v, %v; want %+v", h, err, o.h.GCMarkTermination)
+	}
+	m, err := o.b.Hook("main.main")
+	if err != nil || m.AttachAddr <= m.Func.Entry || m.AttachAddr >= m.Func.End {
+		t.Errorf("Hook(main.main) = %+v, %v; want a site inside the function, past its entry", m, err)
+	}
+	if _, err := o.b.Hook("main.noSuchFunction"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Hook of a missing function: %v, want ErrNotFound", err)
+	}
 }
