@@ -64,8 +64,11 @@ func (t *Tracer) Attach(pid uint32, hooks *gobin.Hooks) (_ *Attachment, err erro
 		// Address is a file offset; a plain uprobe, never a uretprobe:
 		// return probes corrupt Go stacks when they move.
 		l, err := exe.Uprobe(p.hook.Name, p.prog, &link.UprobeOptions{Address: p.hook.FileOffset, PID: int(pid)})
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			return nil, fmt.Errorf("attaching uprobe to %s in pid %d: this kernel lacks uprobe support (CONFIG_UPROBE_EVENTS): %w", p.hook.Name, pid, err)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("attaching uprobe to %s in pid %d: %w", p.hook.Name, pid, err)
+			return nil, withPermissionHint(fmt.Errorf("attaching uprobe to %s in pid %d: %w", p.hook.Name, pid, err))
 		}
 		a.links = append(a.links, l)
 	}
