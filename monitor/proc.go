@@ -34,7 +34,28 @@ func identify(pid uint32) (procIdentity, error) {
 	if state == 'Z' || state == 'X' {
 		return procIdentity{}, fmt.Errorf("pid %d has exited (zombie)", pid)
 	}
+	// /proc also answers for thread ids; the probes filter on the process.
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return procIdentity{}, fmt.Errorf("reading /proc/%d/status: %w", pid, err)
+	}
+	if tgid, ok := parseTgid(status); !ok {
+		return procIdentity{}, fmt.Errorf("/proc/%d/status: no Tgid line", pid)
+	} else if tgid != pid {
+		return procIdentity{}, fmt.Errorf("pid %d is a thread of process %d: give the process id", pid, tgid)
+	}
 	return procIdentity{pid: pid, start: start}, nil
+}
+
+// parseTgid returns the thread-group (process) id from /proc/PID/status.
+func parseTgid(status []byte) (uint32, bool) {
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+			return uint32(n), err == nil
+		}
+	}
+	return 0, false
 }
 
 // alive reports whether the process is still the one identified.

@@ -28,3 +28,14 @@ func TestIdentifySelf(t *testing.T) {
 		t.Error("identify of a pid that cannot exist: want an error")
 	}
 }
+
+func TestParseTgid(t *testing.T) {
+	if got, ok := parseTgid([]byte("Name:\tx\nUmask:\t0022\nState:\tS\nTgid:\t4242\nNgid:\t0\nPid:\t4250\n")); !ok || got != 4242 {
+		t.Errorf("parseTgid = %d, %v; want 4242", got, ok)
+	}
+	for _, bad := range []string{"", "Pid: 1\n", "Tgid:\tx\n", "Tgid:\t99999999999\n"} {
+		if _, ok := parseTgid([]byte(bad)); ok {
+			t.Errorf("parseTgid(%q): want not ok", bad)
+		}
+	}
+}

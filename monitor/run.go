@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -26,6 +28,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if _, err := identify(pid); err != nil {
 			return err
 		}
+	}
+	// An unwritable --out must fail before anything touches a target.
+	if err := checkWritable(cfg.OutDir); err != nil {
+		return err
 	}
 	tr, err := tracer.New(cfg.Maps)
 	if err != nil {
@@ -99,7 +105,26 @@ func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *sl
 			}
 		}
 	}
+	doc, err := writeReports(targets, cfg, log, final)
+	if err != nil {
+		if final {
+			return err // the last report is lost: say so in the exit status
+		}
+		log.Warn("writing reports failed; watching on", "err", err)
+	}
+	if cfg.Stdout != nil {
+		if err := writeTable(cfg.Stdout, doc, targets, final); err != nil {
+			log.Warn("writing the table", "err", err)
+		}
+	}
+	return nil
+}
+
+// writeReports writes each target's leak profile, then suspects.json
+// (which names the profiles), and returns the document written.
+func writeReports(targets []*target, cfg Config, log *slog.Logger, final bool) (*report.Document, error) {
 	now := time.Now()
+	var errs []error
 	if cfg.OutDir != "" {
 		for _, t := range targets {
 			if t.last == nil {
@@ -107,7 +132,8 @@ func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *sl
 			}
 			path, err := report.WriteProfileFile(cfg.OutDir, t.info(now), t.analysis.Stacks())
 			if err != nil {
-				return fmt.Errorf("writing the leak profile of pid %d: %w", t.id.pid, err)
+				errs = append(errs, fmt.Errorf("writing the leak profile of pid %d: %w", t.id.pid, err))
+				continue
 			}
 			t.profile = path
 			if err := pruneProfiles(filepath.Dir(path), cfg.KeepProfiles); err != nil {
@@ -116,24 +142,26 @@ func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *sl
 		}
 	}
 	doc := buildDocument(targets, now)
-	if cfg.Stdout != nil {
-		if final {
-			fmt.Fprintln(cfg.Stdout, "final report:")
-		}
-		if err := report.WriteTable(cfg.Stdout, doc); err != nil {
-			return fmt.Errorf("writing the table: %w", err)
-		}
-		if final {
-			for _, t := range targets {
-				if t.profile != "" {
-					fmt.Fprintf(cfg.Stdout, "leak profile of pid %d: go tool pprof -top %s\n", t.id.pid, t.profile)
-				}
-			}
-		}
-	}
 	if cfg.OutDir != "" {
 		if err := report.WriteJSON(cfg.OutDir, doc); err != nil {
-			return fmt.Errorf("writing suspects.json: %w", err)
+			errs = append(errs, fmt.Errorf("writing suspects.json: %w", err))
+		}
+	}
+	return doc, errors.Join(errs...)
+}
+
+func writeTable(w io.Writer, doc *report.Document, targets []*target, final bool) error {
+	if final {
+		fmt.Fprintln(w, "final report:")
+	}
+	if err := report.WriteTable(w, doc); err != nil {
+		return err
+	}
+	if final {
+		for _, t := range targets {
+			if t.profile != "" {
+				fmt.Fprintf(w, "leak profile of pid %d: go tool pprof -top %s\n", t.id.pid, t.profile)
+			}
 		}
 	}
 	return nil
@@ -155,4 +183,20 @@ func buildDocument(targets []*target, now time.Time) *report.Document {
 	}
 	sort.Slice(doc.Targets, func(i, j int) bool { return doc.Targets[i].PID < doc.Targets[j].PID })
 	return doc
+}
+
+// checkWritable makes dir if needed and proves a file can be created in it.
+func checkWritable(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".leakscope-write-test-*")
+	if err != nil {
+		return fmt.Errorf("--out %s: not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }

@@ -64,6 +64,7 @@ func TestBadFlags(t *testing.T) {
 		{nil, "no target"},
 		{[]string{"--pid", "0"}, "not a process id"},
 		{[]string{"--pid", "abc"}, "invalid argument"},
+		{[]string{"--pid", "4294998657"}, "not a process id"},
 		{[]string{"--pid", "1", "--memprofilerate", "fast"}, "want auto, keep, or a byte count"},
 		{[]string{"--pid", "1", "--interval", "1ms"}, "at least 100ms"},
 		{[]string{"--pid", "1", "stray"}, "unexpected argument"},
@@ -201,4 +202,46 @@ func readProfileRate(t *testing.T, pid int) int64 {
 		t.Fatal(err)
 	}
 	return rate
+}
+
+// TestBadTargetChoices: a thread id, an unwritable --out: refused before
+// anything touches the target.
+func TestBadTargetChoices(t *testing.T) {
+	testutil.RequireBPF(t)
+	dir := t.TempDir()
+	bin := buildLeakscope(t, dir)
+	fixture := testutil.Build(t, dir, "leaky", "./testdata/leaky")
+	p := testutil.Start(t, fixture, "-leak=none")
+	p.WaitLine(t, "ready", 10*time.Second)
+
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", p.PID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tid string
+	for _, e := range tasks {
+		if e.Name() != strconv.Itoa(p.PID()) {
+			tid = e.Name()
+			break
+		}
+	}
+	if tid == "" {
+		t.Fatal("the Go fixture has no second thread")
+	}
+	code, out := runLeakscope(t, bin, nil, "--pid", tid, "--duration=1s")
+	wantCleanError(t, code, out, "is a thread of process "+strconv.Itoa(p.PID()))
+
+	// root may write anywhere, so make --out impossible: a path under a file.
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runLeakscope(t, bin, nil, "--pid", strconv.Itoa(p.PID()), "--duration=1s", "--out", filepath.Join(file, "out"))
+	wantCleanError(t, code, out, "--out "+filepath.Join(file, "out"))
+	if strings.Contains(out, "attached") {
+		t.Errorf("attached before checking --out:\n%s", out)
+	}
+	if rate := readProfileRate(t, p.PID()); rate != 0 {
+		t.Errorf("MemProfileRate changed to %d although leakscope refused to run", rate)
+	}
 }

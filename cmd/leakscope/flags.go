@@ -13,6 +13,9 @@ import (
 	"github.com/leakscope/leakscope/tracer"
 )
 
+// maxPID is the kernel's largest possible PID (PID_MAX_LIMIT on 64-bit).
+const maxPID = 1 << 22
+
 // Flags is everything the command line sets.
 type Flags struct {
 	PIDs           []int
@@ -56,7 +59,7 @@ func parseFlags(args []string) (*Flags, error) {
 		return nil, errors.New("no target: give --pid PID")
 	}
 	for _, p := range f.PIDs {
-		if p <= 0 {
+		if p <= 0 || p > maxPID {
 			return nil, fmt.Errorf("--pid %d: not a process id", p)
 		}
 	}

@@ -32,7 +32,11 @@ func main() {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (a closed terminal) stops cleanly like SIGINT and SIGTERM, so
+	// the target's MemProfileRate is restored; a closed stdout pipe must not
+	// kill leakscope either (writes then just fail).
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if err := run(ctx, flags, log); err != nil {
 		fmt.Fprintln(os.Stderr, "leakscope:", err)
@@ -45,9 +49,13 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pids := make([]uint32, len(f.PIDs))
-	for i, p := range f.PIDs {
-		pids[i] = uint32(p)
+	var pids []uint32
+	seen := map[int]bool{}
+	for _, p := range f.PIDs {
+		if !seen[p] {
+			seen[p] = true
+			pids = append(pids, uint32(p))
+		}
 	}
 	return monitor.Run(ctx, monitor.Config{
 		PIDs:         pids,

@@ -301,7 +301,7 @@ func render(w io.Writer, r *result, cmd string, m machine, now time.Time) {
 	proNs := r.med(pro, "overhead-ns/hit")
 	p("\nA hit at the entry costs %s times a hit at `PUSHQ BP`", fmtNum(entryNs/proNs))
 	p(" (medians).\n")
-	p("Against the reference notes (docs/go-runtime-hooks.md, measured earlier on\n")
+	p("Against the team's reference notes (shared/docs/go-runtime-hooks.md, outside this repository; measured earlier on\n")
 	p("this kind of machine):\n\n")
 	p("| | reference | this run (median) |\n| --- | --- | --- |\n")
 	p("| entry | ~%.1f us | %s us |\n", float64(refEntryNs)/1000, fmtNum(r.med("BenchmarkProbeHit/entry", "ns/hit")/1000))
