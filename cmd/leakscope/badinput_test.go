@@ -117,16 +117,36 @@ func TestBadTargets(t *testing.T) {
 	})
 }
 
-// TestTargetExitsWhileWatched: a target that ends is reported once more
-// (status exited) and leakscope itself ends with exit code 0.
+// TestTargetExitsWhileWatched: a target that ends, by itself or killed,
+// is reported once more (status exited) and leakscope ends with exit 0.
 func TestTargetExitsWhileWatched(t *testing.T) {
 	testutil.RequireBPF(t)
 	dir := t.TempDir()
 	bin := buildLeakscope(t, dir)
 	fixture := testutil.Build(t, dir, "leaky", "./testdata/leaky")
-	p := testutil.Start(t, fixture, "-leak=map", "-duration=4s")
+	t.Run("exits", func(t *testing.T) {
+		p := testutil.Start(t, fixture, "-leak=map", "-duration=4s")
+		watchUntilExit(t, bin, p, func() {})
+		if err := p.Wait(t, 5*time.Second); err != nil {
+			t.Errorf("fixture: %v", err)
+		}
+	})
+	t.Run("killed", func(t *testing.T) {
+		p := testutil.Start(t, fixture, "-leak=map")
+		watchUntilExit(t, bin, p, func() {
+			time.Sleep(3 * time.Second)
+			_ = p.Signal(syscall.SIGKILL)
+		})
+	})
+}
+
+// watchUntilExit watches p until it ends (kill ends it, concurrently) and
+// checks the final report.
+func watchUntilExit(t *testing.T, bin string, p *testutil.Process, kill func()) {
+	t.Helper()
 	p.WaitLine(t, "ready", 10*time.Second)
-	out := filepath.Join(dir, "out")
+	out := filepath.Join(t.TempDir(), "out")
+	go kill()
 	start := time.Now()
 	code, log := runLeakscope(t, bin, nil, "--pid", strconv.Itoa(p.PID()), "--interval=1s", "--out", out)
 	if code != 0 {
@@ -134,9 +154,6 @@ func TestTargetExitsWhileWatched(t *testing.T) {
 	}
 	if took := time.Since(start); took > 20*time.Second {
 		t.Errorf("leakscope took %v to notice the exit", took)
-	}
-	if err := p.Wait(t, 5*time.Second); err != nil {
-		t.Errorf("fixture: %v", err)
 	}
 	doc := readSuspects(t, filepath.Join(out, "suspects.json"))
 	if len(doc.Targets) != 1 || doc.Targets[0].SampledAllocs == 0 {
