@@ -134,6 +134,7 @@ func (t *target) observe(s *tracer.Snapshot) {
 		t.rateNow = r // the application may change it itself
 	}
 	s.MemProfileRate = t.rateNow
+	_ = t.proc.Refresh() // libraries loaded since attach; fails once it exits
 	t.last = s
 	t.analysis.Add(s, t.proc)
 }
