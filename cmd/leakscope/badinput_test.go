@@ -83,8 +83,14 @@ func TestBadTargets(t *testing.T) {
 	bin := buildLeakscope(t, dir)
 
 	t.Run("no such pid", func(t *testing.T) {
-		code, out := runLeakscope(t, bin, nil, "--pid", "999999999", "--duration=1s")
-		wantCleanError(t, code, out, "no such process: pid 999999999")
+		pid := 4194303 // the highest possible pid; pick a free one below it
+		for ; pid > 1; pid-- {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+				break
+			}
+		}
+		code, out := runLeakscope(t, bin, nil, "--pid", strconv.Itoa(pid), "--duration=1s")
+		wantCleanError(t, code, out, fmt.Sprintf("no such process: pid %d", pid))
 	})
 	t.Run("not a Go program", func(t *testing.T) {
 		sleep := testutil.Start(t, "/bin/sleep", "60")
