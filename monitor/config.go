@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/leakscope/leakscope/report"
 	"github.com/leakscope/leakscope/tracer"
 )
 
@@ -44,4 +45,10 @@ type Config struct {
 	MaxSuspects  int
 	Maps         tracer.Options
 	Stdout       io.Writer // the per-interval table
+	// Publish, if set, receives every interval's results (after the files
+	// are written); it must not block for long.
+	Publish func(*report.Update)
+	// BPFStats turns on the kernel's BPF run-time statistics (a small cost
+	// per probe hit) so that Update.Programs is filled.
+	BPFStats bool
 }

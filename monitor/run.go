@@ -11,6 +11,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/google/pprof/profile"
+
 	"github.com/leakscope/leakscope/report"
 	"github.com/leakscope/leakscope/symbolize"
 	"github.com/leakscope/leakscope/tracer"
@@ -42,6 +44,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			log.Warn("detaching", "err", cerr)
 		}
 	}()
+	if cfg.BPFStats {
+		stats, err := tracer.EnableStats()
+		if err != nil {
+			return fmt.Errorf("turning on BPF statistics: %w", err)
+		}
+		defer stats.Close()
+	}
 	for name, b := range tr.MapMemory() {
 		log.Debug("kernel map", "name", name, "bytes", b)
 	}
@@ -84,10 +93,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 // snapshotAndReport reads the maps, updates the analysis, notices exited
 // targets, and writes the table, suspects.json and the profiles.
 func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *slog.Logger, final bool) error {
+	start := time.Now()
 	snaps, err := tr.Snapshot()
 	if err != nil {
 		return fmt.Errorf("reading kernel maps: %w", err)
 	}
+	took := time.Since(start)
 	for _, t := range targets {
 		if t.exited {
 			continue
@@ -105,7 +116,14 @@ func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *sl
 			}
 		}
 	}
-	doc, err := writeReports(targets, cfg, log, final)
+	doc, profiles, err := writeReports(targets, cfg, log, final)
+	if cfg.Publish != nil {
+		u := &report.Update{Doc: doc, Profiles: profiles, MapBytes: tr.MapMemory(), SnapshotDuration: took}
+		if cfg.BPFStats || tracer.StatsEnabledBySysctl() {
+			u.Programs = tr.ProgramStats()
+		}
+		cfg.Publish(u)
+	}
 	if err != nil {
 		if final {
 			return err // the last report is lost: say so in the exit status
@@ -120,25 +138,35 @@ func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *sl
 	return nil
 }
 
-// writeReports writes each target's leak profile, then suspects.json
-// (which names the profiles), and returns the document written.
-func writeReports(targets []*target, cfg Config, log *slog.Logger, final bool) (*report.Document, error) {
+// writeReports builds each target's leak profile and writes it, then
+// suspects.json (which names the profiles); it returns the document and
+// the profiles, by pid, even when writing failed.
+func writeReports(targets []*target, cfg Config, log *slog.Logger, final bool) (*report.Document, map[uint32]*profile.Profile, error) {
 	now := time.Now()
 	var errs []error
-	if cfg.OutDir != "" {
-		for _, t := range targets {
-			if t.last == nil {
-				continue
-			}
-			path, err := report.WriteProfileFile(cfg.OutDir, t.info(now), t.analysis.Stacks())
-			if err != nil {
-				errs = append(errs, fmt.Errorf("writing the leak profile of pid %d: %w", t.id.pid, err))
-				continue
-			}
-			t.profile = path
-			if err := pruneProfiles(filepath.Dir(path), cfg.KeepProfiles); err != nil {
-				log.Warn("removing old profiles", "pid", t.id.pid, "err", err)
-			}
+	profiles := map[uint32]*profile.Profile{}
+	for _, t := range targets {
+		if t.last == nil {
+			continue
+		}
+		info := t.info(now)
+		p, err := report.BuildProfile(info, t.analysis.Stacks())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("building the leak profile of pid %d: %w", t.id.pid, err))
+			continue
+		}
+		profiles[t.id.pid] = p
+		if cfg.OutDir == "" {
+			continue
+		}
+		path, err := report.SaveProfile(cfg.OutDir, info, p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("writing the leak profile of pid %d: %w", t.id.pid, err))
+			continue
+		}
+		t.profile = path
+		if err := pruneProfiles(filepath.Dir(path), cfg.KeepProfiles); err != nil {
+			log.Warn("removing old profiles", "pid", t.id.pid, "err", err)
 		}
 	}
 	doc := buildDocument(targets, now)
@@ -147,7 +175,7 @@ func writeReports(targets []*target, cfg Config, log *slog.Logger, final bool) (
 			errs = append(errs, fmt.Errorf("writing suspects.json: %w", err))
 		}
 	}
-	return doc, errors.Join(errs...)
+	return doc, profiles, errors.Join(errs...)
 }
 
 func writeTable(w io.Writer, doc *report.Document, targets []*target, final bool) error {

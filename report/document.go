@@ -27,8 +27,10 @@ const (
 
 // Target is one watched process and its suspects.
 type Target struct {
-	PID            uint32 `json:"pid"`
-	Exe            string `json:"exe"`
+	PID uint32 `json:"pid"`
+	Exe string `json:"exe"`
+	// ContainerID is the container the process runs in, when known.
+	ContainerID    string `json:"container_id,omitempty"`
 	GoVersion      string `json:"go_version"`
 	MemProfileRate int64  `json:"memprofilerate"`
 	// MemProfileRateSetByLeakscope is true when leakscope changed the
@@ -39,6 +41,9 @@ type Target struct {
 	// Sampled allocations and frees since attach, over all stacks.
 	SampledAllocs uint64 `json:"sampled_allocs"`
 	SampledFrees  uint64 `json:"sampled_frees"`
+	// SampledLiveBytes is the size of the sampled objects still alive
+	// (unscaled: multiply by about MemProfileRate/size for the heap).
+	SampledLiveBytes uint64 `json:"sampled_live_bytes"`
 	// Lost counts data lost, by reason; Events probe hits, by kind.
 	Lost   map[string]uint64 `json:"lost"`
 	Events map[string]uint64 `json:"events"`
@@ -58,11 +63,12 @@ func (t *Target) Observe(s *tracer.Snapshot) {
 	t.MemProfileRate = s.MemProfileRate
 	t.GCCycles = s.GCCycles
 	t.UpdatedAt = s.Time
-	t.SampledAllocs, t.SampledFrees = 0, 0
+	t.SampledAllocs, t.SampledFrees, t.SampledLiveBytes = 0, 0, 0
 	for _, st := range s.Stacks {
 		if st != nil {
 			t.SampledAllocs += st.Allocs
 			t.SampledFrees += st.Frees
+			t.SampledLiveBytes += st.LiveBytes
 		}
 	}
 	t.Lost = maps.Clone(s.Losses)

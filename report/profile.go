@@ -86,11 +86,17 @@ func ProfilePath(dir string, t TargetInfo) string {
 // WriteProfileFile writes the profile of stacks to ProfilePath(dir, t),
 // atomically, creating the directory, and returns the path.
 func WriteProfileFile(dir string, t TargetInfo, stacks []analysis.Stack) (string, error) {
-	path := ProfilePath(dir, t)
 	p, err := BuildProfile(t, stacks)
 	if err != nil {
 		return "", err
 	}
+	return SaveProfile(dir, t, p)
+}
+
+// SaveProfile writes p, a profile of t, to ProfilePath(dir, t), atomically,
+// creating the directory, and returns the path.
+func SaveProfile(dir string, t TargetInfo, p *profile.Profile) (string, error) {
+	path := ProfilePath(dir, t)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", errorf(path, err)
 	}
