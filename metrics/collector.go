@@ -1,0 +1,192 @@
+package metrics
+
+import (
+	"runtime/debug"
+	"sort"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/report"
+)
+
+const namespace = "leakscope"
+
+// Labels of per-target series; per-suspect series add "function".
+var targetLabels = []string{"pid", "exe", "container"}
+
+func desc(subsystem, name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, name), help, labels, nil)
+}
+
+var (
+	buildInfo = desc("", "build_info", "Build of leakscope; the value is 1.", "version", "goversion")
+	targets   = desc("", "targets", "Processes in the latest report, by status.", "status")
+	updated   = desc("", "last_update_timestamp_seconds", "When the latest results were made (Unix time).")
+	snapTime  = desc("", "snapshot_duration_seconds", "Time the latest read of the kernel maps took.")
+	mapBytes  = desc("bpf", "map_memory_bytes", "Kernel memory charged to each BPF map.", "map")
+	progRuns  = desc("bpf", "program_runs_total", "Runs of each BPF program while the kernel's BPF statistics were on.", "program")
+	progTime  = desc("bpf", "program_run_seconds_total", "Run time of each BPF program while the kernel's BPF statistics were on.", "program")
+
+	liveBytes  = desc("target", "sampled_live_bytes", "Size of the sampled objects still alive (unscaled).", targetLabels...)
+	gcCycles   = desc("target", "gc_cycles_total", "GC cycles the target completed since leakscope attached.", targetLabels...)
+	allocs     = desc("target", "sampled_allocs_total", "Sampled allocations seen since attach.", targetLabels...)
+	frees      = desc("target", "sampled_frees_total", "Sampled objects seen freed since attach.", targetLabels...)
+	rate       = desc("target", "memprofilerate_bytes", "The target's runtime.MemProfileRate (average bytes between samples).", targetLabels...)
+	rateByUs   = desc("target", "memprofilerate_set_by_leakscope", "1 when leakscope changed the target's MemProfileRate.", targetLabels...)
+	lost       = desc("target", "lost_total", "Data lost, by reason (full maps, failed reads, unmatched frees...).", append(targetLabels, "reason")...)
+	events     = desc("target", "probe_events_total", "Probe hits, by kind.", append(targetLabels, "event")...)
+	suspects   = desc("target", "suspects", "Leak suspects reported for the target, by verdict.", append(targetLabels, "verdict")...)
+	suspLive   = desc("suspect", "live_bytes", "Estimated live heap bytes allocated at the leak site (scaled like runtime/pprof).", append(targetLabels, "function")...)
+	suspOld    = desc("suspect", "old_bytes", "Estimated live bytes at the leak site that survived several GC cycles.", append(targetLabels, "function")...)
+	suspGrowth = desc("suspect", "growth_bytes_per_second", "Growth of the leak site's old live bytes (Theil-Sen slope).", append(targetLabels, "function")...)
+	suspScore  = desc("suspect", "score", "Confidence in [0,1] that the leak site leaks.", append(targetLabels, "function")...)
+	suspLeak   = desc("suspect", "leak", "1 when the leak site's verdict is leak, 0 when it is watch.", append(targetLabels, "function")...)
+)
+
+// Source returns the latest results, or nil before the first interval.
+type Source func() *report.Update
+
+// Collector is a prometheus.Collector over the latest results.
+type Collector struct {
+	latest  Source
+	version string
+}
+
+// NewCollector returns a Collector reading from latest.
+func NewCollector(latest Source) *Collector {
+	c := &Collector{latest: latest, version: "(devel)"}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		c.version = bi.Main.Version
+	}
+	return c
+}
+
+// Describe sends every descriptor the Collector may use.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		buildInfo, targets, updated, snapTime, mapBytes, progRuns, progTime,
+		liveBytes, gcCycles, allocs, frees, rate, rateByUs, lost, events, suspects,
+		suspLive, suspOld, suspGrowth, suspScore, suspLeak,
+	} {
+		ch <- d
+	}
+}
+
+// Collect builds the metrics of the latest results.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(buildInfo, prometheus.GaugeValue, 1, c.version, goVersion())
+	u := c.latest()
+	if u == nil || u.Doc == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(updated, prometheus.GaugeValue, float64(u.Doc.GeneratedAt.UnixNano())/1e9)
+	ch <- prometheus.MustNewConstMetric(snapTime, prometheus.GaugeValue, u.SnapshotDuration.Seconds())
+	for _, name := range sortedKeys(u.MapBytes) {
+		ch <- prometheus.MustNewConstMetric(mapBytes, prometheus.GaugeValue, float64(u.MapBytes[name]), name)
+	}
+	for _, name := range sortedKeys(u.Programs) {
+		s := u.Programs[name]
+		ch <- prometheus.MustNewConstMetric(progRuns, prometheus.CounterValue, float64(s.Runs), name)
+		ch <- prometheus.MustNewConstMetric(progTime, prometheus.CounterValue, s.RunTime.Seconds(), name)
+	}
+
+	byStatus := map[string]int{report.StatusStarting: 0, report.StatusWatching: 0, report.StatusExited: 0, report.StatusError: 0}
+	for _, t := range u.Doc.Targets {
+		byStatus[t.Status]++
+		// An exited target's series end with it: Prometheus marks them
+		// stale, and no series lives on for a pid that is gone.
+		if t.Status == report.StatusExited {
+			continue
+		}
+		collectTarget(ch, &t)
+	}
+	for _, s := range sortedKeys(byStatus) {
+		ch <- prometheus.MustNewConstMetric(targets, prometheus.GaugeValue, float64(byStatus[s]), s)
+	}
+}
+
+func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
+	l := []string{strconv.FormatUint(uint64(t.PID), 10), t.Exe, t.ContainerID}
+	gauge := func(d *prometheus.Desc, v float64, extra ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append(l, extra...)...)
+	}
+	counter := func(d *prometheus.Desc, v float64, extra ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, append(l, extra...)...)
+	}
+	gauge(liveBytes, float64(t.SampledLiveBytes))
+	counter(gcCycles, float64(t.GCCycles))
+	counter(allocs, float64(t.SampledAllocs))
+	counter(frees, float64(t.SampledFrees))
+	gauge(rate, float64(t.MemProfileRate))
+	gauge(rateByUs, boolValue(t.MemProfileRateSetByLeakscope))
+	for _, r := range sortedKeys(t.Lost) {
+		counter(lost, float64(t.Lost[r]), r)
+	}
+	for _, e := range sortedKeys(t.Events) {
+		counter(events, float64(t.Events[e]), e)
+	}
+	verdicts := map[string]int{string(analysis.VerdictLeak): 0, string(analysis.VerdictWatch): 0}
+	for _, s := range t.Suspects {
+		verdicts[string(s.Verdict)]++
+	}
+	for _, v := range sortedKeys(verdicts) {
+		gauge(suspects, float64(verdicts[v]), v)
+	}
+	for _, s := range bySite(t.Suspects) {
+		gauge(suspLive, float64(s.LiveBytes), s.Function)
+		gauge(suspOld, float64(s.OldBytes), s.Function)
+		gauge(suspGrowth, s.GrowthBytesPerSecond, s.Function)
+		gauge(suspScore, s.Score, s.Function)
+		gauge(suspLeak, boolValue(s.Verdict == analysis.VerdictLeak), s.Function)
+	}
+}
+
+// bySite merges suspects that share a leak-site function (different
+// callers of one function are separate suspects, but one series): bytes
+// and growth add up, score and verdict are the strongest.
+func bySite(in []analysis.Suspect) []analysis.Suspect {
+	var out []analysis.Suspect
+	index := map[string]int{}
+	for _, s := range in {
+		i, ok := index[s.Function]
+		if !ok {
+			index[s.Function] = len(out)
+			out = append(out, s)
+			continue
+		}
+		m := &out[i]
+		m.LiveBytes += s.LiveBytes
+		m.OldBytes += s.OldBytes
+		m.GrowthBytesPerSecond += s.GrowthBytesPerSecond
+		m.Score = max(m.Score, s.Score)
+		if s.Verdict == analysis.VerdictLeak {
+			m.Verdict = analysis.VerdictLeak
+		}
+	}
+	return out
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func goVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.GoVersion
+	}
+	return "unknown"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
