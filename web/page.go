@@ -1,0 +1,145 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/report"
+)
+
+// index is the web view: every target, its losses, its suspects with a
+// chart of their live bytes, and links to its profile and pprof UI.
+func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
+	u := s.opts.Store.Latest()
+	v := pageView{Generated: "no results yet: the first interval has not ended"}
+	if u != nil && u.Doc != nil {
+		v.Generated = u.Doc.GeneratedAt.Format(time.RFC3339)
+		for _, t := range u.Doc.Targets {
+			v.Targets = append(v.Targets, s.targetView(u, t))
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := pageTemplate.Execute(w, v); err != nil {
+		s.opts.Log.Debug("rendering the page", "err", err)
+	}
+}
+
+type pageView struct {
+	Generated string
+	Targets   []targetView
+}
+
+type targetView struct {
+	report.Target
+	HasProfile bool
+	Losses     []string // "reason: n", only the non-zero ones
+	Suspects   []suspectView
+}
+
+type suspectView struct {
+	analysis.Suspect
+	Live, Growth string
+	Chart        template.HTML
+}
+
+func (s *Server) targetView(u *report.Update, t report.Target) targetView {
+	tv := targetView{Target: t, HasProfile: u.Profiles[t.PID] != nil}
+	for _, r := range sortedKeys(t.Lost) {
+		if n := t.Lost[r]; n > 0 {
+			tv.Losses = append(tv.Losses, fmt.Sprintf("%s: %d", r, n))
+		}
+	}
+	for _, sp := range t.Suspects {
+		tv.Suspects = append(tv.Suspects, suspectView{
+			Suspect: sp,
+			Live:    report.HumanBytes(float64(sp.LiveBytes)),
+			Growth:  report.HumanBytes(sp.GrowthBytesPerSecond) + "/s",
+			Chart:   chart(s.opts.Store.History(t.PID, sp.Stack, sp.Function)),
+		})
+	}
+	return tv
+}
+
+// chart draws live bytes (and, dashed, old bytes) over time as an inline
+// SVG, so the page needs no script and no other request.
+func chart(points []Point) template.HTML {
+	const w, h, pad = 240.0, 56.0, 2.0
+	var top int64 = 1
+	for _, p := range points {
+		top = max(top, p.LiveBytes, p.OldBytes)
+	}
+	line := func(value func(Point) int64) string {
+		var b strings.Builder
+		for i, p := range points {
+			x := pad
+			if len(points) > 1 {
+				x += float64(i) * (w - 2*pad) / float64(len(points)-1)
+			}
+			y := h - pad - float64(value(p))*(h-2*pad)/float64(top)
+			fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
+		}
+		return b.String()
+	}
+	span := "one interval"
+	if len(points) > 1 {
+		span = points[len(points)-1].Time.Sub(points[0].Time).Round(time.Second).String()
+	}
+	return template.HTML(fmt.Sprintf(
+		`<svg class="chart" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="live bytes over %s, up to %s">`+
+			`<title>live bytes (solid) and old bytes (dashed) over %s; top %s</title>`+
+			`<rect width="100%%" height="100%%" fill="#f6f8fa"/>`+
+			`<polyline fill="none" stroke="#c0392b" stroke-width="1.5" points="%s"/>`+
+			`<polyline fill="none" stroke="#7f8c8d" stroke-width="1" stroke-dasharray="3,2" points="%s"/></svg>`,
+		w, h, w, h, span, report.HumanBytes(float64(top)), span, report.HumanBytes(float64(top)),
+		line(func(p Point) int64 { return p.LiveBytes }), line(func(p Point) int64 { return p.OldBytes })))
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="10">
+<title>leakscope</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:middle}
+.leak{color:#fff;background:#c0392b;padding:.1em .4em;border-radius:3px}
+.watch{color:#222;background:#f1c40f;padding:.1em .4em;border-radius:3px}
+.lost{color:#c0392b}
+code{font-size:90%}
+</style></head><body>
+<h1>leakscope</h1>
+<p>Results of {{.Generated}} · <a href="/metrics">metrics</a> · <a href="/suspects.json">suspects.json</a> · <a href="/profiles/">profiles</a></p>
+{{range .Targets}}
+<section class="target" id="pid-{{.PID}}">
+<h2>pid {{.PID}} · {{.Exe}}{{if .ContainerID}} · container {{.ContainerID}}{{end}}</h2>
+<p>{{.GoVersion}} · {{.Status}} · MemProfileRate {{.MemProfileRate}}{{if .MemProfileRateSetByLeakscope}} (set by leakscope){{end}} · {{.GCCycles}} GC cycles · {{.SampledAllocs}} sampled allocations, {{.SampledFrees}} frees
+{{if .HasProfile}}· <a href="/profiles/{{.PID}}/leak.pb.gz">leak profile</a> · pprof UI: <a href="/ui/{{.PID}}/flamegraph">flame graph</a>, <a href="/ui/{{.PID}}/top">top</a>, <a href="/ui/{{.PID}}/source">source</a>{{end}}</p>
+{{if .Error}}<p class="lost">error: {{.Error}}</p>{{end}}
+{{if .Losses}}<p class="lost">data lost: {{range .Losses}}{{.}} {{end}}</p>{{end}}
+{{if .Suspects}}
+<table><tr><th>verdict</th><th>leak site</th><th>live</th><th>growth</th><th>score</th><th>live bytes over time</th></tr>
+{{range .Suspects}}<tr class="suspect">
+<td><span class="{{.Verdict}}">{{.Verdict}}</span></td>
+<td><code class="site">{{.Function}}</code><br><small>{{.File}}:{{.Line}}</small></td>
+<td>{{.Live}}</td><td>{{.Growth}}</td><td>{{printf "%.2f" .Score}}</td>
+<td>{{.Chart}}</td></tr>
+{{end}}</table>
+{{else}}<p>No suspects.</p>{{end}}
+</section>
+{{else}}<p>No targets yet.</p>{{end}}
+</body></html>
+`))
+
+func sortedKeys(m map[string]uint64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
