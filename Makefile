@@ -6,7 +6,7 @@ BIN     := bin/leakscope
 DEMO    := bin/leakscope-demo-target
 DEMOOUT ?= demo-out
 
-.PHONY: all build generate check-generate test test-short demo lint clean bench eval
+.PHONY: all build generate check-generate test-deps test test-short demo lint clean bench eval
 
 all: build
 
@@ -25,10 +25,20 @@ check-generate: generate
 	@git diff --exit-code --stat -- bpf/ || { echo "bpf/: committed generated files are stale; run make generate and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- bpf/)" || { git status --porcelain -- bpf/; echo "bpf/: untracked generated files"; exit 1; }
 
+# Outside programs the tests drive (Debian packages): a real Prometheus and
+# promtool for the metrics, headless Chromium for the web view.
+TEST_PACKAGES := prometheus chromium
+
+test-deps:
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	elif [ -n "$$missing" ]; then echo "not root: tests needing$$missing will skip"; fi
+
 # All tests. Privileged ones skip when not root, and fail instead of
 # skipping when LEAKSCOPE_REQUIRE_BPF=1.
 # (The leak corpus has its own target, eval, which CI runs too.)
-test:
+test: test-deps
 	$(GO) test -count=1 -timeout 40m $$($(GO) list ./... | grep -v '/eval$$')
 
 # Leak-corpus accuracy (about 13 minutes, needs root): every case under the

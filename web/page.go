@@ -93,9 +93,10 @@ func chart(points []Point) template.HTML {
 		`<svg class="chart" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="live bytes over %s, up to %s">`+
 			`<title>live bytes (solid) and old bytes (dashed) over %s; top %s</title>`+
 			`<rect width="100%%" height="100%%" fill="#f6f8fa"/>`+
+			`<text x="4" y="11" font-size="10" fill="#555">%s</text>`+
 			`<polyline fill="none" stroke="#c0392b" stroke-width="1.5" points="%s"/>`+
 			`<polyline fill="none" stroke="#7f8c8d" stroke-width="1" stroke-dasharray="3,2" points="%s"/></svg>`,
-		w, h, w, h, span, report.HumanBytes(float64(top)), span, report.HumanBytes(float64(top)),
+		w, h, w, h, span, report.HumanBytes(float64(top)), span, report.HumanBytes(float64(top)), report.HumanBytes(float64(top)),
 		line(func(p Point) int64 { return p.LiveBytes }), line(func(p Point) int64 { return p.OldBytes })))
 }
 

@@ -27,7 +27,20 @@ type Flags struct {
 	MaxSuspects    int
 	LogLevel       string
 	Maps           tracer.Options
+
+	// HTTP (see serve.go).
+	Listen         string
+	ListenExplicit bool // --listen was given, so failing to listen is an error
+	AuthTokenFile  string
+	TLSCert        string
+	TLSKey         string
+	SourcePath     string
+	BPFStats       bool
 }
+
+// DefaultListen serves on loopback only: exposing leakscope to the network
+// takes an explicit --listen.
+const DefaultListen = "127.0.0.1:9464"
 
 func parseFlags(args []string) (*Flags, error) {
 	f := &Flags{Maps: tracer.DefaultOptions()}
@@ -41,6 +54,12 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.StringVar(&f.MemProfileRate, "memprofilerate", "auto", "sampling: auto (turn on at 512 KiB if off), keep (never write), or a byte count")
 	fs.IntVar(&f.MaxSuspects, "max-suspects", 20, "suspects reported per target")
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.Listen, "listen", DefaultListen, `HTTP address for /metrics, the web view and profiles ("" to turn off)`)
+	fs.StringVar(&f.AuthTokenFile, "auth-token-file", "", "file holding a token every HTTP request must carry (bearer, or basic-auth password)")
+	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
+	fs.StringVar(&f.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
+	fs.StringVar(&f.SourcePath, "source-path", "", "directory of the targets' source code for the pprof UI's source view (none: lines without code)")
+	fs.BoolVar(&f.BPFStats, "bpf-stats", false, "turn on the kernel's BPF run-time statistics for the metrics (costs ~20-40 ns per probe hit)")
 	fs.Uint32Var(&f.Maps.LiveObjects, "max-live-objects", f.Maps.LiveObjects, "capacity: sampled objects alive at once")
 	fs.Uint32Var(&f.Maps.StackSlots, "max-stacks", f.Maps.StackSlots, "capacity: distinct allocation stacks")
 	fs.Uint32Var(&f.Maps.StackStats, "max-stack-stats", f.Maps.StackStats, "capacity: (process, stack) aggregates")
@@ -52,6 +71,7 @@ func parseFlags(args []string) (*Flags, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	f.ListenExplicit = fs.Changed("listen")
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (targets are given with --pid)", fs.Arg(0))
 	}
@@ -77,6 +97,12 @@ func parseFlags(args []string) (*Flags, error) {
 	}
 	if _, err := parseRate(f.MemProfileRate); err != nil {
 		return nil, err
+	}
+	if (f.TLSCert == "") != (f.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if f.Listen == "" && (f.TLSCert != "" || f.AuthTokenFile != "") {
+		return nil, errors.New("--tls-cert and --auth-token-file need the HTTP server: --listen is empty")
 	}
 	return f, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/leakscope/leakscope/monitor"
+	"github.com/leakscope/leakscope/report"
 )
 
 func main() {
@@ -57,6 +58,18 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 			pids = append(pids, uint32(p))
 		}
 	}
+	srv, err := newHTTPServer(f, log)
+	if err != nil {
+		return err
+	}
+	var publish func(*report.Update)
+	if srv != nil {
+		sctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); srv.serve(sctx) }()
+		defer func() { cancel(); <-done }()
+		publish = srv.store.Publish
+	}
 	return monitor.Run(ctx, monitor.Config{
 		PIDs:         pids,
 		Interval:     f.Interval,
@@ -67,5 +80,7 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 		MaxSuspects:  f.MaxSuspects,
 		Maps:         f.Maps,
 		Stdout:       os.Stdout,
+		Publish:      publish,
+		BPFStats:     f.BPFStats,
 	}, log)
 }
