@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -93,7 +94,14 @@ func TestJSONAtomicReplace(t *testing.T) {
 	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := os.Stat(path)
+	// A reader holding the old file: it keeps its inode alive, so the
+	// comparison below cannot be fooled by the file system reusing it.
+	reader, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	before, _ := reader.Stat()
 	doc := sampleDoc()
 	for i := range 3 {
 		doc.Targets[0].GCCycles = uint64(i)
@@ -109,6 +117,9 @@ func TestJSONAtomicReplace(t *testing.T) {
 	// old file keeps reading the old, complete content.
 	if os.SameFile(before, after) {
 		t.Fatal("suspects.json was rewritten in place")
+	}
+	if old, _ := io.ReadAll(reader); string(old) != "old" {
+		t.Fatalf("a reader of the old file read %q, want the old, complete content", old)
 	}
 	if after.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, want 0644", after.Mode().Perm())
