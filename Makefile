@@ -73,6 +73,7 @@ demo: build
 	@$(DEMO) > $(DEMOOUT)/target.log 2>&1 & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null' EXIT; sleep 1; \
 	echo "demo target running as pid $$pid; watching it for 75s..."; \
+	echo "meanwhile open http://127.0.0.1:9464/ (web view, pprof UI) or curl http://127.0.0.1:9464/metrics"; \
 	./$(BIN) --pid $$pid --duration 75s --out $(DEMOOUT) || exit 1; \
 	kill $$pid; wait $$pid 2>/dev/null; \
 	prof=$$(ls $(DEMOOUT)/$$pid/leak-*.pb.gz | tail -n 1); \
