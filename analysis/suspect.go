@@ -55,6 +55,36 @@ type Suspect struct {
 
 	Evidence Evidence `json:"evidence"`
 	StackIDs []int32  `json:"stack_ids"`
+
+	// Pprof is the cross-check against the target's own heap profile
+	// (package crosscheck); nil when none was attempted.
+	Pprof *PprofCheck `json:"pprof,omitempty"`
+}
+
+// Statuses of PprofCheck.
+const (
+	PprofAgrees      = "agrees"
+	PprofDisagrees   = "disagrees"
+	PprofUnavailable = "unavailable"
+)
+
+// PprofCheck compares one suspect with the target's own heap profile
+// (/debug/pprof/heap). It is data only; package crosscheck fills it.
+type PprofCheck struct {
+	// Status is agrees, disagrees or unavailable; Reason says why.
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	// InuseBytes and InuseObjects are the runtime's in-use figures for
+	// this site in its latest profile (everything since the process
+	// started, scaled by the runtime).
+	InuseBytes   int64 `json:"inuse_bytes"`
+	InuseObjects int64 `json:"inuse_objects"`
+	// What is compared: the growth, between the baseline profile and the
+	// latest one (WindowSeconds apart), of the runtime's in-use bytes at
+	// this site and of leakscope's old bytes at the same moments.
+	RuntimeGrowthBytes   int64   `json:"runtime_growth_bytes"`
+	LeakscopeGrowthBytes int64   `json:"leakscope_growth_bytes"`
+	WindowSeconds        float64 `json:"window_seconds"`
 }
 
 // Evidence is what the verdict and score were computed from.
@@ -161,6 +191,9 @@ type Stack struct {
 	// survived (scaled like LiveObjects; ages saturate at 63), so
 	// AgeGCCycles/LiveObjects is their mean age.
 	AgeGCCycles int64
+	// OldBytes is the part of LiveBytes that survived MinOldAgeGC
+	// cycles, as in Suspect.
+	OldBytes int64
 
 	Verdict Verdict // "" when not a suspect
 	Score   float64

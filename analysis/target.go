@@ -200,6 +200,7 @@ func (t *Target) Stacks() []Stack {
 			AllocObjects: c.allocObjects,
 			AllocBytes:   c.allocBytes,
 			AgeGCCycles:  int64(c.ageSum),
+			OldBytes:     int64(c.pt.old),
 			Verdict:      g.verdict,
 			Score:        g.score,
 		})

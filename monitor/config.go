@@ -51,4 +51,5 @@ type Config struct {
 	// BPFStats turns on the kernel's BPF run-time statistics (a small cost
 	// per probe hit) so that Update.Programs is filled.
 	BPFStats bool
+	Pprof    PprofConfig
 }

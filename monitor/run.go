@@ -66,6 +66,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		defer t.restoreRate(log) // runs before the tracer closes: the target is still ours
 	}
 
+	// The targets' own heap profiles, fetched off this loop; the fetchers
+	// stop before the targets are detached.
+	pctx, stopFetch := context.WithCancel(ctx)
+	for _, t := range targets {
+		t.startPprof(pctx, cfg.Pprof)
+	}
+	defer func() {
+		stopFetch()
+		for _, t := range targets {
+			t.stopPprof()
+		}
+	}()
+
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
@@ -110,6 +123,7 @@ func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *sl
 		if gone {
 			// The maps still hold its data; report it once more and let go.
 			t.exited = true
+			t.stopPprof()
 			log.Info("target exited", "pid", t.id.pid, "exe", t.exe)
 			if err := t.att.Close(); err != nil {
 				log.Warn("detaching exited target", "pid", t.id.pid, "err", err)

@@ -29,6 +29,8 @@ type target struct {
 	exited      bool
 	last        *tracer.Snapshot
 	profile     string // the latest leak profile written
+	attachedAt  time.Time
+	pprof       *pprofCheck
 }
 
 // attach resolves pid's binary, verifies every hook, attaches the probes
@@ -72,6 +74,7 @@ func attach(tr *tracer.Tracer, cache *symbolize.Cache, pid uint32, cfg Config, l
 	if t.att, err = tr.Attach(pid, hooks); err != nil {
 		return nil, err
 	}
+	t.attachedAt = time.Now()
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, t.att.Close())
@@ -137,6 +140,7 @@ func (t *target) observe(s *tracer.Snapshot) {
 	_ = t.proc.Refresh() // libraries loaded since attach; fails once it exits
 	t.last = s
 	t.analysis.Add(s, t.proc)
+	t.observePprof(s)
 }
 
 func orUnknown(v string) string {
@@ -175,6 +179,7 @@ func (t *target) reportTarget() report.Target {
 		rt.Status = report.StatusWatching
 		rt.Suspects = t.analysis.Suspects()
 	}
+	t.checkPprof(&rt)
 	if t.exited {
 		rt.Status = report.StatusExited
 	}

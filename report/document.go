@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/tracer"
 )
 
@@ -51,6 +52,9 @@ type Target struct {
 	Error  string            `json:"error,omitempty"`
 	// Suspects are ranked by score, highest first.
 	Suspects []analysis.Suspect `json:"suspects"`
+	// Pprof is the cross-check against the target's own heap profile;
+	// each suspect carries its own part.
+	Pprof *crosscheck.TargetCheck `json:"pprof,omitempty"`
 	// Profile is the latest pprof profile written for this target.
 	Profile string `json:"profile,omitempty"`
 	// UpdatedAt is the time of the snapshot the figures come from.

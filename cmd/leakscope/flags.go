@@ -3,12 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/monitor"
 	"github.com/leakscope/leakscope/tracer"
 )
@@ -36,6 +38,12 @@ type Flags struct {
 	TLSKey         string
 	SourcePath     string
 	BPFStats       bool
+
+	// Cross-check against the targets' own heap profiles (crosscheck).
+	PprofURLs       []string
+	NoPprofDiscover bool
+	PprofGC         bool
+	PprofInterval   time.Duration
 }
 
 // DefaultListen serves on loopback only: exposing leakscope to the network
@@ -53,6 +61,10 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.IntVar(&f.KeepProfiles, "keep-profiles", 60, "leak profiles kept per target in --out (older ones are removed)")
 	fs.StringVar(&f.MemProfileRate, "memprofilerate", "auto", "sampling: auto (turn on at 512 KiB if off), keep (never write), or a byte count")
 	fs.IntVar(&f.MaxSuspects, "max-suspects", 20, "suspects reported per target")
+	fs.StringArrayVar(&f.PprofURLs, "pprof-url", nil, "the target's own heap profile to cross-check against: URL (one --pid) or PID=URL (repeatable)")
+	fs.BoolVar(&f.NoPprofDiscover, "no-pprof-discover", false, "do not look for /debug/pprof/heap on the targets' listening ports")
+	fs.BoolVar(&f.PprofGC, "pprof-gc", false, "let cross-check fetches force a GC in the target (?gc=1)")
+	fs.DurationVar(&f.PprofInterval, "pprof-interval", crosscheck.DefaultInterval, "time between fetches of a target's own heap profile")
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.Listen, "listen", DefaultListen, `HTTP address for /metrics, the web view and profiles ("" to turn off)`)
 	fs.StringVar(&f.AuthTokenFile, "auth-token-file", "", "file holding a token every HTTP request must carry (bearer, or basic-auth password)")
@@ -104,7 +116,45 @@ func parseFlags(args []string) (*Flags, error) {
 	if f.Listen == "" && (f.TLSCert != "" || f.AuthTokenFile != "") {
 		return nil, errors.New("--tls-cert and --auth-token-file need the HTTP server: --listen is empty")
 	}
+	if f.PprofInterval < time.Second {
+		return nil, fmt.Errorf("--pprof-interval %v: must be at least 1s", f.PprofInterval)
+	}
+	if _, err := parsePprofURLs(f.PprofURLs, f.PIDs, f.PprofGC); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// parsePprofURLs reads --pprof-url: PID=URL, or a bare URL when one
+// process is watched.
+func parsePprofURLs(vals []string, pids []int, gc bool) (map[uint32]string, error) {
+	out := map[uint32]string{}
+	for _, v := range vals {
+		pid, url := 0, v
+		if l, r, ok := strings.Cut(v, "="); ok {
+			if n, err := strconv.Atoi(l); err == nil {
+				pid, url = n, r
+			}
+		}
+		if pid == 0 {
+			if len(pids) != 1 {
+				return nil, fmt.Errorf("--pprof-url %q: with several --pid, give PID=URL", v)
+			}
+			pid = pids[0]
+		}
+		if !slices.Contains(pids, pid) {
+			return nil, fmt.Errorf("--pprof-url %q: pid %d is not watched (no --pid %d)", v, pid, pid)
+		}
+		if _, dup := out[uint32(pid)]; dup {
+			return nil, fmt.Errorf("--pprof-url: two URLs for pid %d", pid)
+		}
+		u, err := crosscheck.HeapURL(url, gc)
+		if err != nil {
+			return nil, fmt.Errorf("--pprof-url: %w", err)
+		}
+		out[uint32(pid)] = u
+	}
+	return out, nil
 }
 
 // parseRate reads --memprofilerate.

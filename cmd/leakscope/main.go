@@ -50,6 +50,10 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	urls, err := parsePprofURLs(f.PprofURLs, f.PIDs, f.PprofGC)
+	if err != nil {
+		return err
+	}
 	var pids []uint32
 	seen := map[int]bool{}
 	for _, p := range f.PIDs {
@@ -82,5 +86,11 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 		Stdout:       os.Stdout,
 		Publish:      publish,
 		BPFStats:     f.BPFStats,
+		Pprof: monitor.PprofConfig{
+			URLs:     urls,
+			Discover: !f.NoPprofDiscover,
+			GC:       f.PprofGC,
+			Interval: f.PprofInterval,
+		},
 	}, log)
 }

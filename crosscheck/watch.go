@@ -1,0 +1,192 @@
+package crosscheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// WatchConfig is what a Watcher fetches, and how often.
+type WatchConfig struct {
+	PID int
+	// URL is the endpoint given by the user; "" discovers one among the
+	// target's listening sockets (when Discover is set).
+	URL      string
+	Discover bool
+	// Interval between fetches (default 15s). A failing endpoint is
+	// retried at most that often; discovery, which probes every
+	// listening port, backs off to four times that.
+	Interval time.Duration
+	// GC lets a fetch ask the target to collect first (?gc=1). Off by
+	// default: it stops the target's world.
+	GC     bool
+	Limits Limits
+}
+
+// DefaultInterval is the default time between fetches.
+const DefaultInterval = 15 * time.Second
+
+// Status is the Watcher's latest state; Heap is nil until a fetch
+// succeeded, and then always the latest success.
+type Status struct {
+	URL        string // the endpoint fetched (discovered or given)
+	Discovered bool
+	Heap       *Heap
+	LastError  string
+	ErrorAt    time.Time
+	Fetches    uint64 // requests made, probes included
+	Failures   uint64 // fetch rounds that failed (a discovery round counts once)
+}
+
+// Watcher fetches one target's heap profile on its own schedule.
+type Watcher struct {
+	cfg    WatchConfig
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu     sync.Mutex
+	status Status
+}
+
+// Watch starts fetching; Stop ends it. It never blocks the caller.
+func Watch(ctx context.Context, cfg WatchConfig) *Watcher {
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	w := &Watcher{cfg: cfg, cancel: cancel, done: make(chan struct{})}
+	if cfg.URL != "" {
+		if u, err := HeapURL(cfg.URL, cfg.GC); err == nil {
+			w.status.URL = u
+		}
+	}
+	go w.run(ctx)
+	return w
+}
+
+// Status returns the latest state without waiting for a fetch.
+func (w *Watcher) Status() Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.status
+}
+
+// Stop ends the Watcher and waits for its goroutine (a fetch in flight is
+// cancelled).
+func (w *Watcher) Stop() {
+	w.cancel()
+	<-w.done
+}
+
+// rediscoverAfter is how many failures in a row make a discovered
+// endpoint be looked for again (the target may have moved it).
+const rediscoverAfter = 3
+
+func (w *Watcher) run(ctx context.Context) {
+	defer close(w.done)
+	fetcher, fetchErr := w.fetcher()
+	url, discovered := w.cfg.URL, false
+	failures := 0
+	for {
+		wait := w.cfg.Interval
+		switch {
+		case fetchErr != nil:
+			w.fail(fetchErr)
+			wait = 4 * w.cfg.Interval
+		case url == "" && !w.cfg.Discover:
+			w.fail(errors.New("no pprof endpoint: none given and discovery is off"))
+			return
+		case url == "":
+			var heap *Heap
+			var err error
+			url, heap, err = w.discover(ctx, fetcher)
+			if err != nil {
+				w.fail(err)
+				wait = 4 * w.cfg.Interval
+				break
+			}
+			discovered = true
+			w.succeed(url, true, heap)
+		default:
+			w.count()
+			heap, err := fetcher.Fetch(ctx, url)
+			if err != nil {
+				w.fail(err)
+				failures++
+				if discovered && failures >= rediscoverAfter {
+					url, failures = "", 0
+				}
+				break
+			}
+			failures = 0
+			w.succeed(url, discovered, heap)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// fetcher dials the target's own network namespace for a discovered
+// endpoint, the host's for a given URL (the user's address).
+func (w *Watcher) fetcher() (*Fetcher, error) {
+	if w.cfg.URL != "" {
+		return NewFetcher(nil, w.cfg.Limits, w.cfg.GC), nil
+	}
+	dial, err := TargetDialer(w.cfg.PID)
+	if err != nil {
+		return nil, fmt.Errorf("pprof discovery: %w", err)
+	}
+	return NewFetcher(dial, w.cfg.Limits, w.cfg.GC), nil
+}
+
+// discover probes /debug/pprof/heap on each listening address of the
+// target and returns the first that serves a heap profile.
+func (w *Watcher) discover(ctx context.Context, f *Fetcher) (string, *Heap, error) {
+	addrs, err := ListeningAddrs(w.cfg.PID)
+	if err != nil {
+		return "", nil, fmt.Errorf("pprof discovery: %w", err)
+	}
+	if len(addrs) == 0 {
+		return "", nil, errors.New("pprof discovery: the target listens on no TCP port")
+	}
+	var errs []error
+	for _, a := range addrs {
+		if ctx.Err() != nil {
+			return "", nil, ctx.Err()
+		}
+		u := "http://" + net.JoinHostPort(a.Addr().String(), fmt.Sprint(a.Port())) + "/debug/pprof/heap"
+		w.count()
+		h, err := f.Fetch(ctx, u)
+		if err == nil {
+			return u, h, nil
+		}
+		errs = append(errs, err)
+	}
+	return "", nil, fmt.Errorf("pprof discovery: no heap profile on %d listening address(es): %w", len(addrs), errors.Join(errs...))
+}
+
+func (w *Watcher) count() {
+	w.mu.Lock()
+	w.status.Fetches++
+	w.mu.Unlock()
+}
+
+func (w *Watcher) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.status.Failures++
+	w.status.LastError = err.Error()
+	w.status.ErrorAt = time.Now()
+}
+
+func (w *Watcher) succeed(url string, discovered bool, h *Heap) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.status.URL, w.status.Discovered, w.status.Heap = url, discovered, h
+}

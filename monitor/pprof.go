@@ -1,0 +1,80 @@
+package monitor
+
+import (
+	"context"
+	"time"
+
+	"github.com/leakscope/leakscope/crosscheck"
+	"github.com/leakscope/leakscope/report"
+	"github.com/leakscope/leakscope/tracer"
+)
+
+// PprofConfig is the cross-check against the targets' own heap profiles.
+type PprofConfig struct {
+	URLs     map[uint32]string // endpoints given by the user, by pid
+	Discover bool              // probe the target's listening sockets
+	GC       bool              // let fetches force a GC (?gc=1)
+	Interval time.Duration     // between fetches; 0: crosscheck's default
+}
+
+// pprofCheck is one target's cross-check state.
+type pprofCheck struct {
+	watch *crosscheck.Watcher // nil: no endpoint to fetch from
+	cmp   *crosscheck.Comparator
+}
+
+// startPprof starts fetching the target's own heap profile in the
+// background; stopPprof ends it.
+func (t *target) startPprof(ctx context.Context, cfg PprofConfig) {
+	interval := cfg.Interval
+	if interval <= 0 {
+		interval = crosscheck.DefaultInterval
+	}
+	// A profile older than a few fetch rounds says nothing about now.
+	stale := 3*interval + crosscheck.DefaultTimeout
+	t.pprof = &pprofCheck{cmp: crosscheck.NewComparator(t.attachedAt, stale)}
+	url := cfg.URLs[t.id.pid]
+	if url == "" && !cfg.Discover {
+		return
+	}
+	t.pprof.watch = crosscheck.Watch(ctx, crosscheck.WatchConfig{
+		PID:      int(t.id.pid),
+		URL:      url,
+		Discover: cfg.Discover,
+		Interval: interval,
+		GC:       cfg.GC,
+	})
+}
+
+func (t *target) stopPprof() {
+	if t.pprof != nil && t.pprof.watch != nil {
+		t.pprof.watch.Stop()
+	}
+}
+
+// observePprof gives the comparison leakscope's view at snapshot s and
+// the latest profile fetched, without waiting for a fetch.
+func (t *target) observePprof(s *tracer.Snapshot) {
+	if t.pprof == nil {
+		return
+	}
+	t.pprof.cmp.Observe(s.Time, s.GCCycles, t.analysis.Stacks())
+	if w := t.pprof.watch; w != nil {
+		t.pprof.cmp.Offer(w.Status().Heap)
+	}
+}
+
+// checkPprof fills the suspects' cross-check and returns the target's.
+func (t *target) checkPprof(rt *report.Target) {
+	if t.pprof == nil {
+		return
+	}
+	t.pprof.cmp.SetRates(crosscheck.Rates{Before: t.rateBefore, Now: t.rateNow, SetByUs: t.rateChanged})
+	var st *crosscheck.Status
+	if w := t.pprof.watch; w != nil {
+		s := w.Status()
+		st = &s
+	}
+	tc := t.pprof.cmp.Check(time.Now(), rt.Suspects, st)
+	rt.Pprof = &tc
+}
