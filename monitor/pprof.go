@@ -55,13 +55,11 @@ func (t *target) stopPprof() {
 // observePprof gives the comparison leakscope's view at snapshot s and
 // the latest profile fetched, without waiting for a fetch.
 func (t *target) observePprof(s *tracer.Snapshot) {
-	if t.pprof == nil {
-		return
+	if t.pprof == nil || t.pprof.watch == nil {
+		return // nothing to compare with
 	}
 	t.pprof.cmp.Observe(s.Time, s.GCCycles, t.analysis.Stacks())
-	if w := t.pprof.watch; w != nil {
-		t.pprof.cmp.Offer(w.Status().Heap)
-	}
+	t.pprof.cmp.Offer(t.pprof.watch.Status().Heap)
 }
 
 // checkPprof fills the suspects' cross-check and returns the target's.
