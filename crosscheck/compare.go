@@ -30,7 +30,7 @@ type TargetCheck struct {
 	Disagreed      int      `json:"disagreed"`
 	Unavailable    int      `json:"unavailable"`
 	// The latest successful fetch, and the baseline the growth is
-	// counted from.
+	// counted from (at most about five minutes before the latest).
 	FetchedAt  time.Time `json:"fetched_at,omitzero"`
 	BaselineAt time.Time `json:"baseline_at,omitzero"`
 	// MemProfileRate the target scaled its latest profile with.
@@ -60,6 +60,11 @@ const maxObservations = 8
 // monitor's loop only.
 type Comparator struct {
 	obs          []observation
+	// anchors are placed profiles, oldest first, spaced at least
+	// compareWindow/anchorsPerWindow apart (the newest excepted) and
+	// reaching back just past compareWindow: base is the first, latest
+	// the last (nil while there is only one).
+	anchors      []*anchor
 	base, latest *anchor
 	pending      *Heap
 	lastOffered  *Heap
@@ -159,13 +164,40 @@ func (c *Comparator) place() {
 	for k, v := range b.old {
 		an.old[k] += w * v
 	}
-	if c.base == nil || c.base.heap.Period != h.Period {
-		// The first profile, or the rate changed: samples before and
-		// after scale differently. A new baseline.
-		c.base, c.latest = an, nil
-		return
+	c.add(an)
+}
+
+// compareWindow is how far back the baseline may lie: about
+// analysis.DefaultWindow. Objects from before attach are in the runtime's
+// profile only; when they are freed the runtime's figure falls and
+// leakscope's does not, so the baseline moves on, and once they are gone
+// the two agree again. A leak's objects are never freed, so any baseline
+// serves for it.
+const (
+	compareWindow    = 5 * time.Minute
+	anchorsPerWindow = 8
+)
+
+// add appends a placed profile and moves the baseline.
+func (c *Comparator) add(an *anchor) {
+	if n := len(c.anchors); n > 0 && c.anchors[n-1].heap.Period != an.heap.Period {
+		// The rate changed: samples before and after scale differently.
+		c.anchors = nil
 	}
-	c.latest = an
+	n := len(c.anchors)
+	if n >= 2 && an.heap.FetchedAt.Sub(c.anchors[n-2].heap.FetchedAt) < compareWindow/anchorsPerWindow {
+		c.anchors[n-1] = an // too close to the one before: replace
+	} else {
+		c.anchors = append(c.anchors, an)
+	}
+	from := an.heap.FetchedAt.Add(-compareWindow)
+	for len(c.anchors) > 2 && !c.anchors[1].heap.FetchedAt.After(from) {
+		c.anchors = c.anchors[1:]
+	}
+	c.base, c.latest = c.anchors[0], nil
+	if len(c.anchors) > 1 {
+		c.latest = c.anchors[len(c.anchors)-1]
+	}
 }
 
 // Tolerances of the comparison. Both sides count the same sampled
@@ -282,6 +314,9 @@ func (c *Comparator) checkSuspect(s *analysis.Suspect, why string) *analysis.Ppr
 	case math.Abs(dR-dL) <= tol:
 		pc.Status = analysis.PprofAgrees
 		pc.Reason = fmt.Sprintf("over %.0fs both grew alike: runtime %s, leakscope %s", pc.WindowSeconds, human(dR), human(dL))
+	case dR < 0:
+		pc.Status = analysis.PprofDisagrees
+		pc.Reason = fmt.Sprintf("the runtime's in-use bytes fell %s while leakscope's old bytes grew %s over %.0fs: objects from before attach (never seen by leakscope) were freed, or leakscope missed frees", human(-dR), human(dL), pc.WindowSeconds)
 	case dL > dR:
 		pc.Status = analysis.PprofDisagrees
 		pc.Reason = fmt.Sprintf("leakscope's old bytes grew %s, the runtime's in-use bytes %s over %.0fs: leakscope holds objects the runtime freed (missed frees?)", human(dL), human(dR), pc.WindowSeconds)

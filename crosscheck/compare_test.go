@@ -1,6 +1,7 @@
 package crosscheck
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +191,47 @@ func TestSameSite(t *testing.T) {
 		if got := sameSite(c.site, c.stack); got != c.want {
 			t.Errorf("sameSite(%v, %v) = %v", c.site, c.stack, got)
 		}
+	}
+}
+
+// TestCompareBaselineMoves: a cache filled before attach is replaced by
+// one filled after (objects live two minutes). The runtime's profile sees
+// the old cache freed, leakscope never saw it: that disagrees at first,
+// and agrees once the baseline has moved past the turnover. The baseline
+// stays within the window and few profiles are kept.
+func TestCompareBaselineMoves(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	c := NewComparator(t0, time.Minute)
+	const size = 10 << 20
+	post := func(sec float64) float64 { return math.Min(sec, 120) / 120 * size } // leakscope's old bytes
+	pre := func(sec float64) float64 {
+		if sec < 120 {
+			return size
+		}
+		return 0
+	}
+	sus := []analysis.Suspect{suspect(leakFrames)}
+	st := &Status{}
+	statusAt := map[float64]string{}
+	for sec := 5.0; sec <= 900; sec += 5 {
+		now := t0.Add(time.Duration(sec) * time.Second)
+		c.Observe(now, uint64(sec), []analysis.Stack{stack(leakFrames, int64(post(sec)))})
+		f := sec - 3
+		st.Heap = heapAt(t0, f, rate, testSite{leakFrames, 100, int64(pre(f) + post(f))})
+		c.Offer(st.Heap)
+		c.Check(now, sus, st)
+		statusAt[sec] = sus[0].Pprof.Status
+		if len(c.anchors) > anchorsPerWindow+3 {
+			t.Fatalf("%d profiles kept at %vs", len(c.anchors), sec)
+		}
+		if c.latest != nil && c.latest.heap.FetchedAt.Sub(c.base.heap.FetchedAt) > compareWindow+compareWindow/anchorsPerWindow {
+			t.Fatalf("baseline %v before the latest at %vs", c.latest.heap.FetchedAt.Sub(c.base.heap.FetchedAt), sec)
+		}
+	}
+	if statusAt[200] != analysis.PprofDisagrees {
+		t.Errorf("at 200s (old cache freed, unseen by leakscope): %s, want disagrees", statusAt[200])
+	}
+	if statusAt[900] != analysis.PprofAgrees {
+		t.Errorf("at 900s (baseline past the turnover): %s (%s), want agrees", statusAt[900], sus[0].Pprof.Reason)
 	}
 }
