@@ -6,6 +6,9 @@ import (
 	"math"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/crosscheck"
 )
 
 // siteWidth is the width of the SITE column; longer sites lose their
@@ -32,6 +35,7 @@ func WriteTable(w io.Writer, doc *Document) error {
 		if t.Error != "" {
 			fmt.Fprintf(&b, "  error: %s\n", t.Error)
 		}
+		writePprof(&b, t.Pprof)
 		if len(t.Suspects) == 0 {
 			b.WriteString("  no suspects\n")
 			continue
@@ -44,11 +48,50 @@ func WriteTable(w io.Writer, doc *Document) error {
 			}
 			fmt.Fprintf(&b, "  %-*s %10s %12s %8.1f %6.2f  %s\n", siteWidth, truncateLeft(site, siteWidth),
 				HumanBytes(float64(s.LiveBytes)), HumanBytes(s.GrowthBytesPerSecond)+"/s",
-				s.MedianAgeGCCycles, s.Score, s.Verdict)
+				s.MedianAgeGCCycles, s.Score, string(s.Verdict)+pprofVerdict(s.Pprof))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writePprof writes the target's cross-check line, if any.
+func writePprof(b *strings.Builder, c *crosscheck.TargetCheck) {
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(b, "  pprof: %s", c.Status)
+	if c.URL != "" {
+		fmt.Fprintf(b, " %s", c.URL)
+		if c.Discovered {
+			b.WriteString(" (discovered)")
+		}
+	}
+	if c.AgreementScore != nil {
+		fmt.Fprintf(b, "  agreement %.2f (%d of %d)", *c.AgreementScore, c.Agreed, c.Agreed+c.Disagreed)
+	}
+	if c.Status != crosscheck.StatusOK && c.LastError != "" {
+		first, _, _ := strings.Cut(c.LastError, "\n")
+		fmt.Fprintf(b, ": %s", truncateRight(first, 120))
+	}
+	b.WriteByte('\n')
+}
+
+// pprofVerdict is the cross-check status after a suspect's verdict.
+func pprofVerdict(c *analysis.PprofCheck) string {
+	if c == nil || c.Status == analysis.PprofUnavailable {
+		return ""
+	}
+	return " (pprof " + c.Status + ")"
+}
+
+// truncateRight shortens s to width runes, ending with "…".
+func truncateRight(s string, width int) string {
+	r := []rune(s)
+	if len(r) <= width {
+		return s
+	}
+	return string(r[:width-1]) + "…"
 }
 
 // HumanBytes formats n bytes with IEC units: "512 B", "1.5 KiB", "3.0 GiB".
