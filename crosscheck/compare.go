@@ -59,14 +59,14 @@ const maxObservations = 8
 // Comparator holds one target's comparison state. It is used from the
 // monitor's loop only.
 type Comparator struct {
-	obs          []observation
+	obs []observation // the latest snapshots, the attach first until dropped
 	// anchors are placed profiles, oldest first, spaced at least
 	// compareWindow/anchorsPerWindow apart (the newest excepted) and
 	// reaching back just past compareWindow: base is the first, latest
 	// the last (nil while there is only one).
 	anchors      []*anchor
 	base, latest *anchor
-	pending      *Heap
+	pending      *Heap // offered, not yet placed (no snapshot after it)
 	lastOffered  *Heap
 	staleAfter   time.Duration
 	rates        Rates
