@@ -15,6 +15,7 @@ const (
 	StatusOK          = "ok"          // the latest fetch succeeded
 	StatusStale       = "stale"       // it failed; an older profile is used
 	StatusUnavailable = "unavailable" // no profile fetched (yet)
+	StatusOff         = "off"         // no endpoint given, discovery off
 )
 
 // TargetCheck is the cross-check of one target, for suspects.json. Field
@@ -222,7 +223,7 @@ func (c *Comparator) Check(now time.Time, suspects []analysis.Suspect, st *Statu
 	switch {
 	case st == nil:
 		why = "no pprof endpoint: none given and discovery is off"
-		tc.LastError = why
+		tc.Status = StatusOff
 	default:
 		tc.URL, tc.Discovered = st.URL, st.Discovered
 		tc.LastError, tc.LastErrorAt = st.LastError, st.ErrorAt

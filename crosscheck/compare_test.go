@@ -134,6 +134,9 @@ func TestCompareUnavailable(t *testing.T) {
 	}
 	c := NewComparator(t0, time.Minute)
 	check(c, t0, nil, "discovery is off")
+	if tc := c.Check(t0, sus, nil); tc.Status != StatusOff || tc.LastError != "" {
+		t.Errorf("no endpoint: %+v, want status off and no error", tc)
+	}
 	check(c, t0, &Status{}, "no profile fetched yet")
 	st := &Status{Heap: heapAt(t0, 1, rate, testSite{leakFrames, 1, 1 << 20})}
 	c.Offer(st.Heap)
