@@ -85,6 +85,11 @@ type anchor struct {
 	heap *Heap
 	gc   float64 // leakscope's GC count then (interpolated)
 	old  map[string]float64
+	// settled: two GC cycles had completed since attach by the snapshot
+	// before it, so the runtime's profile (as of the cycle before the
+	// latest) already counts every object allocated between that
+	// runtime-published cycle and attach; see add.
+	settled bool
 }
 
 // NewComparator starts comparing at attach, when leakscope held nothing.
@@ -158,7 +163,7 @@ func (c *Comparator) place() {
 	}
 	a, b := c.obs[i-1], c.obs[i]
 	w := float64(h.FetchedAt.Sub(a.t)) / float64(b.t.Sub(a.t))
-	an := &anchor{heap: h, gc: a.gc + w*(b.gc-a.gc), old: map[string]float64{}}
+	an := &anchor{heap: h, gc: a.gc + w*(b.gc-a.gc), old: map[string]float64{}, settled: a.gc >= 2}
 	for k, v := range a.old {
 		an.old[k] += (1 - w) * v
 	}
@@ -186,7 +191,14 @@ func (c *Comparator) add(an *anchor) {
 		c.anchors = nil
 	}
 	n := len(c.anchors)
-	if n >= 2 && an.heap.FetchedAt.Sub(c.anchors[n-2].heap.FetchedAt) < compareWindow/anchorsPerWindow {
+	if n == 1 && !c.anchors[0].settled {
+		// A baseline fetched before two cycles had completed since
+		// attach misses what was allocated between the runtime's
+		// published cycle (one before attach) and attach: in the
+		// runtime's later profiles, never in leakscope's. A settled
+		// baseline counts those objects on both sides of the growth.
+		c.anchors[0] = an
+	} else if n >= 2 && an.heap.FetchedAt.Sub(c.anchors[n-2].heap.FetchedAt) < compareWindow/anchorsPerWindow {
 		c.anchors[n-1] = an // too close to the one before: replace
 	} else {
 		c.anchors = append(c.anchors, an)

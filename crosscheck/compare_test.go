@@ -43,8 +43,10 @@ func heapAt(t0 time.Time, sec float64, period int64, sites ...testSite) *Heap {
 
 // scenario runs a Comparator over 60 s: leakscope's old bytes of the leak
 // site grow by leakscope bytes/s (snapshots every 5 s, 2 GC cycles a
-// second); the runtime's profile, fetched at 2 s and 57 s, holds pre
-// bytes from before attach plus runtime bytes/s since.
+// second); the runtime's profile, fetched at 7 s and 57 s, holds pre
+// bytes from before attach plus runtime bytes/s since. (A first fetch at
+// 2 s, before two GC cycles had completed since attach, cannot be the
+// baseline; see Comparator.add.)
 func scenario(t *testing.T, leakscope, runtimeRate float64, runtimeFrames []string) (analysis.PprofCheck, TargetCheck) {
 	t.Helper()
 	t0 := time.Unix(1_800_000_000, 0)
@@ -64,6 +66,8 @@ func scenario(t *testing.T, leakscope, runtimeRate float64, runtimeFrames []stri
 		switch sec {
 		case 5:
 			st.Heap = fetch(2)
+		case 10:
+			st.Heap = fetch(7)
 		case 60:
 			st.Heap = fetch(57)
 		}
@@ -79,10 +83,10 @@ func TestCompareLeakAgrees(t *testing.T) {
 	if p.Status != analysis.PprofAgrees {
 		t.Fatalf("status %s (%s), want agrees", p.Status, p.Reason)
 	}
-	// 55 s apart: both grew 55 MiB; the runtime's absolute figure holds
+	// 50 s apart: both grew 50 MiB; the runtime's absolute figure holds
 	// the 50 MiB from before attach too.
-	if p.RuntimeGrowthBytes != 55<<20 || p.LeakscopeGrowthBytes != 55<<20 || p.WindowSeconds != 55 {
-		t.Errorf("growth runtime %d, leakscope %d over %.1fs; want 55 MiB each over 55s", p.RuntimeGrowthBytes, p.LeakscopeGrowthBytes, p.WindowSeconds)
+	if p.RuntimeGrowthBytes != 50<<20 || p.LeakscopeGrowthBytes != 50<<20 || p.WindowSeconds != 50 {
+		t.Errorf("growth runtime %d, leakscope %d over %.1fs; want 50 MiB each over 50s", p.RuntimeGrowthBytes, p.LeakscopeGrowthBytes, p.WindowSeconds)
 	}
 	if p.InuseBytes != 50<<20+57<<20 || p.InuseObjects != 1000 {
 		t.Errorf("inuse %d B in %d objects", p.InuseBytes, p.InuseObjects)
@@ -138,15 +142,16 @@ func TestCompareUnavailable(t *testing.T) {
 		t.Errorf("no endpoint: %+v, want status off and no error", tc)
 	}
 	check(c, t0, &Status{}, "no profile fetched yet")
-	st := &Status{Heap: heapAt(t0, 1, rate, testSite{leakFrames, 1, 1 << 20})}
-	c.Offer(st.Heap)
-	check(c, t0, st, "not yet placed")
 	c.Observe(t0.Add(5*time.Second), 10, []analysis.Stack{stack(leakFrames, 1<<20)})
-	check(c, t0.Add(5*time.Second), st, "waiting for a second profile")
+	st := &Status{Heap: heapAt(t0, 6, rate, testSite{leakFrames, 1, 1 << 20})}
+	c.Offer(st.Heap)
+	check(c, t0.Add(5*time.Second), st, "not yet placed")
+	c.Observe(t0.Add(10*time.Second), 20, []analysis.Stack{stack(leakFrames, 2<<20)})
+	check(c, t0.Add(10*time.Second), st, "waiting for a second profile")
 	if sus[0].Pprof.InuseBytes != 1<<20 {
 		t.Errorf("the baseline's in-use bytes are reported meanwhile: %d", sus[0].Pprof.InuseBytes)
 	}
-	st = &Status{Heap: heapAt(t0, 4, rate, testSite{leakFrames, 1, 2 << 20}), LastError: "HTTP 500", ErrorAt: t0.Add(200 * time.Second)}
+	st = &Status{Heap: heapAt(t0, 9, rate, testSite{leakFrames, 1, 2 << 20}), LastError: "HTTP 500", ErrorAt: t0.Add(200 * time.Second)}
 	c.Offer(st.Heap)
 	check(c, t0.Add(200*time.Second), st, "old: HTTP 500")
 	if tc := c.Check(t0.Add(200*time.Second), sus, st); tc.Status != StatusStale {
@@ -154,9 +159,9 @@ func TestCompareUnavailable(t *testing.T) {
 	}
 	// The rate changed: samples before and after scale differently; the
 	// new profile is a new baseline.
-	st = &Status{Heap: heapAt(t0, 4.5, 4096, testSite{leakFrames, 1, 3 << 20})}
+	st = &Status{Heap: heapAt(t0, 9.5, 4096, testSite{leakFrames, 1, 3 << 20})}
 	c.Offer(st.Heap)
-	check(c, t0.Add(5*time.Second), st, "waiting for a second profile")
+	check(c, t0.Add(10*time.Second), st, "waiting for a second profile")
 }
 
 func TestScalingNote(t *testing.T) {

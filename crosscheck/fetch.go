@@ -150,6 +150,9 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (*Heap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", u, unwrapURLError(err))
 	}
+	// The headers come once the handler has read the profile: the moment
+	// the profile describes.
+	at := time.Now()
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetching %s: HTTP %s", u, resp.Status)
@@ -165,7 +168,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (*Heap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", u, err)
 	}
-	h.FetchedAt = time.Now()
+	h.FetchedAt = at
 	return h, nil
 }
 

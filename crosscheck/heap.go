@@ -12,7 +12,8 @@ import (
 // Heap is the per-site summary of one heap profile. Only this is kept,
 // never the profile itself.
 type Heap struct {
-	// FetchedAt is when the response was complete.
+	// FetchedAt is when the response headers came: just after the
+	// target read its profile.
 	FetchedAt time.Time
 	// Period is the MemProfileRate the target scaled its profile with.
 	Period int64

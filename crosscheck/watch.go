@@ -46,6 +46,7 @@ type Watcher struct {
 	cfg    WatchConfig
 	cancel context.CancelFunc
 	done   chan struct{}
+	kick   chan struct{}
 
 	mu     sync.Mutex
 	status Status
@@ -57,7 +58,7 @@ func Watch(ctx context.Context, cfg WatchConfig) *Watcher {
 		cfg.Interval = DefaultInterval
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	w := &Watcher{cfg: cfg, cancel: cancel, done: make(chan struct{})}
+	w := &Watcher{cfg: cfg, cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if cfg.URL != "" {
 		if u, err := HeapURL(cfg.URL, cfg.GC); err == nil {
 			w.status.URL = u
@@ -72,6 +73,18 @@ func (w *Watcher) Status() Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.status
+}
+
+// Kick says a snapshot was just taken: a fetch that is due starts now,
+// so the profile lands right after a snapshot, where leakscope's view of
+// the same moment is best known (between snapshots, leakscope's figure is
+// interpolated, which is off by up to a GC cycle's growth). It never
+// blocks; without kicks fetches still come every Interval or so.
+func (w *Watcher) Kick() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Stop ends the Watcher and waits for its goroutine (a fetch in flight is
@@ -124,16 +137,33 @@ func (w *Watcher) run(ctx context.Context) {
 			failures = 0
 			w.succeed(url, discovered, heap)
 		}
-		select {
-		case <-ctx.Done():
+		if !w.sleep(ctx, wait) {
 			return
-		case <-time.After(wait):
 		}
 	}
 }
 
-// fetcher dials the target's own network namespace for a discovered
-// endpoint, the host's for a given URL (the user's address).
+// sleep waits for the first kick once most of wait (3/4) has passed, or
+// for twice wait without a kick (leakscope may snapshot rarely). False
+// when ctx ended.
+func (w *Watcher) sleep(ctx context.Context, wait time.Duration) bool {
+	start := time.Now()
+	limit := time.NewTimer(2 * wait)
+	defer limit.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-limit.C:
+			return true
+		case <-w.kick:
+			if time.Since(start) >= wait*3/4 {
+				return true
+			}
+		}
+	}
+}
+
 func (w *Watcher) fetcher() (*Fetcher, error) {
 	if w.cfg.URL != "" {
 		return NewFetcher(nil, w.cfg.Limits, w.cfg.GC), nil

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -74,5 +75,43 @@ func TestWatchNoEndpoint(t *testing.T) {
 	w.Stop()
 	if time.Since(start) > time.Second || !strings.Contains(st.LastError, "pprof discovery") {
 		t.Errorf("no such pid: %+v; Stop took %v", st, time.Since(start))
+	}
+}
+
+// TestWatchSchedule: fetches are rate-limited to about one per Interval
+// however often leakscope kicks, follow kicks (right after a snapshot)
+// once three quarters of the interval passed, and go on every two
+// intervals without kicks.
+func TestWatchSchedule(t *testing.T) {
+	body := heapProfile(t, rate, testSite{leakFrames, 1, 1024})
+	var hits atomic.Int32
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		octet(w)
+		w.Write(body)
+	}))
+	defer s.Close()
+	const interval = 200 * time.Millisecond
+	count := func(kick bool) int32 {
+		hits.Store(0)
+		w := Watch(context.Background(), WatchConfig{URL: s.URL, Interval: interval, Limits: testLimits})
+		end := time.Now().Add(2 * time.Second)
+		for time.Now().Before(end) {
+			if kick {
+				w.Kick()
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		w.Stop()
+		return hits.Load()
+	}
+	// 2 s: without kicks one fetch every 400 ms (about 6); with a kick
+	// every 10 ms one every 150-160 ms (about 13), never more than one
+	// per 150 ms (14).
+	if n := count(false); n < 4 || n > 7 {
+		t.Errorf("without kicks: %d fetches in 2s, want about 6", n)
+	}
+	if n := count(true); n < 9 || n > 14 {
+		t.Errorf("kicked every 10ms: %d fetches in 2s, want about 13, at most 14", n)
 	}
 }

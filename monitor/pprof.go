@@ -60,6 +60,7 @@ func (t *target) observePprof(s *tracer.Snapshot) {
 	}
 	t.pprof.cmp.Observe(s.Time, s.GCCycles, t.analysis.Stacks())
 	t.pprof.cmp.Offer(t.pprof.watch.Status().Heap)
+	t.pprof.watch.Kick() // a due fetch lands right after this snapshot
 }
 
 // checkPprof fills the suspects' cross-check and returns the target's.
