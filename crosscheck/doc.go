@@ -13,9 +13,11 @@
 //     /proc/PID/net/tcp and tcp6; a target in another network namespace
 //     is dialed from a socket created inside that namespace.
 //   - fetching (fetch.go, heap.go, watch.go): a Watcher per target fetches
-//     on its own schedule, off the monitor's loop, with a timeout, caps on
-//     the body and on the decompressed size, no redirect off the target,
-//     and never ?gc=1 unless asked. Only a per-site summary is kept.
+//     on its own goroutine, off the monitor's loop, at most once per
+//     interval and preferably right after one of leakscope's snapshots
+//     (the monitor kicks it), with a timeout, caps on the body and on the
+//     decompressed size, no redirect off the target, and never ?gc=1
+//     unless asked. Only a per-site summary is kept.
 //   - comparison (compare.go): like with like, per leak site.
 //
 // What is compared. The runtime publishes its heap profile as of the
@@ -31,6 +33,12 @@
 // leakscope attached, which leakscope never saw; so the comparison is of
 // growth: the runtime's in-use bytes at the site between a baseline
 // profile and the latest one, against leakscope's old bytes at the same
-// two moments (interpolated between its snapshots). For a leak both are
-// the same sampled objects, scaled the same way.
+// two moments (interpolated between its snapshots; a fetch right after a
+// snapshot makes that nearly exact). For a leak both are the same sampled
+// objects, scaled the same way. The baseline is taken once two GC cycles
+// have completed since attach (before that, the runtime's profile is as
+// of a cycle before attach, and objects allocated between that cycle and
+// attach would be in the runtime's growth only), and moves along to stay
+// within five minutes of the latest profile, so that objects from before
+// attach, freed later, stop counting once gone.
 package crosscheck
