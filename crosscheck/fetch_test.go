@@ -139,7 +139,7 @@ func TestFetchBadEndpoints(t *testing.T) {
 			if !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %q does not say %q", err, c.want)
 			}
-			if took > 3*testLimits.Timeout {
+			if took > 3*testLimits.Timeout+time.Second { // margin for a loaded machine
 				t.Errorf("took %v, timeout %v", took, testLimits.Timeout)
 			}
 			// Allocated by the whole process meanwhile (the test server
