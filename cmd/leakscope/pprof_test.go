@@ -33,6 +33,7 @@ type pprofDoc struct {
 			LastError       string   `json:"last_error"`
 			Fetches         uint64   `json:"fetches"`
 			ScalingAffected bool     `json:"scaling_affected_by_leakscope"`
+			Note            string   `json:"note"`
 		} `json:"pprof"`
 		Suspects []struct {
 			Function string `json:"function"`
@@ -49,12 +50,14 @@ type pprofDoc struct {
 	} `json:"targets"`
 }
 
-// TestPprofCrossCheck watches three copies of a fixture that serves
+// TestPprofCrossCheck watches four copies of a fixture that serves
 // net/http/pprof and leaks 1 MiB/s at main.leakRecord: one whose endpoint
-// is given (--pprof-url PID=URL), one found by discovery, and one found by
-// discovery inside its own network namespace (unshare --net). After 60 s
-// the leak site must agree with the target's own heap profile, and the
-// in-use growth of both sides must agree within 20%.
+// is given (--pprof-url PID=URL), one found by discovery, one found by
+// discovery inside its own network namespace (unshare --net), and one
+// that turned its heap sampling off, so that leakscope turns it on and
+// must say the target's own profile is affected. After 60 s the leak site
+// must agree with the target's own heap profile, and the in-use growth of
+// both sides must agree within 20%.
 //
 // Why 20% holds with room to spare: leakscope's samples ARE the runtime's
 // samples (its probes sit on runtime.profilealloc/setprofilebucket and
@@ -70,7 +73,7 @@ type pprofDoc struct {
 // collection falls between the snapshot and the fetch, by at most one
 // cycle's worth of leak: the fixture collects every 1-5 s (less often as
 // its heap grows), so 1-5 MiB of ~45 MiB grown, at worst 11% for one of
-// the two ends. Measured over six targets: 0.02% to 3.1% apart.
+// the two ends. Measured over ten targets: 0.02% to 3.1% apart.
 func TestPprofCrossCheck(t *testing.T) {
 	testutil.RequireBPF(t)
 	if testing.Short() {
@@ -86,8 +89,9 @@ func TestPprofCrossCheck(t *testing.T) {
 	given := testutil.Start(t, bin, args...)
 	found := testutil.Start(t, bin, args...)
 	netns := testutil.Start(t, "unshare", append([]string{"--net", bin, "-lo-up"}, args...)...)
+	off := testutil.Start(t, bin, append([]string{"-memprofilerate=0"}, args...)...)
 	addr := map[int]string{}
-	for _, p := range []*testutil.Process{given, found, netns} {
+	for _, p := range []*testutil.Process{given, found, netns, off} {
 		f := strings.Fields(p.WaitLine(t, "ready", 10*time.Second))
 		if len(f) != 3 || f[1] != strconv.Itoa(p.PID()) {
 			t.Fatalf("fixture says %q; want \"ready %d ADDR\"", f, p.PID())
@@ -104,7 +108,7 @@ func TestPprofCrossCheck(t *testing.T) {
 	givenURL := "http://" + addr[given.PID()] + "/debug/pprof/heap"
 	start := time.Now()
 	cmd := exec.Command(leakscope,
-		"--pid", strconv.Itoa(given.PID()), "--pid", strconv.Itoa(found.PID()), "--pid", strconv.Itoa(netns.PID()),
+		"--pid", strconv.Itoa(given.PID()), "--pid", strconv.Itoa(found.PID()), "--pid", strconv.Itoa(netns.PID()), "--pid", strconv.Itoa(off.PID()),
 		"--pprof-url", fmt.Sprintf("%d=%s", given.PID(), givenURL),
 		"--interval=5s", "--duration=60s", "--pprof-interval=5s", "--out", out)
 	b, err := cmd.CombinedOutput()
@@ -121,8 +125,8 @@ func TestPprofCrossCheck(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Targets) != 3 {
-		t.Fatalf("%d targets in suspects.json, want 3", len(doc.Targets))
+	if len(doc.Targets) != 4 {
+		t.Fatalf("%d targets in suspects.json, want 4", len(doc.Targets))
 	}
 	for _, tg := range doc.Targets {
 		pp := tg.Pprof
@@ -134,8 +138,13 @@ func TestPprofCrossCheck(t *testing.T) {
 		if pp.URL != wantURL || pp.Discovered != (tg.PID != given.PID()) {
 			t.Errorf("pid %d: url %q discovered %v; want %q, discovered %v", tg.PID, pp.URL, pp.Discovered, wantURL, tg.PID != given.PID())
 		}
-		if pp.Status != "ok" || pp.LastError != "" || pp.ProfileRate != 512*1024 || pp.ScalingAffected || pp.Fetches < 8 {
+		if pp.Status != "ok" || pp.LastError != "" || pp.ProfileRate != 512*1024 || pp.Fetches < 8 {
 			t.Errorf("pid %d: pprof %+v", tg.PID, *pp)
+		}
+		// Only where leakscope turned sampling on is the target's own
+		// profile affected, and the note says how.
+		if turnedOn := tg.PID == off.PID(); pp.ScalingAffected != turnedOn || turnedOn != strings.Contains(pp.Note, "turned the target's heap sampling on") {
+			t.Errorf("pid %d: scaling_affected_by_leakscope %v, note %q; want %v", tg.PID, pp.ScalingAffected, pp.Note, turnedOn)
 		}
 		if pp.AgreementScore == nil || *pp.AgreementScore != 1 || pp.Agreed < 1 {
 			t.Errorf("pid %d: agreement score %v (%d agreed, %d disagreed), want 1", tg.PID, pp.AgreementScore, pp.Agreed, pp.Disagreed)

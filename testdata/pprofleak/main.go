@@ -15,6 +15,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -63,7 +64,11 @@ func main() {
 	churnRate := flag.Int("churn-rate", 16<<20, "bytes of short-lived garbage per second")
 	duration := flag.Duration("duration", 0, "exit 0 after this long (0: run until SIGTERM)")
 	lo := flag.Bool("lo-up", false, "bring up the loopback interface first (fresh network namespace)")
+	rate := flag.Int("memprofilerate", -1, "set runtime.MemProfileRate (0: heap sampling off); -1 keeps the default")
 	flag.Parse()
+	if *rate >= 0 {
+		runtime.MemProfileRate = *rate
+	}
 
 	if *lo {
 		if err := loUp(); err != nil {
