@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/report"
 )
 
@@ -43,6 +44,14 @@ var (
 	suspGrowth = desc("suspect", "growth_bytes_per_second", "Growth of the leak site's old live bytes (Theil-Sen slope).", append(targetLabels, "function")...)
 	suspScore  = desc("suspect", "score", "Confidence in [0,1] that the leak site leaks.", append(targetLabels, "function")...)
 	suspLeak   = desc("suspect", "leak", "1 when the leak site's verdict is leak, 0 when it is watch.", append(targetLabels, "function")...)
+
+	// The cross-check with the target's own /debug/pprof/heap.
+	pprofScore    = desc("pprof", "agreement_score", "Share of the target's compared suspects that its own heap profile agrees with.", targetLabels...)
+	pprofFetches  = desc("pprof", "fetches_total", "Fetches of the target's /debug/pprof/heap.", targetLabels...)
+	pprofFailures = desc("pprof", "fetch_failures_total", "Failed fetches of the target's /debug/pprof/heap.", targetLabels...)
+	pprofScaling  = desc("pprof", "scaling_affected_by_leakscope", "1 when leakscope's MemProfileRate change affects the target's own heap profile.", targetLabels...)
+	suspPprof     = desc("suspect", "pprof_agrees", "1 when the target's own heap profile agrees with the leak site's growth, 0 when it disagrees (absent: not compared).", append(targetLabels, "function")...)
+	suspPprofUse  = desc("suspect", "pprof_inuse_bytes", "In-use bytes at the leak site in the target's own heap profile.", append(targetLabels, "function")...)
 )
 
 // Source returns the latest results, or nil before the first interval.
@@ -69,6 +78,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		buildInfo, targets, updated, snapTime, mapBytes, progRuns, progTime,
 		liveBytes, gcCycles, allocs, frees, rate, rateByUs, lost, events, suspects,
 		suspLive, suspOld, suspGrowth, suspScore, suspLeak,
+		pprofScore, pprofFetches, pprofFailures, pprofScaling, suspPprof, suspPprofUse,
 	} {
 		ch <- d
 	}
@@ -140,6 +150,18 @@ func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
 		gauge(suspGrowth, s.GrowthBytesPerSecond, s.Function)
 		gauge(suspScore, s.Score, s.Function)
 		gauge(suspLeak, boolValue(s.Verdict == analysis.VerdictLeak), s.Function)
+		if c := s.Pprof; c != nil && c.Status != analysis.PprofUnavailable {
+			gauge(suspPprof, boolValue(c.Status == analysis.PprofAgrees), s.Function)
+			gauge(suspPprofUse, float64(c.InuseBytes), s.Function)
+		}
+	}
+	if c := t.Pprof; c != nil && c.Status != crosscheck.StatusOff {
+		if c.AgreementScore != nil {
+			gauge(pprofScore, *c.AgreementScore)
+		}
+		counter(pprofFetches, float64(c.Fetches))
+		counter(pprofFailures, float64(c.Failures))
+		gauge(pprofScaling, boolValue(c.ScalingAffectedByLeakscope))
 	}
 }
 
@@ -163,6 +185,11 @@ func bySite(in []analysis.Suspect) []analysis.Suspect {
 		m.Score = max(m.Score, s.Score)
 		if s.Verdict == analysis.VerdictLeak {
 			m.Verdict = analysis.VerdictLeak
+		}
+		// The runtime's figures are per function already: keep one, but a
+		// disagreement anywhere at the site is one for the site.
+		if m.Pprof == nil || (s.Pprof != nil && s.Pprof.Status == analysis.PprofDisagrees) {
+			m.Pprof = s.Pprof
 		}
 	}
 	return out

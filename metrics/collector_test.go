@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/report"
 	"github.com/leakscope/leakscope/tracer"
 )
@@ -24,6 +25,7 @@ var update = flag.Bool("update", false, "rewrite the golden exposition")
 // (two of them at one function, which must merge into one series), and
 // one exited target whose series must be gone.
 func sampleUpdate() *report.Update {
+	agreement := 0.5
 	return &report.Update{
 		Doc: &report.Document{
 			GeneratedAt: time.Unix(1700000000, 500000000),
@@ -34,10 +36,15 @@ func sampleUpdate() *report.Update {
 					GCCycles: 37, SampledAllocs: 1000, SampledFrees: 900, SampledLiveBytes: 65536,
 					Lost:   map[string]uint64{"live_full": 3, "unmatched_free": 0},
 					Events: map[string]uint64{"alloc": 1000},
+					Pprof: &crosscheck.TargetCheck{Status: crosscheck.StatusOK, AgreementScore: &agreement, Agreed: 1, Disagreed: 1,
+						Fetches: 12, Failures: 2, ScalingAffectedByLeakscope: true},
 					Suspects: []analysis.Suspect{
-						{Function: "main.remember", LiveBytes: 8 << 20, OldBytes: 6 << 20, GrowthBytesPerSecond: 100000, Score: 0.9, Verdict: analysis.VerdictLeak},
-						{Function: "main.cache", LiveBytes: 1 << 20, OldBytes: 1 << 19, GrowthBytesPerSecond: 1000, Score: 0.2, Verdict: analysis.VerdictWatch},
-						{Function: "main.cache", LiveBytes: 1 << 20, OldBytes: 1 << 19, GrowthBytesPerSecond: 500, Score: 0.4, Verdict: analysis.VerdictWatch},
+						{Function: "main.remember", LiveBytes: 8 << 20, OldBytes: 6 << 20, GrowthBytesPerSecond: 100000, Score: 0.9, Verdict: analysis.VerdictLeak,
+							Pprof: &analysis.PprofCheck{Status: analysis.PprofAgrees, InuseBytes: 9 << 20}},
+						{Function: "main.cache", LiveBytes: 1 << 20, OldBytes: 1 << 19, GrowthBytesPerSecond: 1000, Score: 0.2, Verdict: analysis.VerdictWatch,
+							Pprof: &analysis.PprofCheck{Status: analysis.PprofUnavailable}},
+						{Function: "main.cache", LiveBytes: 1 << 20, OldBytes: 1 << 19, GrowthBytesPerSecond: 500, Score: 0.4, Verdict: analysis.VerdictWatch,
+							Pprof: &analysis.PprofCheck{Status: analysis.PprofDisagrees, InuseBytes: 1 << 10}},
 					},
 				},
 				{PID: 99, Exe: "gone", Status: report.StatusExited, GCCycles: 5},

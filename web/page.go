@@ -100,7 +100,10 @@ func chart(points []Point) template.HTML {
 		line(func(p Point) int64 { return p.LiveBytes }), line(func(p Point) int64 { return p.OldBytes })))
 }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"add":   func(a, b int) int { return a + b },
+	"bytes": func(n int64) string { return report.HumanBytes(float64(n)) },
+}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="10">
 <title>leakscope</title>
@@ -111,6 +114,7 @@ td,th{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-al
 .leak{color:#fff;background:#c0392b;padding:.1em .4em;border-radius:3px}
 .watch{color:#222;background:#f1c40f;padding:.1em .4em;border-radius:3px}
 .lost{color:#c0392b}
+.pprof-agrees{color:#1e8449}.pprof-disagrees{color:#c0392b;font-weight:bold}.pprof-unavailable{color:#777}
 code{font-size:90%}
 </style></head><body>
 <h1>leakscope</h1>
@@ -122,13 +126,15 @@ code{font-size:90%}
 {{if .HasProfile}}· <a href="/profiles/{{.PID}}/leak.pb.gz">leak profile</a> · pprof UI: <a href="/ui/{{.PID}}/flamegraph">flame graph</a>, <a href="/ui/{{.PID}}/top">top</a>, <a href="/ui/{{.PID}}/source">source</a>{{end}}</p>
 {{if .Error}}<p class="lost">error: {{.Error}}</p>{{end}}
 {{if .Losses}}<p class="lost">data lost: {{range .Losses}}{{.}} {{end}}</p>{{end}}
+{{with .Pprof}}{{if ne .Status "off"}}<p class="pprof">own heap profile{{if .URL}} (<code>{{.URL}}</code>{{if .Discovered}}, discovered{{end}}){{end}}: {{.Status}}{{if .AgreementScore}} · agrees on {{.Agreed}} of {{add .Agreed .Disagreed}} suspects{{end}}{{if .LastError}} · <span class="lost">last error: {{.LastError}}</span>{{end}}{{if .Note}} · <small>{{.Note}}</small>{{end}}</p>{{end}}{{end}}
 {{if .Suspects}}
-<table><tr><th>verdict</th><th>leak site</th><th>live</th><th>growth</th><th>score</th><th>live bytes over time</th></tr>
+<table><tr><th>verdict</th><th>leak site</th><th>live</th><th>growth</th><th>score</th><th>live bytes over time</th><th>target's own profile</th></tr>
 {{range .Suspects}}<tr class="suspect">
 <td><span class="{{.Verdict}}">{{.Verdict}}</span></td>
 <td><code class="site">{{.Function}}</code><br><small>{{.File}}:{{.Line}}</small></td>
 <td>{{.Live}}</td><td>{{.Growth}}</td><td>{{printf "%.2f" .Score}}</td>
-<td>{{.Chart}}</td></tr>
+<td>{{.Chart}}</td>
+<td>{{with .Pprof}}<span class="pprof-{{.Status}}" title="{{.Reason}}">{{.Status}}</span>{{if ne .Status "unavailable"}}<br><small>in use {{bytes .InuseBytes}}</small>{{end}}{{else}}–{{end}}</td></tr>
 {{end}}</table>
 {{else}}<p>No suspects.</p>{{end}}
 </section>

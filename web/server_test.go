@@ -25,6 +25,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/report"
 )
 
@@ -54,7 +55,10 @@ func update(at time.Time, live int64, secretFile string) *report.Update {
 			Suspects: []analysis.Suspect{{
 				Function: "main.remember", File: "shop/main.go", Line: 2, Stack: []string{"main.remember (shop/main.go:2)"},
 				LiveBytes: live, OldBytes: live / 2, GrowthBytesPerSecond: 1 << 20, Score: 0.9, Verdict: analysis.VerdictLeak,
+				Pprof: &analysis.PprofCheck{Status: analysis.PprofDisagrees, Reason: "missed frees?", InuseBytes: 3 << 20},
 			}},
+			Pprof: &crosscheck.TargetCheck{URL: "http://127.0.0.1:6060/debug/pprof/heap", Discovered: true, Status: crosscheck.StatusStale,
+				AgreementScore: new(float64), Disagreed: 1, LastError: "connection refused"},
 		}}},
 		Profiles: map[uint32]*profile.Profile{pid: leakProfile(secretFile)},
 	}
@@ -143,6 +147,12 @@ func TestRoutes(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `<code class="site">main.remember</code>`) || !strings.Contains(body, `<svg class="chart"`) ||
 		!strings.Contains(body, "live_full: 7") || strings.Contains(body, "stack_read_failed") {
 		t.Errorf("/: %d\n%s", code, body)
+	}
+	for _, want := range []string{`<span class="pprof-disagrees" title="missed frees?">disagrees</span>`, "in use 3.0 MiB",
+		"<code>http://127.0.0.1:6060/debug/pprof/heap</code>, discovered", "agrees on 0 of 1 suspects", "last error: connection refused"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/: the cross-check lacks %q", want)
+		}
 	}
 	if strings.Count(body, "<polyline") != 2 || !strings.Contains(body, "over 40s") {
 		t.Errorf("/: want one chart of 5 points over 40 s:\n%s", body)
