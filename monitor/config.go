@@ -35,10 +35,23 @@ type RatePolicy struct {
 
 // Config is one watch.
 type Config struct {
-	PIDs     []uint32
-	Interval time.Duration
-	Duration time.Duration // 0: until the context ends
-	OutDir   string        // "" writes no files
+	PIDs []uint32
+	// Containers (full IDs or unique prefixes), Cgroups (paths) and All
+	// (every Go process) select processes at run time: those that start
+	// later are watched too. Exclude names executables never watched
+	// through them.
+	Containers []string
+	Cgroups    []string
+	All        bool
+	Exclude    []string
+	// Within, if set, limits every selection to one cgroup (tests scope
+	// All with it, so they never touch the host's processes).
+	Within string
+	// Discovery is how often the selection is looked for new processes.
+	Discovery time.Duration
+	Interval  time.Duration
+	Duration  time.Duration // 0: until the context ends
+	OutDir    string        // "" writes no files
 	// KeepProfiles is how many leak profiles to keep per target.
 	KeepProfiles int
 	Rate         RatePolicy

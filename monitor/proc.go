@@ -92,3 +92,33 @@ func exeName(pid uint32) string {
 	}
 	return filepath.Base(strings.TrimSuffix(p, " (deleted)"))
 }
+
+// parseNSpid returns the process's ID in its innermost PID namespace: the
+// last field of the NSpid line of /proc/PID/status (kernels before 4.1
+// have no such line: then the host's ID, which is also right outside
+// containers).
+func parseNSpid(status []byte) (uint32, bool) {
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			f := strings.Fields(v)
+			if len(f) == 0 {
+				return 0, false
+			}
+			n, err := strconv.ParseUint(f[len(f)-1], 10, 32)
+			return uint32(n), err == nil
+		}
+	}
+	return 0, false
+}
+
+// nsPID reads the in-namespace ID of pid; 0 if it cannot be read.
+func nsPID(pid uint32) uint32 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	if n, ok := parseNSpid(b); ok {
+		return n
+	}
+	return pid
+}

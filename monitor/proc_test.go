@@ -39,3 +39,21 @@ func TestParseTgid(t *testing.T) {
 		}
 	}
 }
+
+func TestParseNSpid(t *testing.T) {
+	for _, tc := range []struct {
+		status string
+		want   uint32
+		ok     bool
+	}{
+		{"Tgid:\t4242\nNSpid:\t4242\t17\t1\nPPid:\t1\n", 1, true},
+		{"NSpid:\t4242\n", 4242, true},
+		{"NSpid:\n", 0, false},
+		{"NSpid:\t1\tx\n", 0, false},
+		{"Tgid:\t1\n", 0, false},
+	} {
+		if got, ok := parseNSpid([]byte(tc.status)); got != tc.want || ok != tc.ok {
+			t.Errorf("parseNSpid(%q) = %d, %v; want %d, %v", tc.status, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -13,23 +13,38 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/leakscope/leakscope/cgroup"
+	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/report"
 	"github.com/leakscope/leakscope/symbolize"
 	"github.com/leakscope/leakscope/tracer"
 )
 
-// Run watches cfg.PIDs until the duration ends, ctx is cancelled, or every
-// target has exited. Each of those ends with final reports and a nil error.
+// exitedRetention is how long an exited target stays in the reports when
+// targets come and go (containers, cgroups, --all): long enough for its
+// final findings to be read, short enough that a host starting processes
+// all day does not grow the reports without bound.
+const exitedRetention = 5 * time.Minute
+
+// Run watches cfg.PIDs and the processes cfg's selectors pick until the
+// duration ends or ctx is cancelled; with pids only, also when every
+// target has exited. Each of those ends with final reports and a nil
+// error. A target that cannot be watched is reported and skipped; only
+// when nothing at all can be watched is that an error.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	if len(cfg.PIDs) == 0 {
-		return errors.New("no target pid")
-	}
 	// Check every target before loading anything into the kernel, so bad
 	// input fails fast with its own message.
 	for _, pid := range cfg.PIDs {
 		if _, err := identify(pid); err != nil {
 			return err
 		}
+	}
+	sel, err := resolveSelection(cfg)
+	if err != nil {
+		return err
+	}
+	if len(cfg.PIDs) == 0 && !sel.dynamic() {
+		return errors.New("no target: give --pid, --container, --cgroup or --all")
 	}
 	// An unwritable --out must fail before anything touches a target.
 	if err := checkWritable(cfg.OutDir); err != nil {
@@ -55,34 +70,44 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Debug("kernel map", "name", name, "bytes", b)
 	}
 
-	cache := &symbolize.Cache{}
-	var targets []*target
-	for _, pid := range cfg.PIDs {
-		t, err := attach(tr, cache, pid, cfg, log)
-		if err != nil {
-			return err // the deferred Close detaches the ones attached so far
-		}
-		targets = append(targets, t)
-		defer t.restoreRate(log) // runs before the tracer closes: the target is still ours
-	}
-
-	// The targets' own heap profiles, fetched off this loop; the fetchers
-	// stop before the targets are detached.
+	// The targets' own heap profiles are fetched off this loop (pctx); the
+	// fetchers stop before the targets are detached.
 	pctx, stopFetch := context.WithCancel(ctx)
-	for _, t := range targets {
-		t.startPprof(pctx, cfg.Pprof)
-	}
+	w := &watch{cfg: cfg, log: log, tr: tr, cache: &symbolize.Cache{}, exes: exeCache{}, pctx: pctx,
+		sel: sel, scan: newScanner(sel), live: map[uint32]*target{}, skipped: map[uint32]report.Skipped{}}
+	defer w.restoreRates() // runs before the tracer closes: the targets are still ours
 	defer func() {
 		stopFetch()
-		for _, t := range targets {
+		for _, t := range w.targets {
 			t.stopPprof()
 		}
 	}()
+	var failed []error
+	for _, pid := range cfg.PIDs {
+		if err := w.attachPID(pid); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(w.live) == 0 && !sel.dynamic() {
+		return errors.Join(failed...)
+	}
 
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
+	}
+	var discoverC <-chan time.Time
+	if sel.dynamic() {
+		w.discover()
+		period := cfg.Discovery
+		if period <= 0 {
+			period = time.Second
+		}
+		d := time.NewTicker(period)
+		defer d.Stop()
+		discoverC = d.C
+		log.Info("watching for processes", "containers", sel.containers, "cgroups", sel.cgroups, "all", sel.all, "targets", len(w.live))
 	}
 	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
@@ -90,63 +115,163 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		select {
 		case <-ctx.Done():
 			// The last interval: flush what we have and stop cleanly.
-			return snapshotAndReport(tr, targets, cfg, log, true)
+			return w.snapshotAndReport(true)
+		case <-discoverC:
+			w.discover()
+			continue
 		case <-tick.C:
 		}
-		if err := snapshotAndReport(tr, targets, cfg, log, false); err != nil {
+		if err := w.snapshotAndReport(false); err != nil {
 			return err
 		}
-		if allExited(targets) {
+		if !sel.dynamic() && len(w.live) == 0 {
 			log.Info("every target has exited")
 			return nil
 		}
 	}
 }
 
+// watch is one run: the tracer, the targets so far, and what selects more.
+type watch struct {
+	cfg   Config
+	log   *slog.Logger
+	tr    *tracer.Tracer
+	cache *symbolize.Cache
+	exes  exeCache
+	sel   *selection
+	scan  *scanner
+	pctx  context.Context // the targets' heap-profile fetchers run under it
+
+	targets []*target          // attached, exited ones until exitedRetention
+	live    map[uint32]*target // by pid, not exited
+	skipped map[uint32]report.Skipped
+}
+
+// attachPID attaches a pid the operator named.
+func (w *watch) attachPID(pid uint32) error {
+	id, err := identify(pid)
+	if err != nil {
+		return err
+	}
+	key, err := tracer.ExecutableOf(pid)
+	if err != nil {
+		return fmt.Errorf("pid %d: reading its executable: %w", pid, err)
+	}
+	where, _ := cgroup.Read(pid) // labels only: a host without cgroups still works
+	return w.attach(candidate{id: id, exe: key, where: where})
+}
+
+// attach watches c, or records why it cannot.
+func (w *watch) attach(c candidate) error {
+	pid := c.id.pid
+	hooks, err := w.exes.hooks(pid, c.exe)
+	if err != nil {
+		err = fmt.Errorf("pid %d (%s): %w", pid, exeName(pid), err)
+	} else {
+		var t *target
+		if t, err = attach(w.tr, w.cache, c, hooks, w.cfg, w.log); err == nil {
+			t.startPprof(w.pctx, w.cfg.Pprof)
+			w.targets = append(w.targets, t)
+			w.live[pid] = t
+			delete(w.skipped, pid)
+			return nil
+		}
+	}
+	if c.byAllOnly && errors.Is(err, gobin.ErrNotGo) {
+		return err // --all passes over non-Go programs silently
+	}
+	w.log.Warn("skipped: cannot watch", "pid", pid, "exe", exeName(pid), "container", c.where.ContainerID, "err", err)
+	w.skipped[pid] = report.Skipped{PID: pid, Exe: exeName(pid), ContainerID: c.where.ContainerID, Reason: err.Error(), At: time.Now()}
+	return err
+}
+
+// discover attaches the processes that entered the selection since the
+// last look, and forgets skipped ones that have gone.
+func (w *watch) discover() {
+	for _, c := range w.scan.scan() {
+		if old := w.live[c.id.pid]; old != nil {
+			if old.id == c.id && old.exeKey == c.exe {
+				continue // named with --pid too
+			}
+			w.exited(old) // the pid was reused, or the process exec'd
+		}
+		_ = w.attach(c)
+	}
+	for pid, s := range w.skipped {
+		if _, err := identify(pid); err != nil {
+			delete(w.skipped, pid)
+		} else if time.Since(s.At) > exitedRetention && w.sel.dynamic() {
+			delete(w.skipped, pid)
+		}
+	}
+}
+
+// exited lets go of a target whose process ended; it stays in the reports,
+// status exited, for exitedRetention.
+func (w *watch) exited(t *target) {
+	t.exited, t.exitedAt = true, time.Now()
+	t.stopPprof()
+	delete(w.live, t.id.pid)
+	// The maps still hold its data until now; detaching removes it.
+	if err := t.att.Close(); err != nil {
+		w.log.Warn("detaching exited target", "pid", t.id.pid, "err", err)
+	}
+	w.log.Info("target exited", "pid", t.id.pid, "exe", t.exe, "container", t.containerID,
+		"targets", len(w.live), "probe_sets", w.tr.ProbeSets())
+}
+
+func (w *watch) restoreRates() {
+	for _, t := range w.targets {
+		t.restoreRate(w.log)
+	}
+}
+
 // snapshotAndReport reads the maps, updates the analysis, notices exited
 // targets, and writes the table, suspects.json and the profiles.
-func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *slog.Logger, final bool) error {
+func (w *watch) snapshotAndReport(final bool) error {
 	start := time.Now()
-	snaps, err := tr.Snapshot()
+	snaps, err := w.tr.Snapshot()
 	if err != nil {
 		return fmt.Errorf("reading kernel maps: %w", err)
 	}
 	took := time.Since(start)
-	for _, t := range targets {
+	now := time.Now()
+	kept := w.targets[:0]
+	for _, t := range w.targets {
 		if t.exited {
+			if w.sel.dynamic() && now.Sub(t.exitedAt) > exitedRetention {
+				continue
+			}
+			kept = append(kept, t)
 			continue
 		}
+		kept = append(kept, t)
 		gone := !t.id.alive()
 		if s := snaps[t.id.pid]; s != nil {
 			t.observe(s)
 		}
 		if gone {
-			// The maps still hold its data; report it once more and let go.
-			t.exited = true
-			t.stopPprof()
-			log.Info("target exited", "pid", t.id.pid, "exe", t.exe)
-			if err := t.att.Close(); err != nil {
-				log.Warn("detaching exited target", "pid", t.id.pid, "err", err)
-			}
+			w.exited(t) // observed once more above: its last findings are reported
 		}
 	}
-	doc, profiles, err := writeReports(targets, cfg, log, final)
-	if cfg.Publish != nil {
-		u := &report.Update{Doc: doc, Profiles: profiles, MapBytes: tr.MapMemory(), SnapshotDuration: took}
-		if cfg.BPFStats || tracer.StatsEnabledBySysctl() {
-			u.Programs = tr.ProgramStats()
+	w.targets = kept
+	doc, profiles, err := w.writeReports()
+	if w.cfg.Publish != nil {
+		u := &report.Update{Doc: doc, Profiles: profiles, MapBytes: w.tr.MapMemory(), SnapshotDuration: took}
+		if w.cfg.BPFStats || tracer.StatsEnabledBySysctl() {
+			u.Programs = w.tr.ProgramStats()
 		}
-		cfg.Publish(u)
+		w.cfg.Publish(u)
 	}
 	if err != nil {
 		if final {
 			return err // the last report is lost: say so in the exit status
 		}
-		log.Warn("writing reports failed; watching on", "err", err)
+		w.log.Warn("writing reports failed; watching on", "err", err)
 	}
-	if cfg.Stdout != nil {
-		if err := writeTable(cfg.Stdout, doc, targets, final); err != nil {
-			log.Warn("writing the table", "err", err)
+	if w.cfg.Stdout != nil {
+		if err := writeTable(w.cfg.Stdout, doc, w.targets, final); err != nil {
+			w.log.Warn("writing the table", "err", err)
 		}
 	}
 	return nil
@@ -155,7 +280,8 @@ func snapshotAndReport(tr *tracer.Tracer, targets []*target, cfg Config, log *sl
 // writeReports builds each target's leak profile and writes it, then
 // suspects.json (which names the profiles); it returns the document and
 // the profiles, by pid, even when writing failed.
-func writeReports(targets []*target, cfg Config, log *slog.Logger, final bool) (*report.Document, map[uint32]*profile.Profile, error) {
+func (w *watch) writeReports() (*report.Document, map[uint32]*profile.Profile, error) {
+	targets, cfg, log := w.targets, w.cfg, w.log
 	now := time.Now()
 	var errs []error
 	profiles := map[uint32]*profile.Profile{}
@@ -184,6 +310,11 @@ func writeReports(targets []*target, cfg Config, log *slog.Logger, final bool) (
 		}
 	}
 	doc := buildDocument(targets, now)
+	doc.ProbeSets = w.tr.ProbeSets()
+	for _, s := range w.skipped {
+		doc.Skipped = append(doc.Skipped, s)
+	}
+	sort.Slice(doc.Skipped, func(i, j int) bool { return doc.Skipped[i].PID < doc.Skipped[j].PID })
 	if cfg.OutDir != "" {
 		if err := report.WriteJSON(cfg.OutDir, doc); err != nil {
 			errs = append(errs, fmt.Errorf("writing suspects.json: %w", err))
@@ -207,15 +338,6 @@ func writeTable(w io.Writer, doc *report.Document, targets []*target, final bool
 		}
 	}
 	return nil
-}
-
-func allExited(targets []*target) bool {
-	for _, t := range targets {
-		if !t.exited {
-			return false
-		}
-	}
-	return true
 }
 
 func buildDocument(targets []*target, now time.Time) *report.Document {

@@ -15,51 +15,48 @@ import (
 
 // target is one watched process.
 type target struct {
-	id        procIdentity
-	exe       string
-	goVersion string
-	proc      *symbolize.Process
-	att       *tracer.Attachment
-	rate      tracer.ProfileRate
-	analysis  *analysis.Target
+	id          procIdentity
+	exeKey      tracer.ExeKey
+	nsPID       uint32 // the pid in its own PID namespace
+	containerID string
+	cgroup      string
+	exe         string
+	goVersion   string
+	proc        *symbolize.Process
+	att         *tracer.Attachment
+	rate        tracer.ProfileRate
+	analysis    *analysis.Target
 
 	rateBefore  int64 // MemProfileRate found at attach
 	rateNow     int64 // MemProfileRate at the last snapshot
 	rateChanged bool  // leakscope wrote MemProfileRate
 	exited      bool
+	exitedAt    time.Time
 	last        *tracer.Snapshot
 	profile     string // the latest leak profile written
 	attachedAt  time.Time
 	pprof       *pprofCheck
 }
 
-// attach resolves pid's binary, verifies every hook, attaches the probes
-// and applies the sampling policy. On error nothing stays attached.
-func attach(tr *tracer.Tracer, cache *symbolize.Cache, pid uint32, cfg Config, log *slog.Logger) (_ *target, err error) {
-	id, err := identify(pid)
-	if err != nil {
-		return nil, err
-	}
-	exePath := fmt.Sprintf("/proc/%d/exe", pid)
-	bin, err := gobin.Open(exePath)
-	if err != nil {
-		return nil, fmt.Errorf("pid %d (%s): %w", pid, exeName(pid), err)
-	}
-	defer bin.Close()
-	hooks, err := bin.ResolveHooks()
-	if err != nil {
-		return nil, fmt.Errorf("pid %d (%s, %s): cannot watch: %w", pid, exeName(pid), orUnknown(bin.GoVersion()), err)
-	}
+// attach watches the process c with the hooks of its executable: it
+// attaches the probes and applies the sampling policy. On error nothing
+// stays attached.
+func attach(tr *tracer.Tracer, cache *symbolize.Cache, c candidate, hooks *gobin.Hooks, cfg Config, log *slog.Logger) (_ *target, err error) {
+	pid := c.id.pid
 	proc, err := symbolize.OpenProcess(int(pid), cache)
 	if err != nil {
 		return nil, fmt.Errorf("pid %d: reading its binary and mappings: %w", pid, err)
 	}
 	t := &target{
-		id:        id,
-		exe:       exeName(pid),
-		goVersion: hooks.GoVersion,
-		proc:      proc,
-		rate:      tracer.ProfileRate{PID: pid, Addr: hooks.MemProfileRateAddr + proc.Bias()},
+		id:          c.id,
+		exeKey:      c.exe,
+		nsPID:       nsPID(pid),
+		containerID: c.where.ContainerID,
+		cgroup:      c.where.Path,
+		exe:         exeName(pid),
+		goVersion:   hooks.GoVersion,
+		proc:        proc,
+		rate:        tracer.ProfileRate{PID: pid, Addr: hooks.MemProfileRateAddr + proc.Bias()},
 		analysis: analysis.NewTarget(analysis.Config{
 			Interval:    cfg.Interval,
 			MaxSuspects: cfg.MaxSuspects,
@@ -83,8 +80,8 @@ func attach(tr *tracer.Tracer, cache *symbolize.Cache, pid uint32, cfg Config, l
 	if err := t.applyRate(cfg.Rate, log); err != nil {
 		return nil, err
 	}
-	log.Info("attached", "pid", pid, "exe", t.exe, "go", t.goVersion,
-		"memprofilerate", t.rateNow, "set_by_leakscope", t.rateChanged)
+	log.Info("attached", "pid", pid, "ns_pid", t.nsPID, "container", t.containerID, "exe", t.exe, "go", t.goVersion,
+		"memprofilerate", t.rateNow, "set_by_leakscope", t.rateChanged, "probe_sets", tr.ProbeSets())
 	return t, nil
 }
 
@@ -166,6 +163,10 @@ func (t *target) info(now time.Time) report.TargetInfo {
 func (t *target) reportTarget() report.Target {
 	rt := report.Target{
 		PID:                          t.id.pid,
+		HostPID:                      t.id.pid,
+		NSPID:                        t.nsPID,
+		ContainerID:                  t.containerID,
+		Cgroup:                       t.cgroup,
 		Exe:                          t.exe,
 		GoVersion:                    t.goVersion,
 		MemProfileRate:               t.rateNow,

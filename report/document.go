@@ -16,6 +16,20 @@ type Document struct {
 	// seconds when the time has them).
 	GeneratedAt time.Time `json:"generated_at"`
 	Targets     []Target  `json:"targets"`
+	// ProbeSets counts the executables with probes attached: one per
+	// distinct executable, however many watched processes run it.
+	ProbeSets int `json:"probe_sets"`
+	// Skipped lists selected processes that could not be watched, and why.
+	Skipped []Skipped `json:"skipped"`
+}
+
+// Skipped is a selected process leakscope could not watch.
+type Skipped struct {
+	PID         uint32    `json:"pid"`
+	Exe         string    `json:"exe"`
+	ContainerID string    `json:"container_id,omitempty"`
+	Reason      string    `json:"reason"`
+	At          time.Time `json:"at"`
 }
 
 // Target statuses.
@@ -28,10 +42,17 @@ const (
 
 // Target is one watched process and its suspects.
 type Target struct {
-	PID uint32 `json:"pid"`
-	Exe string `json:"exe"`
-	// ContainerID is the container the process runs in, when known.
+	PID uint32 `json:"pid"` // as the host sees it; the same as HostPID
+	// HostPID is the process ID in leakscope's (the host's) PID namespace,
+	// NSPID the one the process sees itself under (its innermost PID
+	// namespace; equal to HostPID outside containers).
+	HostPID uint32 `json:"host_pid"`
+	NSPID   uint32 `json:"ns_pid"`
+	// ContainerID is the container the process runs in (absent if none
+	// recognised), from its cgroup; Cgroup is that cgroup's path.
 	ContainerID    string `json:"container_id,omitempty"`
+	Cgroup         string `json:"cgroup"`
+	Exe            string `json:"exe"`
 	GoVersion      string `json:"go_version"`
 	MemProfileRate int64  `json:"memprofilerate"`
 	// MemProfileRateSetByLeakscope is true when leakscope changed the
@@ -82,7 +103,10 @@ func (t *Target) Observe(s *tracer.Snapshot) {
 // normalized returns a copy of d whose lists and maps are empty rather
 // than nil, so readers get [] and {} instead of null.
 func (d *Document) normalized() *Document {
-	out := &Document{GeneratedAt: d.GeneratedAt, Targets: make([]Target, len(d.Targets))}
+	out := &Document{GeneratedAt: d.GeneratedAt, Targets: make([]Target, len(d.Targets)), ProbeSets: d.ProbeSets, Skipped: d.Skipped}
+	if out.Skipped == nil {
+		out.Skipped = []Skipped{}
+	}
 	for i, t := range d.Targets {
 		if t.Lost == nil {
 			t.Lost = map[string]uint64{}

@@ -17,7 +17,7 @@ func sampleDoc() *Document {
 	return &Document{
 		GeneratedAt: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC),
 		Targets: []Target{{
-			PID: 4242, Exe: "/srv/app", GoVersion: "go1.24.1", MemProfileRate: 512 * 1024,
+			PID: 4242, HostPID: 4242, NSPID: 1, ContainerID: "0123abcd", Cgroup: "/docker/0123abcd", Exe: "/srv/app", GoVersion: "go1.24.1", MemProfileRate: 512 * 1024,
 			MemProfileRateSetByLeakscope: true, GCCycles: 1520, SampledAllocs: 90000, SampledFrees: 88000,
 			Lost: map[string]uint64{"ringbuf_full": 3}, Events: map[string]uint64{"alloc": 90000},
 			Status: StatusWatching,
@@ -31,6 +31,8 @@ func sampleDoc() *Document {
 				StackIDs:    []int32{7},
 			}},
 		}},
+		ProbeSets: 1,
+		Skipped:   []Skipped{{PID: 4243, Exe: "sh", ContainerID: "0123abcd", Reason: "not a Go binary", At: time.Date(2025, 3, 4, 5, 6, 0, 0, time.UTC)}},
 	}
 }
 

@@ -5,97 +5,61 @@ import (
 	"fmt"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 
 	"github.com/leakscope/leakscope/bpf"
 	"github.com/leakscope/leakscope/gobin"
 )
 
-// Attachment is one target process with its probes attached.
+// Attachment is one watched target process.
 type Attachment struct {
-	t     *Tracer
-	PID   uint32
-	links []link.Link
+	t      *Tracer
+	PID    uint32
+	probes *probeSet // shared with other processes of the same executable
 }
 
-// Attach starts watching pid, whose executable was resolved to hooks. The
-// probes are limited to that process; on any failure nothing stays
-// attached and the target's map entries are removed.
+// Executable is the key of the probe set the target shares.
+func (a *Attachment) Executable() ExeKey { return a.probes.key }
+
+// Attach starts watching pid, whose executable was resolved to hooks.
+// Probes are attached once per executable (see ProbeSets); pid only joins
+// the targets map that every program filters on. On any failure nothing
+// stays attached and the target's map entries are removed.
 func (t *Tracer) Attach(pid uint32, hooks *gobin.Hooks) (_ *Attachment, err error) {
 	t.mu.Lock()
-	_, dup := t.targets[pid]
-	t.mu.Unlock()
-	if dup {
+	defer t.mu.Unlock()
+	if _, dup := t.targets[pid]; dup {
 		return nil, fmt.Errorf("pid %d is already watched", pid)
 	}
-
-	a := &Attachment{t: t, PID: pid}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, a.detach())
-		}
-	}()
-
 	// Register the target first: the programs ignore every other process.
 	tgt := bpf.LeakscopeTarget{KindOff: hooks.SpecialKindOffset, KindProfile: hooks.SpecialKindProfile}
 	if err := t.objs.Targets.Update(pid, &tgt, ebpf.UpdateNoExist); err != nil {
-		return nil, fmt.Errorf("registering pid %d: %w", pid, err)
+		return nil, errors.Join(fmt.Errorf("registering pid %d: %w", pid, err), t.forget(pid))
 	}
 	zero := make([]bpf.LeakscopeCounts, ebpf.MustPossibleCPU())
 	if err := t.objs.Counters.Update(pid, zero, ebpf.UpdateAny); err != nil {
-		return nil, fmt.Errorf("registering counters of pid %d: %w", pid, err)
+		return nil, errors.Join(fmt.Errorf("registering counters of pid %d: %w", pid, err), t.forget(pid))
 	}
-
-	// Through /proc/PID/exe: the kernel resolves the inode the process runs,
-	// whatever mount namespace it lives in and whatever paths it controls.
-	exe, err := link.OpenExecutable(fmt.Sprintf("/proc/%d/exe", pid))
+	ps, err := t.acquireProbes(pid, hooks)
 	if err != nil {
-		return nil, fmt.Errorf("opening executable of pid %d: %w", pid, err)
+		return nil, errors.Join(err, t.forget(pid))
 	}
-	for _, p := range []struct {
-		hook gobin.Hook
-		prog *ebpf.Program
-	}{
-		{hooks.ProfileAlloc, t.objs.Profilealloc},
-		{hooks.SetProfileBucket, t.objs.Setprofilebucket},
-		{hooks.FreeSpecial, t.objs.FreeSpecial},
-		{hooks.GCMarkTermination, t.objs.GcMarkTermination},
-	} {
-		// Address is a file offset; a plain uprobe, never a uretprobe:
-		// return probes corrupt Go stacks when they move.
-		l, err := exe.Uprobe(p.hook.Name, p.prog, &link.UprobeOptions{Address: p.hook.FileOffset, PID: int(pid)})
-		if errors.Is(err, ebpf.ErrNotSupported) {
-			return nil, fmt.Errorf("attaching uprobe to %s in pid %d: this kernel lacks uprobe support (CONFIG_UPROBE_EVENTS): %w", p.hook.Name, pid, err)
-		}
-		if err != nil {
-			return nil, withPermissionHint(fmt.Errorf("attaching uprobe to %s in pid %d: %w", p.hook.Name, pid, err))
-		}
-		a.links = append(a.links, l)
-	}
-
-	t.mu.Lock()
+	a := &Attachment{t: t, PID: pid, probes: ps}
 	t.targets[pid] = a
-	t.mu.Unlock()
 	return a, nil
 }
 
-// Close detaches the probes and removes the target's entries from every
-// kernel map.
+// Close stops watching the target: it removes the target's entries from
+// every kernel map, and detaches the probes if no other watched process
+// runs the same executable.
 func (a *Attachment) Close() error {
-	a.t.mu.Lock()
-	delete(a.t.targets, a.PID)
-	a.t.mu.Unlock()
-	return a.detach()
-}
-
-func (a *Attachment) detach() error {
-	var errs []error
-	for _, l := range a.links {
-		errs = append(errs, l.Close())
+	t := a.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.targets[a.PID] != a {
+		return nil // closed already
 	}
-	a.links = nil
-	errs = append(errs, a.t.forget(a.PID))
-	return errors.Join(errs...)
+	delete(t.targets, a.PID)
+	return errors.Join(t.releaseProbes(a.probes), t.forget(a.PID))
 }
 
 // forget deletes every map entry that belongs to pid.

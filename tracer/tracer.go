@@ -42,6 +42,7 @@ type Tracer struct {
 	mu      sync.Mutex
 	stacks  map[int32][]uint64 // stack ids are never reused: cache them
 	targets map[uint32]*Attachment
+	execs   map[ExeKey]*probeSet // attached executables
 }
 
 // New loads the BPF programs and maps with the given capacities.
@@ -62,7 +63,7 @@ func New(opts Options) (*Tracer, error) {
 		}
 		spec.Maps[name].MaxEntries = n
 	}
-	t := &Tracer{stacks: map[int32][]uint64{}, targets: map[uint32]*Attachment{}}
+	t := &Tracer{stacks: map[int32][]uint64{}, targets: map[uint32]*Attachment{}, execs: map[ExeKey]*probeSet{}}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		return nil, withPermissionHint(fmt.Errorf("loading BPF programs: %w", err))
 	}

@@ -17,7 +17,18 @@ func attachFixture(t *testing.T, tr *tracer.Tracer, bin string, args ...string) 
 	t.Helper()
 	p := testutil.Start(t, bin, args...)
 	p.WaitLine(t, "ready", 10*time.Second)
-	b, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", p.PID()))
+	hooks := hooksOf(t, p.PID())
+	att, err := tr.Attach(uint32(p.PID()), hooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, hooks, att
+}
+
+// hooksOf resolves the hooks of the executable pid runs.
+func hooksOf(t *testing.T, pid int) *gobin.Hooks {
+	t.Helper()
+	b, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,11 +37,7 @@ func attachFixture(t *testing.T, tr *tracer.Tracer, bin string, args ...string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	att, err := tr.Attach(uint32(p.PID()), hooks)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, hooks, att
+	return hooks
 }
 
 // TestTracerSeesSampledAllocsAndFrees attaches to a real process and checks

@@ -21,6 +21,11 @@ type suspectsDoc struct {
 	GeneratedAt string `json:"generated_at"`
 	Targets     []struct {
 		PID            int               `json:"pid"`
+		HostPID        int               `json:"host_pid"`
+		NSPID          int               `json:"ns_pid"`
+		ContainerID    string            `json:"container_id"`
+		Cgroup         string            `json:"cgroup"`
+		Status         string            `json:"status"`
 		Exe            string            `json:"exe"`
 		GoVersion      string            `json:"go_version"`
 		MemProfileRate int64             `json:"memprofilerate"`
@@ -41,6 +46,13 @@ type suspectsDoc struct {
 			Verdict     string   `json:"verdict"`
 		} `json:"suspects"`
 	} `json:"targets"`
+	ProbeSets int `json:"probe_sets"`
+	Skipped   []struct {
+		PID         int    `json:"pid"`
+		Exe         string `json:"exe"`
+		ContainerID string `json:"container_id"`
+		Reason      string `json:"reason"`
+	} `json:"skipped"`
 }
 
 func buildLeakscope(t *testing.T, dir string) string {

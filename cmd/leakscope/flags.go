@@ -21,6 +21,11 @@ const maxPID = 1 << 22
 // Flags is everything the command line sets.
 type Flags struct {
 	PIDs           []int
+	Containers     []string
+	Cgroups        []string
+	All            bool
+	Exclude        []string
+	WithinCgroup   string
 	Interval       time.Duration
 	Duration       time.Duration
 	Out            string
@@ -55,6 +60,14 @@ func parseFlags(args []string) (*Flags, error) {
 	fs := pflag.NewFlagSet("leakscope", pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.IntSliceVar(&f.PIDs, "pid", nil, "process to watch (repeatable)")
+	fs.StringArrayVar(&f.Containers, "container", nil, "watch every process of this container, now and later: full ID or unique prefix (Docker, containerd/CRI, CRI-O, Podman; repeatable)")
+	fs.StringArrayVar(&f.Cgroups, "cgroup", nil, "watch every process in this cgroup and below, now and later: cgroup path or directory under a cgroup mount (repeatable)")
+	fs.BoolVar(&f.All, "all", false, "watch every Go process on the host, now and later")
+	fs.StringArrayVar(&f.Exclude, "exclude", nil, "executable name never watched through --container, --cgroup or --all (repeatable)")
+	// Limits every selection to one cgroup: tests run --all on their own
+	// processes only. Hidden: not a user feature.
+	fs.StringVar(&f.WithinCgroup, "within-cgroup", "", "limit every selection to processes in this cgroup")
+	_ = fs.MarkHidden("within-cgroup")
 	fs.DurationVar(&f.Interval, "interval", 10*time.Second, "time between snapshots")
 	fs.DurationVar(&f.Duration, "duration", 0, "stop after this long (0: until SIGINT/SIGTERM)")
 	fs.StringVar(&f.Out, "out", "", "directory for suspects.json and pprof files")
@@ -78,17 +91,17 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.Uint32Var(&f.Maps.Threads, "max-threads", f.Maps.Threads, "capacity: threads with a sample in flight")
 	fs.Uint32Var(&f.Maps.Targets, "max-targets", f.Maps.Targets, "capacity: processes watched at once")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "leakscope watches running Go processes for memory leaks.\n\nUsage: leakscope --pid PID [flags]\n\n%s", fs.FlagUsages())
+		fmt.Fprintf(fs.Output(), "leakscope watches running Go processes for memory leaks.\n\nUsage: leakscope (--pid PID | --container ID | --cgroup PATH | --all)... [flags]\n\n%s", fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	f.ListenExplicit = fs.Changed("listen")
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (targets are given with --pid)", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q (targets are given with --pid, --container, --cgroup or --all)", fs.Arg(0))
 	}
-	if len(f.PIDs) == 0 {
-		return nil, errors.New("no target: give --pid PID")
+	if len(f.PIDs) == 0 && len(f.Containers) == 0 && len(f.Cgroups) == 0 && !f.All {
+		return nil, errors.New("no target: give --pid PID, --container ID, --cgroup PATH or --all")
 	}
 	for _, p := range f.PIDs {
 		if p <= 0 || p > maxPID {

@@ -76,6 +76,11 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 	}
 	return monitor.Run(ctx, monitor.Config{
 		PIDs:         pids,
+		Containers:   f.Containers,
+		Cgroups:      f.Cgroups,
+		All:          f.All,
+		Exclude:      f.Exclude,
+		Within:       f.WithinCgroup,
 		Interval:     f.Interval,
 		Duration:     f.Duration,
 		OutDir:       f.Out,
