@@ -36,7 +36,7 @@ func TestAllGoProcesses(t *testing.T) {
 	}
 	cgDir, cgPath := testCgroups(t)
 
-	const run = "90s" // outlives the watch, then exits on its own
+	const run = "100s" // outlives the watch, then exits on its own
 	light := []string{"-leak=none", "-churn-rate=1048576", "-duration=" + run}
 	type fixture struct {
 		p        *testutil.Process
@@ -65,9 +65,9 @@ func TestAllGoProcesses(t *testing.T) {
 
 	out := filepath.Join(dir, "out")
 	began := time.Now()
-	ls := testutil.Start(t, leakscope, "--all", "--within-cgroup", cgPath, "--interval=5s", "--duration=62s", "--out", out)
+	ls := testutil.Start(t, leakscope, "--all", "--within-cgroup", cgPath, "--interval=5s", "--duration=70s", "--out", out)
 	moveToCgroup(t, cgDir, ls.PID()) // in scope: it must pass over itself
-	if err := ls.Wait(t, 90*time.Second); err != nil {
+	if err := ls.Wait(t, 100*time.Second); err != nil {
 		t.Fatalf("leakscope: %v", err)
 	}
 	t.Logf("watched %d processes for %v", len(fixtures), time.Since(began))
@@ -105,7 +105,7 @@ func TestAllGoProcesses(t *testing.T) {
 			}
 		}
 		if leak != f.leakFunc {
-			t.Errorf("pid %d (%s): first leak verdict on %q, want %q", tg.PID, tg.Exe, leak, f.leakFunc)
+			t.Errorf("pid %d (%s): first leak verdict on %q, want %q; %d GC cycles, suspects %+v", tg.PID, tg.Exe, leak, f.leakFunc, tg.GCCycles, tg.Suspects)
 		}
 		if f.p.Exited() {
 			t.Errorf("pid %d died while watched", f.p.PID())
