@@ -25,6 +25,11 @@ type selection struct {
 
 func (s *selection) dynamic() bool { return s.all || len(s.containers) > 0 || len(s.cgroups) > 0 }
 
+// byCgroup reports whether a process's cgroup decides if it is selected.
+func (s *selection) byCgroup() bool {
+	return s.within != "" || len(s.containers) > 0 || len(s.cgroups) > 0
+}
+
 // resolveSelection checks every container and cgroup the operator named
 // before anything is loaded, so a typo fails at once with its own message.
 func resolveSelection(cfg Config) (*selection, error) {
@@ -120,11 +125,28 @@ type candidate struct {
 // scanner finds the processes that entered the selection since its last
 // scan. A process counts as new when its pid, start time or executable
 // is new: a reused pid or an exec (a runtime's init process becoming the
-// container's program) is another target.
+// container's program) is another target. Runtimes put a container's
+// process in its cgroup before it runs the program, but a process can
+// also be moved into a watched cgroup later: so when the selection
+// depends on cgroups, the processes not picked are looked at again every
+// cgroupRecheck scans.
 type scanner struct {
 	sel   *selection
 	self  uint32
-	known map[uint32]seenProc
+	known map[uint32]knownProc
+	round int
+}
+
+// cgroupRecheck is how many scans pass between two looks at the cgroups
+// of processes not picked (reading /proc/PID/cgroup costs more than the
+// two stats of a scan).
+const cgroupRecheck = 3
+
+type knownProc struct {
+	seen   seenProc
+	id     procIdentity
+	key    *tracer.ExeKey // nil until looked at
+	picked bool
 }
 
 // seenProc is what tells a known process from a new one under its pid,
@@ -150,11 +172,13 @@ func glance(pid uint32) (seenProc, error) {
 }
 
 func newScanner(sel *selection) *scanner {
-	return &scanner{sel: sel, self: uint32(os.Getpid()), known: map[uint32]seenProc{}}
+	return &scanner{sel: sel, self: uint32(os.Getpid()), known: map[uint32]knownProc{}}
 }
 
 // scan returns the processes new to the selection.
 func (s *scanner) scan() []candidate {
+	s.round++
+	recheck := s.sel.byCgroup() && s.round%cgroupRecheck == 0
 	pids := listPIDs()
 	present := make(map[uint32]bool, len(pids))
 	var found []candidate
@@ -163,15 +187,26 @@ func (s *scanner) scan() []candidate {
 		if pid == s.self { // never watch leakscope itself
 			continue
 		}
-		// Known processes cost one read and one stat a scan.
+		// Known processes cost two stats a scan.
 		seen, err := glance(pid)
 		if err != nil {
 			continue // gone
 		}
-		if s.known[pid] == seen {
+		k, ok := s.known[pid]
+		if ok && k.seen == seen {
+			if k.picked || !recheck || k.seen.ino == 0 || k.key == nil {
+				continue
+			}
+			// Moved into a watched cgroup since? Only the cgroup is read again.
+			if c, ok := s.pick(k.id, *k.key); ok {
+				found = append(found, c)
+				k.picked = true
+				s.known[pid] = k
+			}
 			continue
 		}
-		s.known[pid] = seen
+		k = knownProc{seen: seen}
+		s.known[pid] = k
 		if seen.ino == 0 {
 			continue
 		}
@@ -183,9 +218,13 @@ func (s *scanner) scan() []candidate {
 		if err != nil {
 			continue
 		}
-		if c, ok := s.pick(id, key); ok {
+		k.id, k.key = id, &key
+		c, picked := s.pick(id, key)
+		if picked {
 			found = append(found, c)
 		}
+		k.picked = picked
+		s.known[pid] = k
 	}
 	for pid := range s.known {
 		if !present[pid] {

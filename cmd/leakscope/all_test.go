@@ -9,8 +9,9 @@ import (
 	"github.com/leakscope/leakscope/internal/testutil"
 )
 
-// TestAllGoProcesses runs --all over 20 Go processes of 3 executables
-// (10, 6 and 4 processes), a non-Go process and leakscope itself, all in
+// TestAllGoProcesses runs --all over 21 Go processes of 3 executables
+// (10, 6 and 5 processes, one started during the watch), a non-Go process
+// and leakscope itself, all in
 // one test cgroup that scopes --all (--within-cgroup) so that the host's
 // own processes are never touched. Every Go process is watched, with one
 // probe set per executable; the two leaking ones are found with verdict
@@ -67,6 +68,9 @@ func TestAllGoProcesses(t *testing.T) {
 	began := time.Now()
 	ls := testutil.Start(t, leakscope, "--all", "--within-cgroup", cgPath, "--interval=5s", "--duration=70s", "--out", out)
 	moveToCgroup(t, cgDir, ls.PID()) // in scope: it must pass over itself
+	// A process that starts during the watch is picked up too.
+	time.Sleep(3 * time.Second)
+	start(exeC, "", light...)
 	if err := ls.Wait(t, 100*time.Second); err != nil {
 		t.Fatalf("leakscope: %v", err)
 	}

@@ -154,7 +154,7 @@ func targetOf(doc suspectsDoc, hostPID int) (int, bool) {
 
 // TestContainers watches containers named the ways real runtimes name
 // their cgroups, with processes in their own PID and mount namespaces:
-// attached by container ID (full or prefix), labelled with host pid,
+// attached by container ID (full or prefix; a plain cgroup by directory), labelled with host pid,
 // namespace pid, container ID and cgroup, a non-Go process skipped with
 // its reason, and a restarted container's new process picked up within
 // 5 s while the old one is reported exited and detached.
@@ -189,6 +189,13 @@ func TestContainers(t *testing.T) {
 		}
 		args = append(args, "--container", arg)
 	}
+	// A plain cgroup, named by its directory: no container, no namespace.
+	plainDir := filepath.Join(cgDir, "plain")
+	mkCgroup(t, plainDir)
+	plain := testutil.Start(t, fixture, "-leak=none", "-churn-rate=2097152")
+	plain.WaitLine(t, "ready", 10*time.Second)
+	moveToCgroup(t, plainDir, plain.PID())
+	args = append(args, "--cgroup", plainDir)
 	// A shell in a container is not Go: reported as skipped, never attached.
 	sleep := testutil.Start(t, "/bin/sleep", "120")
 	moveToCgroup(t, filepath.Join(cgDir, styles[0].group), sleep.PID())
@@ -202,10 +209,15 @@ func TestContainers(t *testing.T) {
 				n++
 			}
 		}
-		return n == len(styles) && len(d.Skipped) == 1
+		return n == len(styles)+1 && len(d.Skipped) == 1
 	})
 	if !ok {
-		t.Fatalf("4 containers not all watched within 20s: %+v", doc)
+		t.Fatalf("4 containers and a cgroup not all watched within 20s: %+v", doc)
+	}
+	if k, found := targetOf(doc, plain.PID()); !found {
+		t.Errorf("--cgroup %s: pid %d not watched", plainDir, plain.PID())
+	} else if tg := doc.Targets[k]; tg.ContainerID != "" || tg.NSPID != plain.PID() || tg.Cgroup != filepath.Join(cgPath, "plain") {
+		t.Errorf("--cgroup: container_id %q ns_pid %d cgroup %q; want none, %d, %q", tg.ContainerID, tg.NSPID, tg.Cgroup, plain.PID(), filepath.Join(cgPath, "plain"))
 	}
 	for i, s := range styles {
 		k, found := targetOf(doc, ctrs[i].hostPID)
@@ -220,9 +232,10 @@ func TestContainers(t *testing.T) {
 				s.name, tg.PID, tg.HostPID, tg.NSPID, tg.ContainerID, tg.Cgroup, tg.Exe, ctrs[i].hostPID, ctrs[i].hostPID, s.id, want)
 		}
 	}
-	// Each container runs its own copy of the binary: one probe set each.
-	if doc.ProbeSets != len(styles) {
-		t.Errorf("probe_sets %d, want %d", doc.ProbeSets, len(styles))
+	// Each container runs its own copy of the binary: one probe set each,
+	// and one for the binary the plain cgroup's process runs.
+	if doc.ProbeSets != len(styles)+1 {
+		t.Errorf("probe_sets %d, want %d", doc.ProbeSets, len(styles)+1)
 	}
 	if sk := doc.Skipped[0]; sk.PID != sleep.PID() || sk.ContainerID != styles[0].id || !strings.Contains(sk.Reason, "not a Go binary") {
 		t.Errorf("skipped: %+v, want pid %d in container %s, not a Go binary", sk, sleep.PID(), styles[0].id)
@@ -247,7 +260,7 @@ func TestContainers(t *testing.T) {
 	}
 	doc, ok = pollSuspects(t, out, 5*time.Second, func(d suspectsDoc) bool {
 		k, found := targetOf(d, old.hostPID)
-		return found && d.Targets[k].Status == "exited" && d.ProbeSets == len(styles)
+		return found && d.Targets[k].Status == "exited" && d.ProbeSets == len(styles)+1
 	})
 	if !ok {
 		t.Errorf("the killed container's process is not reported exited with its probes detached (probe_sets %d): %+v", doc.ProbeSets, doc.Targets)
