@@ -60,10 +60,10 @@ func parseFlags(args []string) (*Flags, error) {
 	fs := pflag.NewFlagSet("leakscope", pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.IntSliceVar(&f.PIDs, "pid", nil, "process to watch (repeatable)")
-	fs.StringArrayVar(&f.Containers, "container", nil, "watch every process of this container, now and later: full ID or unique prefix (Docker, containerd/CRI, CRI-O, Podman; repeatable)")
-	fs.StringArrayVar(&f.Cgroups, "cgroup", nil, "watch every process in this cgroup and below, now and later: cgroup path or directory under a cgroup mount (repeatable)")
+	fs.StringArrayVar(&f.Containers, "container", nil, "watch every process of container `ID`, now and later: full ID or unique prefix (Docker, containerd/CRI, CRI-O, Podman; repeatable)")
+	fs.StringArrayVar(&f.Cgroups, "cgroup", nil, "watch every process in cgroup `PATH` and below, now and later: cgroup path or directory under a cgroup mount (repeatable)")
 	fs.BoolVar(&f.All, "all", false, "watch every Go process on the host, now and later")
-	fs.StringArrayVar(&f.Exclude, "exclude", nil, "executable name never watched through --container, --cgroup or --all (repeatable)")
+	fs.StringArrayVar(&f.Exclude, "exclude", nil, "never watch executable `NAME` through --container, --cgroup or --all (repeatable)")
 	// Limits every selection to one cgroup: tests run --all on their own
 	// processes only. Hidden: not a user feature.
 	fs.StringVar(&f.WithinCgroup, "within-cgroup", "", "limit every selection to processes in this cgroup")
