@@ -14,8 +14,9 @@ import (
 
 const namespace = "leakscope"
 
-// Labels of per-target series; per-suspect series add "function".
-var targetLabels = []string{"pid", "exe", "container"}
+// Labels of per-target series; per-suspect series add "function". pid is
+// the host's, ns_pid the one the process sees in its own PID namespace.
+var targetLabels = []string{"pid", "ns_pid", "exe", "container"}
 
 func desc(subsystem, name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, name), help, labels, nil)
@@ -26,6 +27,8 @@ var (
 	targets   = desc("", "targets", "Processes in the latest report, by status.", "status")
 	updated   = desc("", "last_update_timestamp_seconds", "When the latest results were made (Unix time).")
 	snapTime  = desc("", "snapshot_duration_seconds", "Time the latest read of the kernel maps took.")
+	probeSets = desc("", "probe_sets", "Executables with probes attached (one set shared by all their watched processes).")
+	skipped   = desc("", "skipped_targets", "Selected processes that could not be watched (see suspects.json skipped).")
 	mapBytes  = desc("bpf", "map_memory_bytes", "Kernel memory charged to each BPF map.", "map")
 	progRuns  = desc("bpf", "program_runs_total", "Runs of each BPF program while the kernel's BPF statistics were on.", "program")
 	progTime  = desc("bpf", "program_run_seconds_total", "Run time of each BPF program while the kernel's BPF statistics were on.", "program")
@@ -75,7 +78,7 @@ func NewCollector(latest Source) *Collector {
 // Describe sends every descriptor the Collector may use.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		buildInfo, targets, updated, snapTime, mapBytes, progRuns, progTime,
+		buildInfo, targets, updated, snapTime, probeSets, skipped, mapBytes, progRuns, progTime,
 		liveBytes, gcCycles, allocs, frees, rate, rateByUs, lost, events, suspects,
 		suspLive, suspOld, suspGrowth, suspScore, suspLeak,
 		pprofScore, pprofFetches, pprofFailures, pprofScaling, suspPprof, suspPprofUse,
@@ -93,6 +96,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(updated, prometheus.GaugeValue, float64(u.Doc.GeneratedAt.UnixNano())/1e9)
 	ch <- prometheus.MustNewConstMetric(snapTime, prometheus.GaugeValue, u.SnapshotDuration.Seconds())
+	ch <- prometheus.MustNewConstMetric(probeSets, prometheus.GaugeValue, float64(u.Doc.ProbeSets))
+	ch <- prometheus.MustNewConstMetric(skipped, prometheus.GaugeValue, float64(len(u.Doc.Skipped)))
 	for _, name := range sortedKeys(u.MapBytes) {
 		ch <- prometheus.MustNewConstMetric(mapBytes, prometheus.GaugeValue, float64(u.MapBytes[name]), name)
 	}
@@ -118,7 +123,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
-	l := []string{strconv.FormatUint(uint64(t.PID), 10), t.Exe, t.ContainerID}
+	l := []string{strconv.FormatUint(uint64(t.PID), 10), strconv.FormatUint(uint64(t.NSPID), 10), t.Exe, t.ContainerID}
 	gauge := func(d *prometheus.Desc, v float64, extra ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append(l, extra...)...)
 	}

@@ -29,9 +29,11 @@ func sampleUpdate() *report.Update {
 	return &report.Update{
 		Doc: &report.Document{
 			GeneratedAt: time.Unix(1700000000, 500000000),
+			ProbeSets:   1,
+			Skipped:     []report.Skipped{{PID: 7, Exe: "sh", Reason: "not a Go program"}},
 			Targets: []report.Target{
 				{
-					PID: 4242, Exe: "shop", ContainerID: "abc123", Status: report.StatusWatching,
+					PID: 4242, HostPID: 4242, NSPID: 1, Exe: "shop", ContainerID: "abc123", Status: report.StatusWatching,
 					MemProfileRate: 524288, MemProfileRateSetByLeakscope: true,
 					GCCycles: 37, SampledAllocs: 1000, SampledFrees: 900, SampledLiveBytes: 65536,
 					Lost:   map[string]uint64{"live_full": 3, "unmatched_free": 0},

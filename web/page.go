@@ -19,6 +19,7 @@ func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 	v := pageView{Generated: "no results yet: the first interval has not ended"}
 	if u != nil && u.Doc != nil {
 		v.Generated = u.Doc.GeneratedAt.Format(time.RFC3339)
+		v.ProbeSets, v.Skipped = u.Doc.ProbeSets, u.Doc.Skipped
 		for _, t := range u.Doc.Targets {
 			v.Targets = append(v.Targets, s.targetView(u, t))
 		}
@@ -31,7 +32,9 @@ func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 
 type pageView struct {
 	Generated string
+	ProbeSets int
 	Targets   []targetView
+	Skipped   []report.Skipped
 }
 
 type targetView struct {
@@ -118,10 +121,10 @@ td,th{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-al
 code{font-size:90%}
 </style></head><body>
 <h1>leakscope</h1>
-<p>Results of {{.Generated}} · <a href="/metrics">metrics</a> · <a href="/suspects.json">suspects.json</a> · <a href="/profiles/">profiles</a></p>
+<p>Results of {{.Generated}}{{if .ProbeSets}} · {{.ProbeSets}} probe set(s){{end}} · <a href="/metrics">metrics</a> · <a href="/suspects.json">suspects.json</a> · <a href="/profiles/">profiles</a></p>
 {{range .Targets}}
 <section class="target" id="pid-{{.PID}}">
-<h2>pid {{.PID}} · {{.Exe}}{{if .ContainerID}} · container {{.ContainerID}}{{end}}</h2>
+<h2>pid {{.PID}}{{if and .NSPID (ne .NSPID .PID)}} (pid {{.NSPID}} in its namespace){{end}} · {{.Exe}}{{if .ContainerID}} · container {{.ContainerID}}{{end}}</h2>
 <p>{{.GoVersion}} · {{.Status}} · MemProfileRate {{.MemProfileRate}}{{if .MemProfileRateSetByLeakscope}} (set by leakscope){{end}} · {{.GCCycles}} GC cycles · {{.SampledAllocs}} sampled allocations, {{.SampledFrees}} frees
 {{if .HasProfile}}· <a href="/profiles/{{.PID}}/leak.pb.gz">leak profile</a> · pprof UI: <a href="/ui/{{.PID}}/flamegraph">flame graph</a>, <a href="/ui/{{.PID}}/top">top</a>, <a href="/ui/{{.PID}}/source">source</a>{{end}}</p>
 {{if .Error}}<p class="lost">error: {{.Error}}</p>{{end}}
@@ -139,6 +142,9 @@ code{font-size:90%}
 {{else}}<p>No suspects.</p>{{end}}
 </section>
 {{else}}<p>No targets yet.</p>{{end}}
+{{if .Skipped}}<section id="skipped"><h2>Not watched</h2><table><tr><th>pid</th><th>exe</th><th>container</th><th>why</th></tr>
+{{range .Skipped}}<tr><td>{{.PID}}</td><td>{{.Exe}}</td><td>{{.ContainerID}}</td><td>{{.Reason}}</td></tr>
+{{end}}</table></section>{{end}}
 </body></html>
 `))
 

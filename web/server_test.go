@@ -49,8 +49,8 @@ func leakProfile(secretFile string) *profile.Profile {
 
 func update(at time.Time, live int64, secretFile string) *report.Update {
 	return &report.Update{
-		Doc: &report.Document{GeneratedAt: at, Targets: []report.Target{{
-			PID: pid, Exe: "shop", Status: report.StatusWatching, GCCycles: 12,
+		Doc: &report.Document{GeneratedAt: at, Skipped: []report.Skipped{{PID: 77, Exe: "sh", Reason: "not a Go program"}}, Targets: []report.Target{{
+			PID: pid, NSPID: 1, ContainerID: "0123abcd", Exe: "shop", Status: report.StatusWatching, GCCycles: 12,
 			Lost: map[string]uint64{"live_full": 7, "stack_read_failed": 0},
 			Suspects: []analysis.Suspect{{
 				Function: "main.remember", File: "shop/main.go", Line: 2, Stack: []string{"main.remember (shop/main.go:2)"},
@@ -149,7 +149,8 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("/: %d\n%s", code, body)
 	}
 	for _, want := range []string{`<span class="pprof-disagrees" title="missed frees?">disagrees</span>`, "in use 3.0 MiB",
-		"<code>http://127.0.0.1:6060/debug/pprof/heap</code>, discovered", "agrees on 0 of 1 suspects", "last error: connection refused"} {
+		"<code>http://127.0.0.1:6060/debug/pprof/heap</code>, discovered",
+		"pid 4242 (pid 1 in its namespace) · shop · container 0123abcd", "<td>77</td><td>sh</td><td></td><td>not a Go program</td>", "agrees on 0 of 1 suspects", "last error: connection refused"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/: the cross-check lacks %q", want)
 		}
