@@ -6,7 +6,7 @@ BIN     := bin/leakscope
 DEMO    := bin/leakscope-demo-target
 DEMOOUT ?= demo-out
 
-.PHONY: all build generate check-generate test-deps test test-short demo lint clean bench eval
+.PHONY: all build generate check-generate test-deps test test-short demo lint clean bench eval matrix
 
 all: build
 
@@ -37,15 +37,23 @@ test-deps:
 
 # All tests. Privileged ones skip when not root, and fail instead of
 # skipping when LEAKSCOPE_REQUIRE_BPF=1.
-# (The leak corpus has its own target, eval, which CI runs too.)
+# (The leak corpus and the compatibility matrix have their own targets,
+# eval and matrix, which CI runs too.)
 test: test-deps
-	$(GO) test -count=1 -timeout 40m $$($(GO) list ./... | grep -v '/eval$$')
+	$(GO) test -count=1 -timeout 40m $$($(GO) list ./... | grep -v -e '/eval$$' -e '/matrix$$')
 
 # Leak-corpus accuracy (about 13 minutes, needs root): every case under the
 # real CLI; fails below 100% recall or on any false leak. Prints the table
 # and writes it to eval/results.md.
 eval:
 	$(GO) test -count=1 -timeout 30m -v -run TestCorpus ./eval/
+
+# Compatibility matrix (needs root; toolchains are fetched through the Go
+# module proxy and cached): Go 1.19 - 1.27 x default, PIE, stripped, static
+# and cgo builds, all amd64 ones watched at once, arm64 ones decoded.
+# Rewrites docs/COMPAT.md and the README's compatibility table.
+matrix:
+	$(GO) test -count=1 -v -timeout 30m ./matrix/ -args -update
 
 test-short:
 	$(GO) test -count=1 -short ./...

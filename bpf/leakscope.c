@@ -37,7 +37,7 @@ enum loss_reason {
 	LOSS_LIVE_FULL,        /* live-object map full: sample not tracked */
 	LOSS_STATS_FULL,       /* per-stack map full: sample not tracked */
 	LOSS_STACK_FAILED,     /* stack walk failed: sample kept, stack unknown */
-	LOSS_STACK_COLLISION,  /* stack map bucket taken: sample kept, stack unknown */
+	LOSS_STACK_COLLISION,  /* stack map buckets taken, every retry: sample kept, stack unknown */
 	LOSS_FREE_UNMATCHED,   /* free of an address never seen (e.g. sampled before attach) */
 	LOSS_ADDR_REUSED,      /* address allocated again before its free arrived */
 	LOSS_PENDING_FULL,     /* per-thread pending map full: sample dropped */
@@ -199,6 +199,28 @@ static __always_inline void account_free(__u32 tgid, struct target *t, struct li
 	__sync_fetch_and_add(&s->freed_age[b], 1);
 }
 
+/* user_stack_id records the calling thread's user stack in `stacks`. That
+ * map keeps one stack per hash bucket: when a different stack already holds
+ * the bucket, the call fails with EEXIST, and fails again every time this
+ * stack comes back, losing all its samples. With many targets (hundreds of
+ * distinct stacks) that happens to some stack in most runs. Retrying with
+ * the innermost frames skipped hashes to other buckets; those frames are
+ * profilealloc and its caller in the runtime's allocator, which the
+ * analysis trims anyway. Only when every try collides is the stack lost. */
+#define STACK_RETRIES 2
+
+static __always_inline long user_stack_id(void *ctx, struct counts *c)
+{
+	long sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	for (__u64 skip = 1; sid == -EEXIST && skip <= STACK_RETRIES; skip++)
+		sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK | (skip & BPF_F_SKIP_FIELD_MASK));
+	if (sid < 0) {
+		count_loss(c, sid == -EEXIST ? LOSS_STACK_COLLISION : LOSS_STACK_FAILED);
+		return -1;
+	}
+	return sid;
+}
+
 SEC("uprobe/profilealloc")
 int profilealloc(struct pt_regs *ctx)
 {
@@ -213,12 +235,7 @@ int profilealloc(struct pt_regs *ctx)
 	struct pending_alloc p = {.addr = GO_PARAM2(ctx), .size = GO_PARAM3(ctx), .tgid = tgid};
 	/* The probe sits on the frame-pointer push of the prologue, so the
 	 * kernel adds the caller from [SP] and walks Go's frame pointers. */
-	long sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-	if (sid < 0) {
-		count_loss(c, sid == -EEXIST ? LOSS_STACK_COLLISION : LOSS_STACK_FAILED);
-		sid = -1;
-	}
-	p.stack_id = sid;
+	p.stack_id = user_stack_id(ctx, c);
 
 	if (bpf_map_lookup_elem(&pending, &tid))
 		count_event(c, EV_UNCOMMITTED); /* the previous sample never committed */

@@ -29,3 +29,4 @@ enum {
 };
 
 #define BPF_F_USER_STACK (1ULL << 8)
+#define BPF_F_SKIP_FIELD_MASK 0xffULL

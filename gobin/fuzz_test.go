@@ -60,7 +60,7 @@ func FuzzAttachPoint(f *testing.F) {
 // seeds reach without a multi-megabyte corpus.
 func TestCorruptedBinaries(t *testing.T) {
 	for _, arch := range []string{"amd64", "arm64"} {
-		orig, err := os.ReadFile(buildFixture(t, fixture{goarch: arch, ldflags: ldStripped}))
+		orig, err := os.ReadFile(buildFixture(t, fixture{GOARCH: arch, LDFlags: ldStripped}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func TestCorruptedBinaries(t *testing.T) {
 				regions = append(regions, [2]uint64{s.Offset, min(s.Size, 0x4000)})
 			}
 		}
-		b, err := Open(buildFixture(t, fixture{goarch: arch, ldflags: ldStripped}))
+		b, err := Open(buildFixture(t, fixture{GOARCH: arch, LDFlags: ldStripped}))
 		if err != nil {
 			t.Fatal(err)
 		}

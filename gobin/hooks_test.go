@@ -11,11 +11,12 @@ import (
 	"testing"
 )
 
-// toolchains are the releases checked against the special-kind table, one
-// patch release per minor version (go1.26 is the machine's own go).
+// toolchains are the releases checked against the special-kind table: the
+// newest patch release of each minor version the module proxy serves
+// (besides the machine's own go).
 var toolchains = []string{
 	"go1.19.13", "go1.20.14", "go1.21.13", "go1.22.12",
-	"go1.23.12", "go1.24.13", "go1.25.14",
+	"go1.23.12", "go1.24.13", "go1.25.14", "go1.26.11", "go1.27.4",
 }
 
 // Twin builds differ only in -s, and their -ldflags strings have the same
@@ -31,21 +32,21 @@ func TestLocalBuilds(t *testing.T) {
 	want := localGoVersion(t)
 	for _, arch := range []string{"amd64", "arm64"} {
 		t.Run(arch, func(t *testing.T) {
-			def := openHooks(t, fixture{goarch: arch}, want)
-			strip := openHooks(t, fixture{goarch: arch, ldflags: "-s -w"}, want)
+			def := openHooks(t, fixture{GOARCH: arch}, want)
+			strip := openHooks(t, fixture{GOARCH: arch, LDFlags: "-s -w"}, want)
 			if !strip.b.Stripped() || def.b.Stripped() {
 				t.Errorf("Stripped: default %v, -s -w %v", def.b.Stripped(), strip.b.Stripped())
 			}
 			sameCode(t, def.h, strip.h)
-			twinsAgree(t, fixture{goarch: arch}, want)
-			pie := openHooks(t, fixture{goarch: arch, pie: true}, want)
+			twinsAgree(t, fixture{GOARCH: arch}, want)
+			pie := openHooks(t, fixture{GOARCH: arch, PIE: true}, want)
 			if !pie.b.PIE() || def.b.PIE() {
 				t.Errorf("PIE: default %v, pie %v", def.b.PIE(), pie.b.PIE())
 			}
 		})
 	}
 	t.Run("static", func(t *testing.T) {
-		openHooks(t, fixture{goarch: "amd64", cgo: "0"}, want)
+		openHooks(t, fixture{GOARCH: "amd64", CGO: "0"}, want)
 	})
 	// External linking puts C start-up code before runtime.text, so
 	// pclntab offsets are not relative to .text: the stripped twin needs
@@ -54,9 +55,9 @@ func TestLocalBuilds(t *testing.T) {
 		if _, err := exec.LookPath("gcc"); err != nil {
 			t.Skip("no gcc for -linkmode=external")
 		}
-		f := fixture{goarch: "amd64", cgo: "1", ldflags: "-linkmode=external " + ldUnstripped}
+		f := fixture{GOARCH: "amd64", CGO: "1", LDFlags: "-linkmode=external " + ldUnstripped}
 		u := openHooks(t, f, want)
-		f.ldflags = "-linkmode=external " + ldStripped
+		f.LDFlags = "-linkmode=external " + ldStripped
 		s := openHooks(t, f, want)
 		sameCode(t, u.h, s.h)
 		text := mustSymtab(t, u.b).runtimeText
@@ -68,9 +69,9 @@ func TestLocalBuilds(t *testing.T) {
 		if got, ok := s.b.moduledataText(pcln.Addr, inText); !ok || got != text {
 			t.Errorf("moduledata text %#x (found %v), runtime.text %#x", got, ok, text)
 		}
-		f.pie, f.ldflags = true, "-linkmode=external "+ldUnstripped
+		f.PIE, f.LDFlags = true, "-linkmode=external "+ldUnstripped
 		u = openHooks(t, f, want)
-		f.ldflags = "-linkmode=external " + ldStripped
+		f.LDFlags = "-linkmode=external " + ldStripped
 		s = openHooks(t, f, want)
 		sameCode(t, u.h, s.h)
 	})
@@ -81,19 +82,19 @@ func TestLocalBuilds(t *testing.T) {
 // the table for each.
 func TestToolchains(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds with 7 downloaded toolchains; run without -short")
+		t.Skip("builds with 9 downloaded toolchains; run without -short")
 	}
 	for _, v := range toolchains {
 		for _, arch := range []string{"amd64", "arm64"} {
 			t.Run(v+"/"+arch, func(t *testing.T) {
-				twinsAgree(t, fixture{toolchain: v, goarch: arch}, v)
+				twinsAgree(t, fixture{Toolchain: v, GOARCH: arch}, v)
 			})
 		}
 	}
 	// PIE binaries from go1.20 and older keep the function table in
 	// .data.rel.ro.gopclntab.
 	t.Run("go1.20.14/amd64-pie-stripped", func(t *testing.T) {
-		o := openHooks(t, fixture{toolchain: "go1.20.14", goarch: "amd64", pie: true, ldflags: ldStripped}, "go1.20.14")
+		o := openHooks(t, fixture{Toolchain: "go1.20.14", GOARCH: "amd64", PIE: true, LDFlags: ldStripped}, "go1.20.14")
 		if !o.b.PIE() || !o.b.Stripped() {
 			t.Errorf("PIE %v Stripped %v, want both", o.b.PIE(), o.b.Stripped())
 		}
@@ -114,7 +115,7 @@ func openHooks(t *testing.T, f fixture, wantVersion string) opened {
 		t.Fatalf("%v: Open: %v", f, err)
 	}
 	t.Cleanup(func() { b.Close() })
-	if b.Arch() != f.goarch {
+	if b.Arch() != f.GOARCH {
 		t.Errorf("%v: Arch %q", f, b.Arch())
 	}
 	h, err := b.ResolveHooks()
@@ -129,9 +130,9 @@ func openHooks(t *testing.T, f fixture, wantVersion string) opened {
 // that stripping changes nothing that was decoded.
 func twinsAgree(t *testing.T, f fixture, wantVersion string) {
 	t.Helper()
-	f.ldflags = ldUnstripped
+	f.LDFlags = ldUnstripped
 	u := openHooks(t, f, wantVersion)
-	f.ldflags = ldStripped
+	f.LDFlags = ldStripped
 	s := openHooks(t, f, wantVersion)
 	if u.b.Stripped() || !s.b.Stripped() {
 		t.Fatalf("twins: Stripped %v / %v", u.b.Stripped(), s.b.Stripped())
@@ -141,7 +142,7 @@ func twinsAgree(t *testing.T, f fixture, wantVersion string) {
 		t.Errorf("MemProfileRate: unstripped %#x, stripped %#x", u.h.MemProfileRateAddr, s.h.MemProfileRateAddr)
 	}
 	t.Logf("%s %s: kind at %#x = %d; profilealloc %s; setprofilebucket %s; freeSpecial %s; gcMarkTermination %s; MemProfileRate: %s",
-		wantVersion, f.goarch, u.h.SpecialKindOffset, u.h.SpecialKindProfile, u.h.ProfileAlloc.Why,
+		wantVersion, f.GOARCH, u.h.SpecialKindOffset, u.h.SpecialKindProfile, u.h.ProfileAlloc.Why,
 		u.h.SetProfileBucket.Why, u.h.FreeSpecial.Why, u.h.GCMarkTermination.Why, s.h.MemProfileRateWhy)
 }
 
@@ -224,11 +225,11 @@ func checkHook(t *testing.T, f fixture, b *Binary, hk Hook, minor int) {
 		t.Errorf("%v: %s: file bytes at %#x = %x, code bytes = %x", f, hk.Name, hk.FileOffset, raw, code[rel:rel+4])
 	}
 	switch {
-	case f.goarch == "amd64" && minor >= 21:
+	case f.GOARCH == "amd64" && minor >= 21:
 		if raw[0] != 0x55 || !strings.HasPrefix(hk.Why, "at PUSHQ BP") {
 			t.Errorf("%v: %s: attach at %x (%s), want PUSHQ BP", f, hk.Name, raw, hk.Why)
 		}
-	case f.goarch == "amd64":
+	case f.GOARCH == "amd64":
 		if !strings.HasPrefix(hk.Why, "after LEAQ") || !strings.HasSuffix(hk.Why, fmt.Sprintf(", BP (+%#x)", rel)) {
 			t.Errorf("%v: %s: %s, want after LEAQ off(SP), BP", f, hk.Name, hk.Why)
 		}
@@ -266,21 +267,22 @@ func mustSymtab(t *testing.T, b *Binary) *symbols {
 
 func localGoVersion(t *testing.T) string {
 	t.Helper()
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
+	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command to build fixtures")
 	}
-	v, err := runGo(goCmd, ".", append(os.Environ(), "GOTOOLCHAIN=local"), "env", "GOVERSION")
+	cmd := exec.Command("go", "env", "GOVERSION")
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	v, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go env GOVERSION: %v: %s", err, v)
 	}
-	return v
+	return strings.TrimSpace(string(v))
 }
 
 // TestHookOfAnyFunction: Binary.Hook finds the same site as ResolveHooks
 // for a runtime hook, and a site after the stack check for a user function.
 func TestHookOfAnyFunction(t *testing.T) {
-	o := openHooks(t, fixture{goarch: "amd64"}, localGoVersion(t))
+	o := openHooks(t, fixture{GOARCH: "amd64"}, localGoVersion(t))
 	h, err := o.b.Hook("runtime.gcMarkTermination")
 	if err != nil || h != o.h.GCMarkTermination {
 		t.Errorf("Hook(runtime.gcMarkTermination) = %+v, %v; want %+v", h, err, o.h.GCMarkTermination)

@@ -1,6 +1,7 @@
 package gobin
 
 import (
+	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
@@ -67,7 +68,7 @@ func localBinary(t *testing.T, f fixture) *Binary {
 }
 
 func TestMissingFunction(t *testing.T) {
-	b := localBinary(t, fixture{goarch: "amd64"})
+	b := localBinary(t, fixture{GOARCH: "amd64"})
 	for name, purpose := range map[string]string{
 		"runtime.freeSpecial":       "cannot watch frees",
 		"runtime.profilealloc":      "cannot watch sampled allocations",
@@ -83,7 +84,7 @@ func TestMissingFunction(t *testing.T) {
 }
 
 func TestSpecialKindVersionChecks(t *testing.T) {
-	b := localBinary(t, fixture{goarch: "arm64"}) // stores kind 4 at 0x10
+	b := localBinary(t, fixture{GOARCH: "arm64"}) // stores kind 4 at 0x10
 	str := func(s string) *string { return &s }
 	cases := []struct {
 		version string
@@ -144,7 +145,7 @@ func (f fakeCode) GoVersion() string                 { return "" }
 func (f fakeCode) sectionName(uint64, uint64) string { return "" }
 
 func TestMemProfileRateMustAgree(t *testing.T) {
-	b := localBinary(t, fixture{goarch: "amd64"})
+	b := localBinary(t, fixture{GOARCH: "amd64"})
 	real, ok := b.dataSymbol("runtime.MemProfileRate")
 	if !ok {
 		t.Fatal("no runtime.MemProfileRate symbol")
@@ -221,7 +222,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestFileOffsetAndCode(t *testing.T) {
-	b := localBinary(t, fixture{goarch: "amd64", pie: true})
+	b := localBinary(t, fixture{GOARCH: "amd64", PIE: true})
 	fn, err := b.Function("runtime.profilealloc")
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +283,7 @@ func TestParseGoVersion(t *testing.T) {
 // mallocgc and its 1.24+ variants) must find the same variable.
 func TestMemProfileRateFallbackReaders(t *testing.T) {
 	for _, arch := range []string{"amd64", "arm64"} {
-		b := localBinary(t, fixture{goarch: arch})
+		b := localBinary(t, fixture{GOARCH: arch})
 		sym, ok := b.dataSymbol("runtime.MemProfileRate")
 		if !ok {
 			t.Fatal("no runtime.MemProfileRate symbol")
@@ -293,4 +294,72 @@ func TestMemProfileRateFallbackReaders(t *testing.T) {
 		}
 		t.Logf("%s: %s", arch, why)
 	}
+}
+
+// TestUnknownVersion patches a fixture's version strings to a release not
+// in the tables: its hooks resolve, by decoding alone, to the same sites;
+// a copy with one hook's frame setup overwritten is refused, naming that
+// hook.
+func TestUnknownVersion(t *testing.T) {
+	v := localGoVersion(t)
+	major, minor, ok := ParseGoVersion(v)
+	if !ok || major != 1 || minor < 10 {
+		t.Fatalf("cannot patch version %q", v)
+	}
+	patched := strings.Replace(v, fmt.Sprintf("go1.%d", minor), "go1.99", 1) // same length
+	if KnownVersion(patched) || !KnownVersion(v) {
+		t.Fatalf("KnownVersion(%q) = %v, KnownVersion(%q) = %v", patched, KnownVersion(patched), v, KnownVersion(v))
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		t.Run(arch, func(t *testing.T) {
+			orig := localBinary(t, fixture{GOARCH: arch})
+			want, err := orig.ResolveHooks()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(orig.Path())
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = bytes.ReplaceAll(data, []byte(v), []byte(patched))
+			b := openBytes(t, data)
+			h, err := b.ResolveHooks()
+			if err != nil {
+				t.Fatalf("%s: %v", patched, err)
+			}
+			if h.GoVersion != patched || !strings.Contains(h.SpecialKindWhy, "is not in the table") {
+				t.Errorf("version %q, special kind %q: want %s decoded without the table", h.GoVersion, h.SpecialKindWhy, patched)
+			}
+			sameCode(t, &Hooks{GoVersion: patched, ProfileAlloc: want.ProfileAlloc, SetProfileBucket: want.SetProfileBucket,
+				FreeSpecial: want.FreeSpecial, GCMarkTermination: want.GCMarkTermination,
+				SpecialKindOffset: want.SpecialKindOffset, SpecialKindProfile: want.SpecialKindProfile}, h)
+			for _, hk := range []Hook{h.ProfileAlloc, h.SetProfileBucket, h.FreeSpecial, h.GCMarkTermination} {
+				bad := bytes.Clone(data)
+				if arch == "amd64" {
+					bad[hk.FileOffset] = 0x90 // NOP for PUSHQ BP
+				} else {
+					binary.LittleEndian.PutUint32(bad[hk.FileOffset-4:], 0xd503201f) // NOP for SUB $8, RSP, R29
+				}
+				_, err := openBytes(t, bad).ResolveHooks()
+				if err == nil || !strings.HasPrefix(err.Error(), hk.Name+": ") || !strings.Contains(err.Error(), "prologue: unexpected") {
+					t.Errorf("%s corrupted: got %v, want a refusal naming it", hk.Name, err)
+				}
+			}
+		})
+	}
+}
+
+// openBytes writes data to a file and opens it.
+func openBytes(t *testing.T, data []byte) *Binary {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bin")
+	if err := os.WriteFile(path, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
 }

@@ -18,16 +18,16 @@ type specialKind struct {
 
 func (k specialKind) String() string { return fmt.Sprintf("kind byte at %#x = %d", k.Offset, k.Value) }
 
-// knownSpecialKind is the table for Go 1.19 - 1.26, from the runtime sources
+// knownSpecialKind is the table for Go 1.19 - 1.27, from the runtime sources
 // (mheap.go: type special, _KindSpecialProfile) and confirmed by decoding
 // runtime.setprofilebucket in fixtures built by go1.19.13, go1.20.14,
-// go1.21.13, go1.22.12, go1.23.12, go1.24.13, go1.25.14 and go1.26.8 for
-// amd64 and arm64 (TestToolchains):
+// go1.21.13, go1.22.12, go1.23.12, go1.24.13, go1.25.14, go1.26.8,
+// go1.26.11 and go1.27.4 for amd64 and arm64 (TestToolchains):
 //
 //	1.19 - 1.22  offset 0x0a  kind 2  special{next *special; offset uint16; kind byte}, profile = 2
 //	1.23         offset 0x0a  kind 3  _KindSpecialWeakHandle inserted before profile
 //	1.24         offset 0x10  kind 3  special.offset widened to uintptr
-//	1.25 - 1.26  offset 0x10  kind 4  _KindSpecialTinyBlock inserted first
+//	1.25 - 1.27  offset 0x10  kind 4  _KindSpecialTinyBlock inserted first
 func knownSpecialKind(major, minor int) (specialKind, bool) {
 	if major != 1 {
 		return specialKind{}, false
@@ -39,7 +39,7 @@ func knownSpecialKind(major, minor int) (specialKind, bool) {
 		return specialKind{Offset: 0x0a, Value: 3}, true
 	case minor == 24:
 		return specialKind{Offset: 0x10, Value: 3}, true
-	case minor == 25 || minor == 26:
+	case minor >= 25 && minor <= 27:
 		return specialKind{Offset: 0x10, Value: 4}, true
 	}
 	return specialKind{}, false

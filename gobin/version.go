@@ -92,3 +92,15 @@ func leadingInt(s string) (n int, rest string, ok bool) {
 	}
 	return n, s[i:], true
 }
+
+// KnownVersion reports whether v is a release in leakscope's tables
+// (checked against real builds of it). A binary of any other version is
+// watched only when every hook and constant verifies by decoding alone.
+func KnownVersion(v string) bool {
+	major, minor, ok := ParseGoVersion(v)
+	if !ok {
+		return false
+	}
+	_, known := knownSpecialKind(major, minor)
+	return known
+}

@@ -43,6 +43,10 @@ type target struct {
 // stays attached.
 func attach(tr *tracer.Tracer, cache *symbolize.Cache, c candidate, hooks *gobin.Hooks, cfg Config, log *slog.Logger) (_ *target, err error) {
 	pid := c.id.pid
+	if !gobin.KnownVersion(hooks.GoVersion) {
+		log.Warn("Go version not in leakscope's tables: watching it because every hook and constant verified by decoding",
+			"pid", pid, "go", orUnknown(hooks.GoVersion), "special_kind", hooks.SpecialKindWhy, "memprofilerate", hooks.MemProfileRateWhy)
+	}
 	proc, err := symbolize.OpenProcess(int(pid), cache)
 	if err != nil {
 		return nil, fmt.Errorf("pid %d: reading its binary and mappings: %w", pid, err)

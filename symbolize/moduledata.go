@@ -22,9 +22,12 @@ const (
 	mdText        = 22
 	// gofunc follows text, etext, noptrdata, enoptrdata, data, edata,
 	// bss, ebss, noptrbss, enoptrbss, [covctrs, ecovctrs (go1.20+)],
-	// end, gcdata, gcbss, types, etypes and rodata.
-	mdGofunc118 = 38
-	mdGofunc120 = 40
+	// end, gcdata, gcbss, types, [typedesclen (go1.27+)], etypes,
+	// [itaboffset, itabsize (go1.27+)] and rodata, which is always the
+	// word before it.
+	mdGofunc118 = 38 // go1.18 - go1.19
+	mdGofunc120 = 40 // go1.20 - go1.26
+	mdGofunc127 = 43 // go1.27
 )
 
 // maxModuledataCandidates bounds the work spent on words that merely look
@@ -82,11 +85,16 @@ func findModuledata(im *image, t *pclntab) (moduledata, error) {
 // checkModuledata reads the moduledata candidate at addr and verifies it
 // against the pclntab header.
 func checkModuledata(im *image, t *pclntab, addr uint64) (moduledata, bool) {
-	gofuncIdx := mdGofunc120
+	// The pclntab magic tells go1.18-19 from later releases, not where
+	// gofunc is since go1.20: each layout is tried, and the one whose
+	// rodata and gofunc are both in the file with gofunc inside rodata
+	// wins (in the other layout those words are offsets, sizes or slice
+	// lengths).
+	layouts := []int{mdGofunc120, mdGofunc127}
 	if t.magic == magic118 {
-		gofuncIdx = mdGofunc118
+		layouts = []int{mdGofunc118}
 	}
-	w, err := im.readWords(addr, gofuncIdx+1)
+	w, err := im.readWords(addr, layouts[len(layouts)-1]+1)
 	if err != nil || w[mdPcHeader] != t.addr {
 		return moduledata{}, false
 	}
@@ -107,8 +115,17 @@ func checkModuledata(im *image, t *pclntab, addr uint64) (moduledata, bool) {
 	if t.headerText != 0 && t.headerText != text {
 		return moduledata{}, false
 	}
-	gofunc := w[gofuncIdx]
-	if _, _, ok := im.fileRange(gofunc); !ok {
+	gofunc, ok := uint64(0), false
+	for _, idx := range layouts {
+		rodata := w[idx-1]
+		_, _, rodataOK := im.fileRange(rodata)
+		_, _, gofuncOK := im.fileRange(w[idx])
+		if rodataOK && gofuncOK && rodata <= w[idx] {
+			gofunc, ok = w[idx], true
+			break
+		}
+	}
+	if !ok {
 		return moduledata{}, false
 	}
 	return moduledata{

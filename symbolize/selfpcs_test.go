@@ -229,11 +229,11 @@ func TestSymbolizeFixture(t *testing.T) {
 // go1.18 pclntab (magic 0xfffffff0) and inline tree layout; go1.20 is the
 // last whose runtime.CallersFrames did not expand inlining itself, go1.21
 // the first that does, with the funcID numbering of go1.18-1.21; go1.22 and
-// go1.25 renumbered funcIDs. A name is fetched by the go command through
+// go1.25 renumbered funcIDs; go1.27 moved moduledata.gofunc. A name is fetched by the go command through
 // GOTOOLCHAIN (from the module cache or the module proxy); a path is a go
 // command to run, here the one of Debian's golang-1.19-go package.
 // LEAKSCOPE_TOOLCHAINS (comma-separated) replaces the list.
-var oldToolchains = []string{"/usr/lib/go-1.19/bin/go", "go1.20.14", "go1.21.13", "go1.22.12", "go1.25.14"}
+var oldToolchains = []string{"/usr/lib/go-1.19/bin/go", "go1.20.14", "go1.21.13", "go1.22.12", "go1.25.14", "go1.27.4"}
 
 func TestSymbolizeFixtureOldToolchains(t *testing.T) {
 	if testing.Short() {

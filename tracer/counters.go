@@ -6,7 +6,7 @@ var LossReasons = [...]string{
 	"live_map_full",      // sample not tracked: live-object map full
 	"stats_map_full",     // sample not tracked: per-stack map full
 	"stack_walk_failed",  // sample kept under an unknown stack
-	"stack_collision",    // sample kept under an unknown stack: stack-map bucket taken
+	"stack_collision",    // sample kept under an unknown stack: stack-map buckets taken (after retries)
 	"free_unmatched",     // free of an address never seen (most: sampled before attach)
 	"address_reused",     // address allocated again before its free arrived
 	"pending_map_full",   // sample dropped: too many threads with a sample in flight

@@ -239,26 +239,9 @@ func firstTopRow(out string) string {
 func checkChurnFreed(t *testing.T, out string, pid int) {
 	t.Helper()
 	p := latestProfile(t, out, pid)
-	f, err := os.Open(p)
+	allocs, inuse, err := testutil.SiteCounts(p, "main.churn")
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	prof, err := profile.Parse(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx := map[string]int{}
-	for i, st := range prof.SampleType {
-		idx[st.Type] = i
-	}
-	var allocs, inuse int64
-	for _, s := range prof.Sample {
-		if len(s.Location) == 0 || len(s.Location[0].Line) == 0 || s.Location[0].Line[0].Function.Name != "main.churn" {
-			continue
-		}
-		allocs += s.Value[idx["alloc_objects"]]
-		inuse += s.Value[idx["inuse_objects"]]
 	}
 	if allocs == 0 {
 		t.Fatalf("no churn samples in %s", p)

@@ -4,6 +4,7 @@ package testutil
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -58,6 +59,7 @@ func Build(t testing.TB, dir, name, pkg string, args ...string) string {
 type Process struct {
 	Cmd *exec.Cmd
 
+	stdin io.WriteCloser // nil unless started by StartInteractive
 	mu    sync.Mutex
 	lines []string
 	done  chan struct{}
@@ -68,16 +70,32 @@ type Process struct {
 // PID, the only process the test may signal) when the test ends.
 func Start(t testing.TB, bin string, args ...string) *Process {
 	t.Helper()
+	return start(t, false, bin, args...)
+}
+
+// StartInteractive is Start with a pipe to the fixture's stdin (see Send).
+func StartInteractive(t testing.TB, bin string, args ...string) *Process {
+	t.Helper()
+	return start(t, true, bin, args...)
+}
+
+func start(t testing.TB, interactive bool, bin string, args ...string) *Process {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := &Process{Cmd: cmd, done: make(chan struct{})}
+	if interactive {
+		if p.stdin, err = cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", bin, err)
 	}
-	p := &Process{Cmd: cmd, done: make(chan struct{})}
 	go p.collect(stdout)
 	t.Cleanup(func() {
 		if !p.Exited() {
@@ -86,6 +104,16 @@ func Start(t testing.TB, bin string, args ...string) *Process {
 		<-p.done
 	})
 	return p
+}
+
+// Send writes one line to the stdin of a fixture started by
+// StartInteractive.
+func (p *Process) Send(line string) error {
+	if p.stdin == nil {
+		return errors.New("fixture was not started with StartInteractive")
+	}
+	_, err := io.WriteString(p.stdin, line+"\n")
+	return err
 }
 
 func (p *Process) collect(r io.Reader) {
