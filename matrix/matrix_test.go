@@ -340,7 +340,7 @@ func checkRefused(t *testing.T, leakscope string, c *cell) {
 	p := testutil.StartInteractive(t, c.bin, "-idle")
 	p.WaitLine(t, "ready", 30*time.Second)
 	before := ping(t, p)
-	out, err := exec.Command(leakscope, "--pid", strconv.Itoa(p.PID()), "--duration=5s", "--out", t.TempDir()).CombinedOutput()
+	out, err := exec.Command(leakscope, "--pid", strconv.Itoa(p.PID()), "--duration=5s", "--out", t.TempDir(), "--listen=").CombinedOutput()
 	const want = "runtime.gcMarkTermination: cannot count GC cycles: prologue: unexpected"
 	switch {
 	case err == nil:
@@ -425,7 +425,7 @@ type suspectsDoc struct {
 func watch(t *testing.T, leakscope, work string, run []*cell) suspectsDoc {
 	t.Helper()
 	out := filepath.Join(work, "out")
-	args := []string{"--interval=5s", "--duration=" + watchFor.String(), "--memprofilerate=" + strconv.Itoa(sampleRate), "--out", out}
+	args := []string{"--interval=5s", "--duration=" + watchFor.String(), "--memprofilerate=" + strconv.Itoa(sampleRate), "--out", out, "--listen="}
 	for _, c := range run {
 		if c.proc != nil {
 			args = append(args, "--pid", strconv.Itoa(c.proc.PID()))
