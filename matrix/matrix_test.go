@@ -198,7 +198,10 @@ func buildAll(t *testing.T, work string, src []string, cells []*cell) {
 	for _, v := range versions {
 		for _, c := range cells {
 			if c.version == v && c.skipped != "" {
-				t.Logf("SKIPPING %s LOUDLY: %s", v, c.skipped)
+				// On stderr too: visible without -v, in any CI log.
+				msg := fmt.Sprintf("!!! SKIPPING %s: %s", v, c.skipped)
+				t.Log(msg)
+				fmt.Fprintln(os.Stderr, msg)
 				break
 			}
 		}
