@@ -61,6 +61,11 @@ func (g GoBuild) Build(workDir, out string, srcFiles ...string) error {
 	if err != nil {
 		return fmt.Errorf("%w: no go command: %w", ErrToolchain, err)
 	}
+	if g.Toolchain != "" {
+		if err := FetchToolchain(g.Toolchain); err != nil {
+			return err
+		}
+	}
 	src := filepath.Join(workDir, "src-"+g.Name())
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return err
@@ -94,9 +99,6 @@ func (g GoBuild) Build(workDir, out string, srcFiles ...string) error {
 		}
 		env = append(env, "GOTOOLCHAIN=local", "GOROOT="+filepath.Dir(filepath.Dir(goCmd)))
 	default:
-		if err := FetchToolchain(g.Toolchain); err != nil {
-			return err
-		}
 		env = append(env, "GOTOOLCHAIN="+g.Toolchain)
 	}
 	args := []string{"build", "-o", out}
@@ -129,14 +131,31 @@ func FetchToolchain(version string) error {
 		}
 		env := append(os.Environ(), "GOTOOLCHAIN="+version, "GOWORK=off")
 		out, err := runGo(goCmd, os.TempDir(), env, "version")
-		// go1.19's go command fails to run from the module cache after
-		// downloading (see go119), but the download itself worked.
-		if err != nil && !strings.Contains(out, version) {
-			return fmt.Errorf("%w: %s: %s: %v", ErrToolchain, version, out, err)
+		if err == nil {
+			return nil
 		}
-		return nil
+		// go1.19's go command fails to run from the module cache after
+		// downloading (see go119): what counts is that it is there.
+		if _, statErr := toolchainRoot(goCmd, version); statErr == nil {
+			return nil
+		}
+		return fmt.Errorf("%w: %s: %s: %v", ErrToolchain, version, out, err)
 	}))
 	return once.(func() error)()
+}
+
+// toolchainRoot is where the module cache holds a fetched release.
+func toolchainRoot(goCmd, version string) (string, error) {
+	modcache, err := runGo(goCmd, os.TempDir(), append(os.Environ(), "GOTOOLCHAIN=local"), "env", "GOMODCACHE")
+	if err != nil {
+		return "", fmt.Errorf("go env GOMODCACHE: %w", err)
+	}
+	root := filepath.Join(strings.TrimSpace(modcache), "golang.org",
+		fmt.Sprintf("toolchain@v0.0.1-%s.%s-%s", version, runtime.GOOS, runtime.GOARCH))
+	if _, err := os.Stat(filepath.Join(root, "bin", "go")); err != nil {
+		return "", err
+	}
+	return root, nil
 }
 
 // go119 fetches a go1.19 toolchain and returns a go command that runs it
@@ -145,13 +164,8 @@ func go119(goCmd, workDir, version string) (string, error) {
 	if err := FetchToolchain(version); err != nil {
 		return "", err
 	}
-	modcache, err := runGo(goCmd, workDir, append(os.Environ(), "GOTOOLCHAIN=local"), "env", "GOMODCACHE")
+	root, err := toolchainRoot(goCmd, version)
 	if err != nil {
-		return "", fmt.Errorf("go env GOMODCACHE: %w", err)
-	}
-	root := filepath.Join(strings.TrimSpace(modcache), "golang.org",
-		fmt.Sprintf("toolchain@v0.0.1-%s.%s-%s", version, runtime.GOOS, runtime.GOARCH))
-	if _, err := os.Stat(filepath.Join(root, "bin", "go")); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrToolchain, err)
 	}
 	link := filepath.Join(workDir, "goroot-"+version)
