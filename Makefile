@@ -26,8 +26,9 @@ check-generate: generate
 	@test -z "$$(git status --porcelain -- bpf/)" || { git status --porcelain -- bpf/; echo "bpf/: untracked generated files"; exit 1; }
 
 # Outside programs the tests drive (Debian packages): a real Prometheus and
-# promtool for the metrics, headless Chromium for the web view.
-TEST_PACKAGES := prometheus chromium
+# promtool for the metrics, headless Chromium for the web view; the aarch64
+# C cross compiler for the matrix's arm64 cgo builds.
+TEST_PACKAGES := prometheus chromium gcc-aarch64-linux-gnu
 
 test-deps:
 	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -6,8 +6,10 @@
 // amd64 build runs, all at once, under one leakscope watch; each must be
 // attached, have its leak site called a leak, its churn site's frees
 // matched, losses within a stated bound, and be healthy after detach. The
-// arm64 builds are cross-compiled and their hooks and constants decoded
-// and verified (they cannot run here). A binary whose Go version is not in
+// arm64 builds are cross-compiled (cgo with Debian's aarch64-linux-gnu-gcc,
+// externally linked) and their hooks, their file offsets and constants
+// decoded and verified (they cannot run here). A missing cross compiler
+// skips its cells loudly, and fails them under LEAKSCOPE_REQUIRE_BPF=1. A binary whose Go version is not in
 // leakscope's tables is watched when everything verifies by decoding and
 // refused, naming the hook, when something does not.
 //

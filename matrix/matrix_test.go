@@ -61,7 +61,8 @@ const (
 type cell struct {
 	version, arch, kind string
 	bin                 string
-	skipped             string // why it could not be built: the proxy did not serve the toolchain
+	skipped             string // why it could not be built: the proxy did not serve the toolchain, no cross compiler
+	skipMark            string // the same in a few words, for the table
 	fail                []string
 	proc                *testutil.Process
 	base                pong
@@ -90,9 +91,6 @@ func TestMatrix(t *testing.T) {
 	for _, v := range versions {
 		for _, arch := range []string{"amd64", "arm64"} {
 			for _, k := range kinds {
-				if arch == "arm64" && k.name == "cgo" {
-					continue // needs an aarch64 C cross compiler
-				}
 				cells = append(cells, &cell{version: v, arch: arch, kind: k.name})
 			}
 		}
@@ -179,33 +177,65 @@ func buildAll(t *testing.T, work string, src []string, cells []*cell) {
 			k := kindNamed(c.kind)
 			g := k.build
 			g.Toolchain, g.GOARCH = c.version, c.arch
+			if g.CGO == "1" && c.arch != runtime.GOARCH {
+				cc, ok := crossCC(c)
+				if !ok {
+					return
+				}
+				g.CC, g.LDFlags = cc, "-linkmode=external"
+			}
 			out := filepath.Join(work, g.Name())
 			err := g.Build(work, out, src...)
 			switch {
 			case errors.Is(err, testutil.ErrToolchain):
 				c.skipped = "the module proxy could not serve " + c.version + ": " + err.Error()
+				c.skipMark = "toolchain not served"
 			case err != nil:
 				c.failf("build: %v", err)
 			default:
 				c.bin = out
-				if ok, err := isKind(out, k); err != nil || !ok {
-					c.failf("built binary is not %s (%v)", k.what, err)
+				if ok, err := isKind(out, c.arch, k); err != nil || !ok {
+					c.failf("built binary is not an %s ELF %s (%v)", c.arch, k.what, err)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	for _, v := range versions {
-		for _, c := range cells {
-			if c.version == v && c.skipped != "" {
-				// On stderr too: visible without -v, in any CI log.
-				msg := fmt.Sprintf("!!! SKIPPING %s: %s", v, c.skipped)
-				t.Log(msg)
-				fmt.Fprintln(os.Stderr, msg)
-				break
-			}
+	seen := map[string]bool{}
+	for _, c := range cells {
+		if c.skipped != "" && !seen[c.skipMark] {
+			seen[c.skipMark] = true
+			// On stderr too: visible without -v, in any CI log.
+			msg := fmt.Sprintf("!!! SKIPPING %s (and any other cell lacking the same): %s", c.name(), c.skipped)
+			t.Log(msg)
+			fmt.Fprintln(os.Stderr, msg)
 		}
 	}
+}
+
+// crossCCs are the C cross compilers that cgo builds for another
+// architecture need, and their Debian packages (`make test-deps` installs
+// them).
+var crossCCs = map[string]struct{ cc, pkg string }{
+	"arm64": {"aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu"},
+	"amd64": {"x86_64-linux-gnu-gcc", "gcc-x86-64-linux-gnu"},
+}
+
+// crossCC finds the cell's C cross compiler. Without one the cell is
+// skipped, loudly, or failed when LEAKSCOPE_REQUIRE_BPF=1 (CI), so that
+// a missing package never turns the column into silent passes.
+func crossCC(c *cell) (string, bool) {
+	x := crossCCs[c.arch]
+	if path, err := exec.LookPath(x.cc); err == nil {
+		return path, true
+	}
+	why := fmt.Sprintf("no %s C cross compiler %s (Debian: apt-get install %s, or make test-deps as root)", c.arch, x.cc, x.pkg)
+	if os.Getenv("LEAKSCOPE_REQUIRE_BPF") == "1" {
+		c.failf("LEAKSCOPE_REQUIRE_BPF=1 but %s", why)
+	} else {
+		c.skipped, c.skipMark = why, "no C cross compiler"
+	}
+	return "", false
 }
 
 func kindNamed(name string) buildKind {
@@ -217,12 +247,18 @@ func kindNamed(name string) buildKind {
 	panic("no build kind " + name)
 }
 
-func isKind(path string, k buildKind) (bool, error) {
+// elfMachines are the ELF machines of the matrix's architectures.
+var elfMachines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+
+func isKind(path, arch string, k buildKind) (bool, error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
+	if f.Machine != elfMachines[arch] {
+		return false, fmt.Errorf("machine %v", f.Machine)
+	}
 	return k.is(f), nil
 }
 
@@ -271,6 +307,35 @@ func verifyDecoding(c *cell, wantVersion string) {
 		c.failf("special kind not checked against the table: %s", h.SpecialKindWhy)
 	case !b.Stripped() && !strings.Contains(h.MemProfileRateWhy, "agrees"):
 		c.failf("MemProfileRate not cross-checked: %s", h.MemProfileRateWhy)
+	default:
+		checkFileOffsets(c, h)
+	}
+}
+
+// checkFileOffsets recomputes each hook's file offset (the uprobe's
+// address) from the ELF program headers, independently of gobin: an
+// external linker lays text out differently from Go's own (arm64 cgo
+// builds load at 0x400000 with C start-up code before .text).
+func checkFileOffsets(c *cell, h *gobin.Hooks) {
+	f, err := elf.Open(c.bin)
+	if err != nil {
+		c.failf("open: %v", err)
+		return
+	}
+	defer f.Close()
+	for _, hk := range []gobin.Hook{h.ProfileAlloc, h.SetProfileBucket, h.FreeSpecial, h.GCMarkTermination} {
+		found := false
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X != 0 && hk.AttachAddr >= p.Vaddr && hk.AttachAddr < p.Vaddr+p.Filesz {
+				found = true
+				if want := hk.AttachAddr - p.Vaddr + p.Off; hk.FileOffset != want {
+					c.failf("%s: file offset %#x, the program headers say %#x", hk.Name, hk.FileOffset, want)
+				}
+			}
+		}
+		if !found {
+			c.failf("%s: attach address %#x in no executable segment", hk.Name, hk.AttachAddr)
+		}
 	}
 }
 
@@ -593,7 +658,7 @@ func mark(c *cell) string {
 	case c == nil:
 		return "n/a"
 	case c.skipped != "":
-		return "skipped: toolchain not served"
+		return "skipped: " + c.skipMark
 	case len(c.fail) > 0:
 		return "**FAIL**"
 	case strings.HasPrefix(c.detail, "refused"):
@@ -633,7 +698,8 @@ func writeDocs(t *testing.T, table, details, timing string) {
 	legend := fmt.Sprintf(`- run ✓: attached; main.leakSite called a `+"`leak`"+`; main.churnSite's sampled frees matched (>= %.0f%% seen freed); losses within max(%d, %.0f%% of samples); at least %d GC cycles; after detach the target still allocates, collects and calls C, with its MemProfileRate restored.
 - decoded ✓: cross-compiled; every hook's prologue and the special-kind and MemProfileRate constants decoded and verified (not run: no arm64 machine).
 - refused ✓: leakscope refused to attach and named the hook that failed.
-- n/a: cgo for arm64 needs an aarch64 C cross compiler, which the test machine lacks.
+- decoded ✓ for arm64 cgo: cross-compiled with aarch64-linux-gnu-gcc (Debian gcc-aarch64-linux-gnu), externally linked, checked to be a dynamic aarch64 ELF needing libc.
+- skipped: the toolchain was not served by the module proxy, or the C cross compiler is missing (a failure instead under LEAKSCOPE_REQUIRE_BPF=1).
 `, 100*minChurnFreed, maxLostFloor, maxLostPercent, minGCCycles)
 	gen := fmt.Sprintf("Generated by `%s`) on %s (%s).", command, time.Now().UTC().Format("2006-01-02"), timing)
 	compat := "# Compatibility matrix\n\n" + gen + "\n\n" + table + "\n" + legend + "\n## Figures per run cell\n\n" +

@@ -25,6 +25,7 @@ type GoBuild struct {
 	LDFlags   string
 	CGO       string // CGO_ENABLED value, "" to inherit
 	Tags      string // -tags value
+	CC        string // C compiler for cgo (e.g. a cross compiler), "" for the default
 }
 
 // Name is a file name for the build, unique per field values.
@@ -45,6 +46,9 @@ func (g GoBuild) Name() string {
 	}
 	if g.Tags != "" {
 		s += "-tags" + strings.ReplaceAll(g.Tags, ",", "_")
+	}
+	if g.CC != "" {
+		s += "-cc" + filepath.Base(g.CC)
 	}
 	return s
 }
@@ -85,6 +89,9 @@ func (g GoBuild) Build(workDir, out string, srcFiles ...string) error {
 	env := append(os.Environ(), "GOOS=linux", "GOARCH="+g.GOARCH, "GOWORK=off", "GOFLAGS=-buildvcs=false")
 	if g.CGO != "" {
 		env = append(env, "CGO_ENABLED="+g.CGO)
+	}
+	if g.CC != "" {
+		env = append(env, "CC="+g.CC)
 	}
 	switch {
 	case g.Toolchain == "":
