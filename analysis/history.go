@@ -8,8 +8,9 @@ const maxTrendPoints = 120
 
 // observation is the target-wide part of one snapshot.
 type observation struct {
-	t  time.Time
-	gc uint64
+	t      time.Time
+	gc     uint64
+	hidden hiddenFrees // cumulative losses that can hide frees
 }
 
 // history holds the observations of the current evidence window. After

@@ -173,6 +173,10 @@ type Evidence struct {
 	// of flows; the detector compares stocks of old objects instead.)
 	UnfreedShare float64 `json:"unfreed_share"`
 	MinOldAgeGC  int     `json:"min_old_age_gc_cycles"`
+	// FreesMayBeMissing: the evidence met the bars of a leak, but losses
+	// that can hide frees (FreeHidingLosses) rose within the window, so
+	// the verdict was lowered to watch.
+	FreesMayBeMissing bool `json:"frees_may_be_missing,omitempty"`
 }
 
 // Stack is one group of stacks with its current values, for profiles.

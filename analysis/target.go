@@ -86,12 +86,13 @@ func (t *Target) Add(s *tracer.Snapshot, sym Symbolizer) {
 	}
 
 	seq := t.hist.next()
-	t.hist.add(observation{t: s.Time, gc: s.GCCycles}, t.cfg)
+	t.hist.add(observation{t: s.Time, gc: s.GCCycles, hidden: hiddenFreesOf(s)}, t.cfg)
 	idx := t.hist.points()
+	lossy := len(t.hist.lossesInWindow()) > 0
 	for _, g := range t.groups {
 		g.record(seq, k)
 		g.trim(t.hist.base)
-		t.judge(g, idx, s.Time)
+		t.judge(g, idx, s.Time, lossy)
 	}
 }
 
@@ -133,8 +134,9 @@ func (t *Target) group(id int32, pcs []uint64, sym Symbolizer) *group {
 }
 
 // judge runs the detector on g, over the history points idx, and updates
-// its verdict.
-func (t *Target) judge(g *group, idx []int, now time.Time) {
+// its verdict. With lossy (frees may have been missed in the window: see
+// FreeHidingLosses), a leak is downgraded to watch.
+func (t *Target) judge(g *group, idx []int, now time.Time, lossy bool) {
 	wasLeak := g.verdict == VerdictLeak
 	g.verdict, g.evidence, g.score = "", Evidence{}, 0
 	k := t.cfg.MinOldAgeGC
@@ -146,6 +148,9 @@ func (t *Target) judge(g *group, idx []int, now time.Time) {
 	v, ev := assess(t.cfg, w, usual, wasLeak)
 	if v == "" {
 		return
+	}
+	if v == VerdictLeak && lossy {
+		v, ev.FreesMayBeMissing = VerdictWatch, true
 	}
 	if allocs := g.cur.allocs; allocs > 0 {
 		ev.UnfreedShare = clamp01(float64(allocs-min(g.cur.frees, allocs)) / float64(allocs))

@@ -183,6 +183,7 @@ func (t *target) reportTarget() report.Target {
 		rt.MemProfileRate = t.rateNow
 		rt.Status = report.StatusWatching
 		rt.Suspects = t.analysis.Suspects()
+		rt.Incomplete = t.analysis.Incomplete()
 	}
 	t.checkPprof(&rt)
 	if t.exited {

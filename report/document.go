@@ -71,6 +71,13 @@ type Target struct {
 	Events map[string]uint64 `json:"events"`
 	Status string            `json:"status"`
 	Error  string            `json:"error,omitempty"`
+	// Incomplete names the losses that can hide frees and rose within
+	// the evidence window (analysis.FreeHidingLosses): while it is not
+	// empty no suspect is judged leak. Raise the capacity flags.
+	Incomplete []string `json:"incomplete,omitempty"`
+	// Notes are warnings about the target, e.g. a MemProfileRate left
+	// changed by an earlier leakscope that did not exit cleanly.
+	Notes []string `json:"notes,omitempty"`
 	// Suspects are ranked by score, highest first.
 	Suspects []analysis.Suspect `json:"suspects"`
 	// Pprof is the cross-check against the target's own heap profile;

@@ -36,6 +36,12 @@ func WriteTable(w io.Writer, doc *Document) error {
 			fmt.Fprintf(&b, "  error: %s\n", t.Error)
 		}
 		writePprof(&b, t.Pprof)
+		if len(t.Incomplete) > 0 {
+			fmt.Fprintf(&b, "  incomplete: frees may be missing (%s): no leak verdicts; raise the --max-* capacities\n", strings.Join(t.Incomplete, ", "))
+		}
+		for _, n := range t.Notes {
+			fmt.Fprintf(&b, "  note: %s\n", n)
+		}
 		if len(t.Suspects) == 0 {
 			b.WriteString("  no suspects\n")
 			continue
