@@ -6,7 +6,7 @@ BIN     := bin/leakscope
 DEMO    := bin/leakscope-demo-target
 DEMOOUT ?= demo-out
 
-.PHONY: all build generate check-generate test-deps test test-short demo lint clean bench eval matrix
+.PHONY: all build generate check-generate test-deps test test-short demo lint clean bench eval matrix fuzz
 
 all: build
 
@@ -55,6 +55,21 @@ eval:
 # Rewrites docs/COMPAT.md and the README's compatibility table.
 matrix:
 	$(GO) test -count=1 -v -timeout 30m ./matrix/ -args -update
+
+# Runs every Fuzz* function in the module for FUZZTIME each (new ones are
+# found by `go test -list`, so every parser's target is included). The
+# committed seed corpora (testdata/fuzz/FuzzXxx) also run in make test.
+FUZZTIME ?= 6s
+fuzz:
+	@set -e; n=0; start=$$(date +%s); \
+	for pkg in $$($(GO) list ./...); do \
+		for fn in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$fn ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
+			n=$$((n+1)); \
+		done; \
+	done; \
+	echo "fuzz: $$n targets, $$(( $$(date +%s) - start )) s"; test $$n -gt 0
 
 test-short:
 	$(GO) test -count=1 -short ./...

@@ -68,6 +68,11 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--pid", "1", "--memprofilerate", "fast"}, "want auto, keep, or a byte count"},
 		{[]string{"--pid", "1", "--interval", "1ms"}, "at least 100ms"},
 		{[]string{"--pid", "1", "stray"}, "unexpected argument"},
+		{[]string{"--pid", "1", "--max-live-objects", "0"}, "--max-live-objects 0: must be at least 1"},
+		{[]string{"--pid", "1", "--max-stacks", "-1"}, "invalid argument"},
+		{[]string{"--pid", "1", "--duration", "-5s"}, "must not be negative"},
+		{[]string{"--pid", "1", "--keep-profiles", "0"}, "at least 1"},
+		{[]string{"--pid", "1", "--memprofilerate", "2000000000"}, "want auto, keep, or a byte count"},
 	} {
 		code, out := runLeakscope(t, bin, nil, tc.args...)
 		if code != 2 {

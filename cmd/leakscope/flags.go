@@ -135,6 +135,14 @@ func parseFlags(args []string) (*Flags, error) {
 	if _, err := parsePprofURLs(f.PprofURLs, f.PIDs, f.PprofGC); err != nil {
 		return nil, err
 	}
+	for name, n := range map[string]uint32{
+		"--max-live-objects": f.Maps.LiveObjects, "--max-stacks": f.Maps.StackSlots, "--max-stack-stats": f.Maps.StackStats,
+		"--max-threads": f.Maps.Threads, "--max-targets": f.Maps.Targets,
+	} {
+		if n == 0 {
+			return nil, fmt.Errorf("%s 0: must be at least 1", name)
+		}
+	}
 	return f, nil
 }
 
