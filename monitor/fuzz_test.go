@@ -8,8 +8,8 @@ func FuzzParseStat(f *testing.F) {
 	f.Add([]byte("1 (x) Z"))
 	f.Add([]byte(")"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, state, err := parseStat(b)
-		if err == nil && state == 0 {
+		st, err := parseStat(b)
+		if err == nil && st.state == 0 {
 			t.Errorf("parseStat(%q) accepted it with no state", b)
 		}
 	})

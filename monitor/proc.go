@@ -9,13 +9,21 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
-// procIdentity tells a process apart from a later one that reuses its PID:
-// the start time (in clock ticks since boot) never repeats for a PID.
+// procIdentity tells a process apart from a later one that reuses its PID
+// (the start time, in clock ticks since boot, never repeats for a PID)
+// and from the same process after it executed another program (the
+// executable's device and inode; the stack's start address, which each
+// exec places anew when addresses are randomized, for an exec of the
+// same binary).
 type procIdentity struct {
-	pid   uint32
-	start uint64
+	pid        uint32
+	start      uint64
+	exeDev     uint64
+	exeIno     uint64
+	startStack uint64
 }
 
 // identify reads the identity of a live process.
@@ -27,12 +35,15 @@ func identify(pid uint32) (procIdentity, error) {
 	if err != nil {
 		return procIdentity{}, fmt.Errorf("reading /proc/%d/stat: %w", pid, err)
 	}
-	start, state, err := parseStat(b)
+	st, err := parseStat(b)
 	if err != nil {
 		return procIdentity{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
-	if state == 'Z' || state == 'X' {
+	if st.state == 'Z' || st.state == 'X' {
 		return procIdentity{}, fmt.Errorf("pid %d has exited (zombie)", pid)
+	}
+	if st.flags&pfKthread != 0 {
+		return procIdentity{}, fmt.Errorf("pid %d is a kernel thread, not a Go program", pid)
 	}
 	// /proc also answers for thread ids; the probes filter on the process.
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -44,7 +55,17 @@ func identify(pid uint32) (procIdentity, error) {
 	} else if tgid != pid {
 		return procIdentity{}, fmt.Errorf("pid %d is a thread of process %d: give the process id", pid, tgid)
 	}
-	return procIdentity{pid: pid, start: start}, nil
+	// Stat follows the kernel's own link to the running file, whatever
+	// mount namespace the process is in.
+	fi, err := os.Stat(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return procIdentity{}, fmt.Errorf("pid %d: its executable cannot be opened through /proc/%d/exe: %w", pid, pid, err)
+	}
+	sys, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return procIdentity{}, fmt.Errorf("pid %d: no inode for its executable", pid)
+	}
+	return procIdentity{pid: pid, start: st.start, exeDev: uint64(sys.Dev), exeIno: sys.Ino, startStack: st.startStack}, nil
 }
 
 // parseTgid returns the thread-group (process) id from /proc/PID/status.
@@ -61,27 +82,54 @@ func parseTgid(status []byte) (uint32, bool) {
 // alive reports whether the process is still the one identified.
 func (id procIdentity) alive() bool {
 	now, err := identify(id.pid)
-	return err == nil && now.start == id.start
+	return err == nil && now == id
 }
 
-// parseStat returns the start time and state from /proc/PID/stat. The
-// command name may hold spaces and parentheses, so fields are counted from
-// the last ')'.
-func parseStat(b []byte) (start uint64, state byte, err error) {
+// replaced reports whether the pid now names another program: the process
+// executed one, or the pid was reused.
+func (id procIdentity) replaced() bool {
+	now, err := identify(id.pid)
+	return err == nil && now != id
+}
+
+// pfKthread is PF_KTHREAD in the flags of /proc/PID/stat.
+const pfKthread = 0x00200000
+
+// statFields are what leakscope reads from /proc/PID/stat.
+type statFields struct {
+	state      byte
+	flags      uint64
+	start      uint64 // clock ticks since boot
+	startStack uint64 // 0 when not shown (no ptrace access)
+}
+
+// parseStat reads /proc/PID/stat. The command name may hold spaces and
+// parentheses, so fields are counted from the last ')'.
+func parseStat(b []byte) (statFields, error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 || i+2 >= len(b) {
-		return 0, 0, errors.New("malformed stat line")
+		return statFields{}, errors.New("malformed stat line")
 	}
 	fields := strings.Fields(string(b[i+2:]))
-	// After the name: state is field 3 of the line, starttime field 22.
-	if len(fields) < 20 {
-		return 0, 0, errors.New("malformed stat line: too few fields")
+	// fields[n] is field n+3 of the line (man 5 proc): state is 3,
+	// flags 9, starttime 22, startstack 28.
+	if len(fields) < 20 || len(fields[0]) != 1 {
+		return statFields{}, errors.New("malformed stat line: too few fields")
 	}
-	start, err = strconv.ParseUint(fields[19], 10, 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("malformed start time: %w", err)
+	st := statFields{state: fields[0][0]}
+	var err error
+	if st.flags, err = strconv.ParseUint(fields[6], 10, 64); err != nil {
+		return statFields{}, fmt.Errorf("malformed flags: %w", err)
 	}
-	return start, fields[0][0], nil
+	if st.start, err = strconv.ParseUint(fields[19], 10, 64); err != nil {
+		return statFields{}, fmt.Errorf("malformed start time: %w", err)
+	}
+	if len(fields) > 25 {
+		if st.startStack, err = strconv.ParseUint(fields[25], 10, 64); err != nil {
+			return statFields{}, fmt.Errorf("malformed start of stack: %w", err)
+		}
+	}
+	return st, nil
 }
 
 // exeName is the target's executable name, for display only.

@@ -216,6 +216,11 @@ func (w *watch) exited(t *target) {
 	if err := t.att.Close(); err != nil {
 		w.log.Warn("detaching exited target", "pid", t.id.pid, "err", err)
 	}
+	if t.replaced {
+		w.log.Warn("target replaced: it executed another program (or its pid was reused); detached", "pid", t.id.pid, "exe", t.exe,
+			"now", exeName(t.id.pid), "container", t.containerID, "targets", len(w.live), "probe_sets", w.tr.ProbeSets())
+		return
+	}
 	w.log.Info("target exited", "pid", t.id.pid, "exe", t.exe, "container", t.containerID,
 		"targets", len(w.live), "probe_sets", w.tr.ProbeSets())
 }
@@ -246,11 +251,15 @@ func (w *watch) snapshotAndReport(final bool) error {
 			continue
 		}
 		kept = append(kept, t)
-		gone := !t.id.alive()
-		if s := snaps[t.id.pid]; s != nil {
+		gone, replaced := !t.id.alive(), t.id.replaced()
+		// A pid that now names another program (an exec, or the pid
+		// reused) is not reported under the old one's identity: that
+		// snapshot may hold the new program's samples.
+		if s := snaps[t.id.pid]; s != nil && !replaced {
 			t.observe(s)
 		}
 		if gone {
+			t.replaced = replaced
 			w.exited(t) // observed once more above: its last findings are reported
 		}
 	}

@@ -32,6 +32,7 @@ type target struct {
 	rateChanged bool  // leakscope wrote MemProfileRate
 	exited      bool
 	exitedAt    time.Time
+	replaced    bool // exited by executing another program, or the pid reused
 	last        *tracer.Snapshot
 	profile     string // the latest leak profile written
 	attachedAt  time.Time
@@ -81,6 +82,11 @@ func attach(tr *tracer.Tracer, cache *symbolize.Cache, c candidate, hooks *gobin
 			err = errors.Join(err, t.att.Close())
 		}
 	}()
+	// The pid may have changed hands while we read its binary and
+	// attached: probes on another program must not stay.
+	if !c.id.alive() {
+		return nil, fmt.Errorf("pid %d exited or executed another program while leakscope attached", pid)
+	}
 	if err := t.applyRate(cfg.Rate, log); err != nil {
 		return nil, err
 	}
@@ -188,6 +194,9 @@ func (t *target) reportTarget() report.Target {
 	t.checkPprof(&rt)
 	if t.exited {
 		rt.Status = report.StatusExited
+	}
+	if t.replaced {
+		rt.Status = report.StatusReplaced
 	}
 	return rt
 }

@@ -37,7 +37,10 @@ const (
 	StatusStarting = "starting" // attaching, no snapshot yet
 	StatusWatching = "watching"
 	StatusExited   = "exited" // the process ended; last findings kept
-	StatusError    = "error"  // watching failed; see Target.Error
+	// StatusReplaced: the process executed another program, or its pid
+	// was reused; findings up to then kept, nothing of the new program.
+	StatusReplaced = "replaced"
+	StatusError    = "error" // watching failed; see Target.Error
 )
 
 // Target is one watched process and its suspects.

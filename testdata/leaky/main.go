@@ -38,7 +38,13 @@ func main() {
 	leakRate := flag.Int("leak-rate", 2<<20, "bytes leaked per second")
 	churnRate := flag.Int("churn-rate", 64<<20, "bytes of short-lived garbage per second")
 	duration := flag.Duration("duration", 0, "exit 0 after this long (0: run until SIGTERM)")
+	execAfter := flag.Duration("exec-after", 0, "after this long, replace this program by -exec (same pid)")
+	execPath := flag.String("exec", "", "program to execute with -exec-after (args follow the flags)")
 	flag.Parse()
+	var execAt <-chan time.Time
+	if *execAfter > 0 {
+		execAt = time.After(*execAfter)
+	}
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
@@ -63,6 +69,13 @@ func main() {
 		case <-deadline:
 			fmt.Println("done", n)
 			return
+		case <-execAt:
+			fmt.Println("exec", *execPath)
+			argv := append([]string{*execPath}, flag.Args()...)
+			if err := syscall.Exec(*execPath, argv, os.Environ()); err != nil {
+				fmt.Println("exec failed:", err)
+				os.Exit(1)
+			}
 		case <-t.C:
 		}
 		for range churnPerTick {

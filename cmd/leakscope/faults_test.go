@@ -1,0 +1,101 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leakscope/leakscope/internal/testutil"
+)
+
+// TestTargetExecs: a target that executes another program mid-watch (a
+// non-Go one, or its own binary again) is marked replaced and detached;
+// nothing of the new program is reported under the old identity, the new
+// program is left alone and keeps running, and leakscope ends with 0.
+func TestTargetExecs(t *testing.T) {
+	testutil.RequireBPF(t)
+	dir := t.TempDir()
+	bin := buildLeakscope(t, dir)
+	fixture := testutil.Build(t, dir, "leaky", "./testdata/leaky")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"into a non-Go program", []string{"-exec", "/bin/sleep", "60"}},
+		{"into its own binary", []string{"-exec", fixture, "-leak=none"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.args[1] == fixture {
+				if b, _ := os.ReadFile("/proc/sys/kernel/randomize_va_space"); strings.TrimSpace(string(b)) == "0" {
+					t.Skip("address randomization is off: an exec of the same binary cannot be told apart (documented)")
+				}
+			}
+			p := testutil.Start(t, fixture, append([]string{"-leak=map", "-exec-after=4s"}, tc.args...)...)
+			p.WaitLine(t, "ready", 10*time.Second)
+			out := filepath.Join(t.TempDir(), "out")
+			start := time.Now()
+			code, log := runLeakscope(t, bin, nil, "--pid", strconv.Itoa(p.PID()), "--interval=1s", "--duration=40s", "--out", out)
+			if code != 0 {
+				t.Fatalf("exit code %d, want 0:\n%s", code, log)
+			}
+			if took := time.Since(start); took > 25*time.Second {
+				t.Errorf("took %v to notice the exec", took)
+			}
+			if !strings.Contains(log, "target replaced") {
+				t.Errorf("log does not say the target was replaced:\n%s", log)
+			}
+			doc := readSuspects(t, filepath.Join(out, "suspects.json"))
+			if len(doc.Targets) != 1 || doc.Targets[0].Status != "replaced" {
+				t.Fatalf("suspects.json targets %+v: want one, status replaced", doc.Targets)
+			}
+			if exe := doc.Targets[0].Exe; exe != "leaky" {
+				t.Errorf("exe %q: the report names the new program", exe)
+			}
+			if p.Exited() {
+				t.Errorf("the new program died: %q", p.Lines())
+			}
+			if tc.args[1] == fixture {
+				// The new image's MemProfileRate is its own: leakscope
+				// must not have "restored" into a program it never set.
+				if rate := readProfileRate(t, p.PID()); rate != 0 {
+					t.Errorf("new program's MemProfileRate is %d, want its own 0", rate)
+				}
+			}
+		})
+	}
+}
+
+// TestTargetDiesDuringAttach: targets that end at various points of
+// leakscope's start (before, while and after it loads and attaches) give
+// a clean error or a clean exit-0 report, never a crash or a report of
+// anything but the target.
+func TestTargetDiesDuringAttach(t *testing.T) {
+	testutil.RequireBPF(t)
+	dir := t.TempDir()
+	bin := buildLeakscope(t, dir)
+	fixture := testutil.Build(t, dir, "leaky", "./testdata/leaky")
+	outcomes := map[string]int{}
+	for _, life := range []time.Duration{10 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second} {
+		p := testutil.Start(t, fixture, "-leak=map", "-duration="+life.String())
+		p.WaitLine(t, "ready", 10*time.Second)
+		out := filepath.Join(t.TempDir(), "out")
+		code, log := runLeakscope(t, bin, nil, "--pid", strconv.Itoa(p.PID()), "--interval=500ms", "--duration=20s", "--out", out)
+		if strings.Contains(log, "panic") || strings.Contains(log, "goroutine ") {
+			t.Fatalf("life %v: crash:\n%s", life, log)
+		}
+		if code != 0 {
+			wantCleanError(t, code, log, strconv.Itoa(p.PID()))
+			outcomes["refused"]++
+			continue
+		}
+		doc := readSuspects(t, filepath.Join(out, "suspects.json"))
+		if len(doc.Targets) != 1 || doc.Targets[0].PID != p.PID() || doc.Targets[0].Status != "exited" {
+			t.Errorf("life %v: exit 0 but suspects.json targets %+v: want the target, exited", life, doc.Targets)
+		}
+		outcomes["reported exited"]++
+	}
+	t.Logf("outcomes: %v", outcomes)
+}
