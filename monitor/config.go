@@ -54,10 +54,13 @@ type Config struct {
 	OutDir    string        // "" writes no files
 	// KeepProfiles is how many leak profiles to keep per target.
 	KeepProfiles int
-	Rate         RatePolicy
-	MaxSuspects  int
-	Maps         tracer.Options
-	Stdout       io.Writer // the per-interval table
+	// StateDir records MemProfileRate changes until they are restored
+	// (DefaultStateDir; "" records nothing).
+	StateDir    string
+	Rate        RatePolicy
+	MaxSuspects int
+	Maps        tracer.Options
+	Stdout      io.Writer // the per-interval table
 	// Publish, if set, receives every interval's results (after the files
 	// are written); it must not block for long.
 	Publish func(*report.Update)

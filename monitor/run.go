@@ -50,6 +50,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := checkWritable(cfg.OutDir); err != nil {
 		return err
 	}
+	rateState{dir: cfg.StateDir}.prune()
 	tr, err := tracer.New(cfg.Maps)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/leakscope/leakscope/analysis"
@@ -30,6 +31,8 @@ type target struct {
 	rateBefore  int64 // MemProfileRate found at attach
 	rateNow     int64 // MemProfileRate at the last snapshot
 	rateChanged bool  // leakscope wrote MemProfileRate
+	state       rateState
+	notes       []string // warnings for the report
 	exited      bool
 	exitedAt    time.Time
 	replaced    bool // exited by executing another program, or the pid reused
@@ -71,6 +74,8 @@ func attach(tr *tracer.Tracer, cache *symbolize.Cache, c candidate, hooks *gobin
 		return nil, fmt.Errorf("pid %d: %w", pid, err)
 	}
 	t.rateNow = t.rateBefore
+	t.state = rateState{dir: cfg.StateDir}
+	t.noticeEarlierChange(cfg.Rate, log)
 
 	// Probes first, then sampling: no sample taken after the switch is missed.
 	if t.att, err = tr.Attach(pid, hooks); err != nil {
@@ -113,11 +118,19 @@ func (t *target) applyRate(p RatePolicy, log *slog.Logger) error {
 		}
 		return nil
 	}
+	// Recorded first: if leakscope dies before restoring, the next
+	// leakscope finds the record (noticeEarlierChange).
+	rec := rateRecord{PID: t.id.pid, Start: t.id.start, Exe: t.exe, Addr: t.rate.Addr,
+		Before: t.rateBefore, Set: want, By: os.Getpid(), ChangedAt: time.Now().UTC()}
+	if err := t.state.save(t.id, rec); err != nil {
+		log.Warn("cannot record the MemProfileRate change: a leakscope killed before restoring it cannot be detected later", "dir", t.state.dir, "err", err)
+	}
 	if _, err := t.rate.Set(want); err != nil {
+		_ = t.state.remove(t.id)
 		return fmt.Errorf("pid %d: setting runtime.MemProfileRate: %w", t.id.pid, err)
 	}
 	t.rateNow, t.rateChanged = want, true
-	log.Warn("changed the target's runtime.MemProfileRate; leakscope restores it on a clean exit (not after kill -9), and meanwhile the target's own heap profiles scale with it",
+	log.Warn("changed the target's runtime.MemProfileRate; leakscope restores it on a clean exit (after a kill -9 the next leakscope reports it and restores it), and meanwhile the target's own heap profiles scale with it",
 		"pid", t.id.pid, "from", t.rateBefore, "to", want)
 	return nil
 }
@@ -125,17 +138,58 @@ func (t *target) applyRate(p RatePolicy, log *slog.Logger) error {
 // restoreRate puts back the MemProfileRate found at attach, unless the
 // target exited or changed the value itself since.
 func (t *target) restoreRate(log *slog.Logger) {
-	if !t.rateChanged || t.exited || !t.id.alive() {
+	if !t.rateChanged {
+		return
+	}
+	if t.exited || !t.id.alive() {
+		_ = t.state.remove(t.id) // nothing left to restore
 		return
 	}
 	if cur, err := t.rate.Read(); err != nil || cur != t.rateNow {
+		_ = t.state.remove(t.id) // the application set its own
 		return
 	}
 	if _, err := t.rate.Set(t.rateBefore); err != nil {
 		log.Warn("restoring runtime.MemProfileRate", "pid", t.id.pid, "err", err)
 		return
 	}
+	if err := t.state.remove(t.id); err != nil {
+		log.Warn("removing the record of the MemProfileRate change", "err", err)
+	}
 	log.Info("restored runtime.MemProfileRate", "pid", t.id.pid, "to", t.rateBefore)
+}
+
+// noticeEarlierChange looks for the record an earlier leakscope left when
+// it changed this process's MemProfileRate and was killed before it could
+// restore it. If the value is still the one it set, the target is
+// reported (log and suspects.json notes) and, unless --memprofilerate
+// keep forbids writing, the value found before that change is the one
+// this leakscope restores on a clean exit.
+func (t *target) noticeEarlierChange(p RatePolicy, log *slog.Logger) {
+	rec, err := t.state.load(t.id)
+	if err != nil {
+		log.Warn("reading the record of an earlier MemProfileRate change", "pid", t.id.pid, "err", err)
+		return
+	}
+	if rec == nil {
+		return
+	}
+	if t.rateBefore != rec.Set {
+		// The application has set its own value since: nothing to undo.
+		_ = t.state.remove(t.id)
+		return
+	}
+	note := fmt.Sprintf("runtime.MemProfileRate was left at %d (from %d) by leakscope pid %d at %s, which did not exit cleanly",
+		rec.Set, rec.Before, rec.By, rec.ChangedAt.Format(time.RFC3339))
+	if p.Mode == RateKeep {
+		note += "; --memprofilerate keep: not restored"
+	} else {
+		note += fmt.Sprintf("; it will be restored to %d on a clean exit", rec.Before)
+		t.rateBefore, t.rateChanged = rec.Before, true
+	}
+	t.notes = append(t.notes, note)
+	log.Warn("an earlier leakscope left this target's MemProfileRate changed", "pid", t.id.pid,
+		"rate", rec.Set, "original", rec.Before, "by_pid", rec.By, "at", rec.ChangedAt)
 }
 
 // observe feeds one snapshot to the analysis.
@@ -183,6 +237,7 @@ func (t *target) reportTarget() report.Target {
 		MemProfileRateSetByLeakscope: t.rateChanged,
 		Status:                       report.StatusStarting,
 		Profile:                      t.profile,
+		Notes:                        t.notes,
 	}
 	if t.last != nil {
 		rt.Observe(t.last)

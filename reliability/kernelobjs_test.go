@@ -38,15 +38,19 @@ func (o ownedObjects) String() string {
 
 // readOwned lists /proc/self/fd: every BPF program, map and link and every
 // perf event (a uprobe) leakscope holds shows there.
-func readOwned(t testing.TB) ownedObjects {
+func readOwned(t testing.TB) ownedObjects { return readOwnedBy(t, "self") }
+
+// readOwnedBy is readOwned for another process (pid as a /proc name).
+func readOwnedBy(t testing.TB, pid string) ownedObjects {
 	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
+	fdDir := filepath.Join("/proc", pid, "fd")
+	entries, err := os.ReadDir(fdDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := ownedObjects{fds: map[string]int{}}
 	for _, e := range entries {
-		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		target, err := os.Readlink(filepath.Join(fdDir, e.Name()))
 		if err != nil {
 			continue // the directory's own fd, closed meanwhile
 		}
@@ -60,7 +64,7 @@ func readOwned(t testing.TB) ownedObjects {
 		default:
 			o.fds["other"]++
 		}
-		info, _ := os.ReadFile(filepath.Join("/proc/self/fdinfo", e.Name()))
+		info, _ := os.ReadFile(filepath.Join("/proc", pid, "fdinfo", e.Name()))
 		if id, ok := fdinfoField(info, "prog_id:"); ok && kind == "bpf-prog" {
 			o.progs = append(o.progs, ebpf.ProgramID(id))
 		}

@@ -33,6 +33,7 @@ type Flags struct {
 	MemProfileRate string
 	MaxSuspects    int
 	LogLevel       string
+	StateDir       string
 	Maps           tracer.Options
 
 	// HTTP (see serve.go).
@@ -85,6 +86,7 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.StringVar(&f.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	fs.StringVar(&f.SourcePath, "source-path", "", "directory of the targets' source code for the pprof UI's source view (none: lines without code)")
 	fs.BoolVar(&f.BPFStats, "bpf-stats", false, "turn on the kernel's BPF run-time statistics for the metrics (costs ~20-40 ns per probe hit)")
+	fs.StringVar(&f.StateDir, "state-dir", monitor.DefaultStateDir, "where MemProfileRate changes are recorded until restored, so one left by a killed leakscope is reported (\"\" records nothing)")
 	fs.Uint32Var(&f.Maps.LiveObjects, "max-live-objects", f.Maps.LiveObjects, "capacity: sampled objects alive at once")
 	fs.Uint32Var(&f.Maps.StackSlots, "max-stacks", f.Maps.StackSlots, "capacity: distinct allocation stacks")
 	fs.Uint32Var(&f.Maps.StackStats, "max-stack-stats", f.Maps.StackStats, "capacity: (process, stack) aggregates")

@@ -85,6 +85,7 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 		Duration:     f.Duration,
 		OutDir:       f.Out,
 		KeepProfiles: f.KeepProfiles,
+		StateDir:     f.StateDir,
 		Rate:         rate,
 		MaxSuspects:  f.MaxSuspects,
 		Maps:         f.Maps,
