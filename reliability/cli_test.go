@@ -1,11 +1,8 @@
 package reliability
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/leakscope/leakscope/internal/testutil"
@@ -46,17 +43,5 @@ func buildCLI(t *testing.T) string {
 // runCLI runs leakscope to its end and returns its exit code and output.
 func runCLI(t *testing.T, bin string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String()
-	case errors.As(err, &exit):
-		return exit.ExitCode(), out.String()
-	}
-	t.Fatalf("running leakscope: %v", err)
-	return -1, ""
+	return testutil.Run(t, bin, nil, args...)
 }

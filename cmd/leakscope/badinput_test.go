@@ -1,8 +1,6 @@
 package main_test
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,23 +20,7 @@ import (
 // runLeakscope runs the binary and returns its exit code and output.
 func runLeakscope(t *testing.T, bin string, cred *syscall.Credential, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	if cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String()
-	case errors.As(err, &exit):
-		return exit.ExitCode(), out.String()
-	default:
-		t.Fatalf("running leakscope: %v", err)
-		return -1, ""
-	}
+	return testutil.Run(t, bin, cred, args...)
 }
 
 // wantCleanError checks a failure is a short, clear message, not a panic.

@@ -4,6 +4,7 @@ package testutil
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -180,3 +181,25 @@ func (p *Process) Wait(t testing.TB, timeout time.Duration) error {
 
 // Signal sends sig to the fixture (by PID).
 func (p *Process) Signal(sig syscall.Signal) error { return p.Cmd.Process.Signal(sig) }
+
+// Run runs bin with args to its end (as cred when not nil) and returns
+// its exit code and combined output.
+func Run(t testing.TB, bin string, cred *syscall.Credential, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out.String()
+	case errors.As(err, &exit):
+		return exit.ExitCode(), out.String()
+	}
+	t.Fatalf("running %s: %v", bin, err)
+	return -1, ""
+}
