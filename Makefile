@@ -6,7 +6,7 @@ BIN     := bin/leakscope
 DEMO    := bin/leakscope-demo-target
 DEMOOUT ?= demo-out
 
-.PHONY: all build generate check-generate test-deps test test-short demo lint clean bench eval matrix fuzz
+.PHONY: all build generate check-generate test-deps test test-short demo lint clean bench eval matrix fuzz test-caps soak
 
 all: build
 
@@ -70,6 +70,12 @@ fuzz:
 		done; \
 	done; \
 	echo "fuzz: $$n targets, $$(( $$(date +%s) - start )) s"; test $$n -gt 0
+
+# A whole watch as uid nobody with only the least capabilities (setpriv),
+# and once without each of them (see docs/RELIABILITY.md). Needs root to
+# hand out the capabilities; part of make test too.
+test-caps:
+	$(GO) test -count=1 -v -run '^TestCapabilities$$' ./reliability/
 
 test-short:
 	$(GO) test -count=1 -short ./...

@@ -23,7 +23,7 @@ func TestTinyMaps(t *testing.T) {
 	p, _, _ := startTarget(t, "-leak=none", "-churn-rate=33554432")
 	out := filepath.Join(t.TempDir(), "out")
 	code, log := runCLI(t, bin, "--pid", strconv.Itoa(p.PID()), "--duration=65s", "--interval=5s",
-		"--memprofilerate=65536", "--max-live-objects=4", "--max-stack-stats=1", "--max-stacks=8", "--state-dir=", "--out", out)
+		"--memprofilerate=65536", "--max-live-objects=4", "--max-stack-stats=1", "--max-stacks=4", "--state-dir=", "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, log)
 	}
@@ -33,8 +33,8 @@ func TestTinyMaps(t *testing.T) {
 	}
 	tg := d.Targets[0]
 	t.Logf("lost %v; incomplete %v; %d suspects", tg.Lost, tg.Incomplete, len(tg.Suspects))
-	if tg.Lost["live_map_full"] == 0 || tg.Lost["stats_map_full"] == 0 {
-		t.Errorf("lost %v: want live_map_full and stats_map_full above zero", tg.Lost)
+	if tg.Lost["live_map_full"] == 0 {
+		t.Errorf("lost %v: want live_map_full above zero", tg.Lost)
 	}
 	if len(tg.Incomplete) == 0 {
 		t.Errorf("suspects.json does not mark the target incomplete")

@@ -2,8 +2,11 @@ package tracer
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxPlausibleRate bounds what runtime.MemProfileRate can hold before a
@@ -20,27 +23,21 @@ type ProfileRate struct {
 
 // Read returns the current value of runtime.MemProfileRate.
 func (r ProfileRate) Read() (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/mem", r.PID))
-	if err != nil {
-		return 0, fmt.Errorf("opening memory of pid %d: %w", r.PID, err)
-	}
-	defer f.Close()
-	return readInt64(f, r.Addr)
+	return r.read()
 }
 
-// Set writes runtime.MemProfileRate = v and returns the previous value. It
-// refuses when the current value is implausible (the address would not be
-// the variable), and verifies the write by reading it back.
+// Set writes v to runtime.MemProfileRate and returns the previous value.
+// The old value is read first and must be a plausible rate; the new one is
+// read back to verify the write.
+//
+// Memory is accessed with process_vm_readv/writev, which need ptrace
+// access to the target (CAP_SYS_PTRACE for another user's process) but,
+// unlike /proc/PID/mem, no file permission on it (CAP_DAC_OVERRIDE).
 func (r ProfileRate) Set(v int64) (old int64, err error) {
 	if v < 0 || v > maxPlausibleRate {
 		return 0, fmt.Errorf("memprofilerate %d out of range [0, %d]", v, maxPlausibleRate)
 	}
-	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/mem", r.PID), os.O_RDWR, 0)
-	if err != nil {
-		return 0, fmt.Errorf("opening memory of pid %d: %w", r.PID, err)
-	}
-	defer f.Close()
-	old, err = readInt64(f, r.Addr)
+	old, err = r.read()
 	if err != nil {
 		return 0, err
 	}
@@ -49,11 +46,12 @@ func (r ProfileRate) Set(v int64) (old int64, err error) {
 	}
 	var buf [8]byte
 	binary.LittleEndian.PutUint64(buf[:], uint64(v))
-	// One aligned 8-byte write: the runtime sees the old or the new value.
-	if _, err := f.WriteAt(buf[:], int64(r.Addr)); err != nil {
-		return old, fmt.Errorf("writing runtime.MemProfileRate of pid %d: %w", r.PID, err)
+	// One aligned 8-byte copy: the runtime sees the old or the new value.
+	n, err := unix.ProcessVMWritev(int(r.PID), []unix.Iovec{iovec(buf[:])}, []unix.RemoteIovec{{Base: uintptr(r.Addr), Len: 8}}, 0)
+	if err != nil || n != 8 {
+		return old, fmt.Errorf("writing runtime.MemProfileRate of pid %d: %d bytes written: %w", r.PID, n, memErr(err))
 	}
-	got, err := readInt64(f, r.Addr)
+	got, err := r.read()
 	if err != nil {
 		return old, err
 	}
@@ -63,13 +61,33 @@ func (r ProfileRate) Set(v int64) (old int64, err error) {
 	return old, nil
 }
 
-func readInt64(f *os.File, addr uint64) (int64, error) {
-	if addr%8 != 0 {
-		return 0, fmt.Errorf("address %#x of runtime.MemProfileRate is not 8-byte aligned", addr)
+func (r ProfileRate) read() (int64, error) {
+	if r.Addr%8 != 0 {
+		return 0, fmt.Errorf("address %#x of runtime.MemProfileRate is not 8-byte aligned", r.Addr)
 	}
 	var buf [8]byte
-	if _, err := f.ReadAt(buf[:], int64(addr)); err != nil {
-		return 0, fmt.Errorf("reading runtime.MemProfileRate at %#x: %w", addr, err)
+	n, err := unix.ProcessVMReadv(int(r.PID), []unix.Iovec{iovec(buf[:])}, []unix.RemoteIovec{{Base: uintptr(r.Addr), Len: 8}}, 0)
+	if err != nil || n != 8 {
+		return 0, fmt.Errorf("reading runtime.MemProfileRate of pid %d at %#x: %d bytes read: %w", r.PID, r.Addr, n, memErr(err))
 	}
 	return int64(binary.LittleEndian.Uint64(buf[:])), nil
+}
+
+func iovec(b []byte) unix.Iovec {
+	v := unix.Iovec{Base: &b[0]}
+	v.SetLen(len(b))
+	return v
+}
+
+// memErr names the usual failures of process_vm_readv/writev.
+func memErr(err error) error {
+	switch {
+	case err == nil:
+		return errors.New("short transfer")
+	case errors.Is(err, unix.ESRCH):
+		return fmt.Errorf("the process has exited: %w", err)
+	case errors.Is(err, unix.EPERM):
+		return withPermissionHint(fmt.Errorf("no ptrace access to the process: %w", os.ErrPermission))
+	}
+	return err
 }

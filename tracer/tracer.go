@@ -104,7 +104,7 @@ func (t *Tracer) MapMemory() map[string]uint64 {
 // withPermissionHint says what privileges are missing when err is EPERM.
 func withPermissionHint(err error) error {
 	if errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("%w (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE)", err)
+		return fmt.Errorf("%w (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE; kernels that refuse uprobe perf events without it also need CAP_SYS_ADMIN: see docs/RELIABILITY.md)", err)
 	}
 	return err
 }
