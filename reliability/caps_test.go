@@ -34,15 +34,7 @@ func TestCapabilities(t *testing.T) {
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Fatalf("needs setpriv (util-linux): %v", err)
 	}
-	// t.TempDir's parent is private to root: build where nobody can exec.
-	shared, err := os.MkdirTemp("", "leakscope-caps-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(shared) })
-	if err := os.Chmod(shared, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shared := testutil.SharedTempDir(t)
 	fixture := testutil.Build(t, shared, "leaky", "./testdata/leaky")
 	bin := testutil.Build(t, shared, "leakscope", "./cmd/leakscope")
 

@@ -86,15 +86,7 @@ func TestBadTargets(t *testing.T) {
 	})
 	t.Run("not privileged", func(t *testing.T) {
 		// A target owned by nobody, watched by nobody: no BPF, no ptrace.
-		// t.TempDir's parent is private to root: build where nobody can exec.
-		shared, err := os.MkdirTemp("", "leakscope-nobody-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(shared) })
-		if err := os.Chmod(shared, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		shared := testutil.SharedTempDir(t)
 		fixture := testutil.Build(t, shared, "leaky", "./testdata/leaky")
 		unprivileged := testutil.Build(t, shared, "leakscope", "./cmd/leakscope")
 		nobody := &syscall.Credential{Uid: 65534, Gid: 65534}

@@ -203,3 +203,18 @@ func Run(t testing.TB, bin string, cred *syscall.Credential, args ...string) (in
 	t.Fatalf("running %s: %v", bin, err)
 	return -1, ""
 }
+
+// SharedTempDir is a temporary directory every user may enter (t.TempDir's
+// parent is private to root): for binaries run as another user.
+func SharedTempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "leakscope-shared-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
