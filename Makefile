@@ -77,6 +77,20 @@ fuzz:
 test-caps:
 	$(GO) test -count=1 -v -run '^TestCapabilities$$' ./reliability/
 
+# Soak (about 65 minutes, needs root; not part of test or CI): 1,000
+# attach/detach cycles against a live target, then a real HTTP service on
+# loopback under Debian's wrk: SOAK/2 unwatched, SOAK watched, SOAK/2
+# unwatched. Installs wrk if missing. Writes reliability/soak-out.txt;
+# docs/RELIABILITY.md holds the figures.
+SOAK ?= 30m
+soak: SHELL := /bin/bash
+soak:
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@set -o pipefail; { echo "loadavg-before: $$(cat /proc/loadavg)"; \
+	LEAKSCOPE_CHURN_CYCLES=1000 $(GO) test -count=1 -v -timeout 30m -run '^TestAttachDetachChurn$$' ./reliability/ && \
+	LEAKSCOPE_SOAK=$(SOAK) $(GO) test -count=1 -v -timeout 120m -run '^TestSoak$$' ./reliability/; \
+	rc=$$?; echo "loadavg-after: $$(cat /proc/loadavg)"; exit $$rc; } 2>&1 | tee reliability/soak-out.txt
+
 test-short:
 	$(GO) test -count=1 -short ./...
 
