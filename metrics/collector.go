@@ -107,12 +107,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(progTime, prometheus.CounterValue, s.RunTime.Seconds(), name)
 	}
 
-	byStatus := map[string]int{report.StatusStarting: 0, report.StatusWatching: 0, report.StatusExited: 0, report.StatusError: 0}
+	byStatus := map[string]int{report.StatusStarting: 0, report.StatusWatching: 0, report.StatusExited: 0, report.StatusReplaced: 0, report.StatusError: 0}
 	for _, t := range u.Doc.Targets {
 		byStatus[t.Status]++
-		// An exited target's series end with it: Prometheus marks them
-		// stale, and no series lives on for a pid that is gone.
-		if t.Status == report.StatusExited {
+		// An exited (or replaced) target's series end with it: Prometheus
+		// marks them stale, and no series lives on for a pid that is gone.
+		if t.Status == report.StatusExited || t.Status == report.StatusReplaced {
 			continue
 		}
 		collectTarget(ch, &t)
