@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // procIdentity tells a process apart from a later one that reuses its PID
@@ -81,15 +82,37 @@ func parseTgid(status []byte) (uint32, bool) {
 
 // alive reports whether the process is still the one identified.
 func (id procIdentity) alive() bool {
-	now, err := identify(id.pid)
+	now, err := id.settled()
 	return err == nil && now == id
 }
 
 // replaced reports whether the pid now names another program: the process
 // executed one, or the pid was reused.
 func (id procIdentity) replaced() bool {
-	now, err := identify(id.pid)
+	now, err := id.settled()
 	return err == nil && now != id
+}
+
+// settled identifies the pid again. While the process is in the middle of
+// an exec its /proc entries can fail to read for a moment: as long as the
+// same process (same start time) still runs, it retries briefly rather
+// than take that for an exit.
+func (id procIdentity) settled() (procIdentity, error) {
+	for try := 0; ; try++ {
+		now, err := identify(id.pid)
+		if err == nil || try == 10 {
+			return now, err
+		}
+		b, rerr := os.ReadFile(fmt.Sprintf("/proc/%d/stat", id.pid))
+		if rerr != nil {
+			return now, err
+		}
+		st, perr := parseStat(b)
+		if perr != nil || st.start != id.start || st.state == 'Z' || st.state == 'X' {
+			return now, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // pfKthread is PF_KTHREAD in the flags of /proc/PID/stat.

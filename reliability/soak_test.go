@@ -175,13 +175,19 @@ func TestSoak(t *testing.T) {
 	if uErr+wErr != 0 {
 		t.Errorf("%d request errors", uErr+wErr)
 	}
-	// Noise on a shared 2-core machine: unwatched phases differ from each
-	// other by several percent.
-	if wRPS < 0.85*uRPS {
-		t.Errorf("watched throughput %.0f req/s is below 85%% of unwatched %.0f", wRPS, uRPS)
+	// "Within noise": against the spread of the unwatched runs (before
+	// and after), which on a shared 2-core machine differ from each other
+	// by up to 1.5x in p99 and several percent in throughput.
+	uMinRPS, uMaxP99 := unwatched[0].rps, unwatched[0].p99
+	for _, r := range unwatched {
+		uMinRPS, uMaxP99 = min(uMinRPS, r.rps), max(uMaxP99, r.p99)
 	}
-	if wP99 > uP99*3/2+time.Millisecond {
-		t.Errorf("watched p99 %v is over 1.5x unwatched %v (+1ms)", wP99, uP99)
+	t.Logf("soak: unwatched range: lowest %.0f req/s, highest p99 %v", uMinRPS, uMaxP99)
+	if wRPS < 0.85*uMinRPS {
+		t.Errorf("watched throughput %.0f req/s is below 85%% of the lowest unwatched %.0f", wRPS, uMinRPS)
+	}
+	if wP99 > uMaxP99*3/2+time.Millisecond {
+		t.Errorf("watched p99 %v is over 1.5x the highest unwatched %v (+1ms)", wP99, uMaxP99)
 	}
 	if len(rss) >= 4 {
 		warm, last := rss[len(rss)/4], rss[len(rss)-1]

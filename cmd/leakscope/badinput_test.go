@@ -159,27 +159,40 @@ func TestSignalFlushesAndExits(t *testing.T) {
 	fixture := testutil.Build(t, dir, "leaky", "./testdata/leaky")
 	p := testutil.Start(t, fixture, "-leak=map")
 	p.WaitLine(t, "ready", 10*time.Second)
-	out := filepath.Join(dir, "out")
-	ls := testutil.Start(t, bin, "--pid", strconv.Itoa(p.PID()), "--interval=1h", "--out", out)
-	time.Sleep(3 * time.Second) // attached, no interval has passed: only the final report writes
-	if err := ls.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	if err := ls.Wait(t, 5*time.Second); err != nil {
-		t.Fatalf("leakscope after SIGTERM: %v", err)
-	}
-	t.Logf("exited %v after SIGTERM", time.Since(start))
-	doc := readSuspects(t, filepath.Join(out, "suspects.json"))
-	if len(doc.Targets) != 1 || doc.Targets[0].SampledAllocs == 0 {
-		t.Errorf("final suspects.json lacks the samples: %+v", doc.Targets)
-	}
-	latestProfile(t, out, p.PID())
-	if p.Exited() {
-		t.Errorf("target died: %q", p.Lines())
-	}
-	if rate := readProfileRate(t, p.PID()); rate != 0 {
-		t.Errorf("runtime.MemProfileRate is %d after a clean exit, want 0 restored", rate)
+	for _, tc := range []struct {
+		sig      syscall.Signal
+		interval string
+	}{
+		// No interval has passed: only the final report writes.
+		{syscall.SIGTERM, "1h"},
+		// Snapshots and reports every 200 ms: the signal lands during or
+		// right next to one.
+		{syscall.SIGINT, "200ms"},
+	} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			ls := testutil.Start(t, bin, "--pid", strconv.Itoa(p.PID()), "--interval="+tc.interval, "--out", out, "--listen=")
+			time.Sleep(3 * time.Second) // attached
+			if err := ls.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if err := ls.Wait(t, 5*time.Second); err != nil {
+				t.Fatalf("leakscope after %v: %v", tc.sig, err)
+			}
+			t.Logf("exited %v after %v", time.Since(start), tc.sig)
+			doc := readSuspects(t, filepath.Join(out, "suspects.json"))
+			if len(doc.Targets) != 1 || doc.Targets[0].SampledAllocs == 0 {
+				t.Errorf("final suspects.json lacks the samples: %+v", doc.Targets)
+			}
+			latestProfile(t, out, p.PID())
+			if p.Exited() {
+				t.Errorf("target died: %q", p.Lines())
+			}
+			if rate := readProfileRate(t, p.PID()); rate != 0 {
+				t.Errorf("runtime.MemProfileRate is %d after a clean exit, want 0 restored", rate)
+			}
+		})
 	}
 }
 
