@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/internal/testutil"
-	"github.com/leakscope/leakscope/symbolize"
 	"github.com/leakscope/leakscope/tracer"
 )
 
@@ -34,20 +32,8 @@ func startTarget(t *testing.T, args ...string) (*testutil.Process, *gobin.Hooks,
 	bin := testutil.Build(t, t.TempDir(), "leaky", "./testdata/leaky")
 	p := testutil.Start(t, bin, args...)
 	p.WaitLine(t, "ready", 10*time.Second)
-	b, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", p.PID()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	hooks, err := b.ResolveHooks()
-	if err != nil {
-		t.Fatal(err)
-	}
-	proc, err := symbolize.OpenProcess(p.PID(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, hooks, tracer.ProfileRate{PID: uint32(p.PID()), Addr: hooks.MemProfileRateAddr + proc.Bias()}
+	hooks, rate := testutil.TargetHooks(t, p.PID())
+	return p, hooks, rate
 }
 
 // reloadEvery: TestAttachDetachChurn loads a new tracer every so many

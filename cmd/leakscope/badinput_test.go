@@ -11,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/internal/testutil"
-	"github.com/leakscope/leakscope/symbolize"
-	"github.com/leakscope/leakscope/tracer"
 )
 
 // runLeakscope runs the binary and returns its exit code and output.
@@ -199,20 +196,8 @@ func TestSignalFlushesAndExits(t *testing.T) {
 // readProfileRate reads the target's runtime.MemProfileRate.
 func readProfileRate(t *testing.T, pid int) int64 {
 	t.Helper()
-	b, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	hooks, err := b.ResolveHooks()
-	if err != nil {
-		t.Fatal(err)
-	}
-	proc, err := symbolize.OpenProcess(pid, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rate, err := tracer.ProfileRate{PID: uint32(pid), Addr: hooks.MemProfileRateAddr + proc.Bias()}.Read()
+	_, r := testutil.TargetHooks(t, pid)
+	rate, err := r.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
