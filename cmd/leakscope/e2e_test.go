@@ -33,7 +33,6 @@ type suspectsDoc struct {
 		SampledAllocs  uint64            `json:"sampled_allocs"`
 		SampledFrees   uint64            `json:"sampled_frees"`
 		Lost           map[string]uint64 `json:"lost"`
-		Status         string            `json:"status"`
 		Incomplete     []string          `json:"incomplete"`
 		Notes          []string          `json:"notes"`
 		Suspects       []struct {
