@@ -140,6 +140,9 @@ func parseStat(b []byte) (statFields, error) {
 		return statFields{}, errors.New("malformed stat line: too few fields")
 	}
 	st := statFields{state: fields[0][0]}
+	if !('A' <= st.state && st.state <= 'Z' || 'a' <= st.state && st.state <= 'z') {
+		return statFields{}, fmt.Errorf("malformed state %q", fields[0])
+	}
 	var err error
 	if st.flags, err = strconv.ParseUint(fields[6], 10, 64); err != nil {
 		return statFields{}, fmt.Errorf("malformed flags: %w", err)
