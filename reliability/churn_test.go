@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leakscope/leakscope/gobin"
+	"github.com/leakscope/leakscope/internal/hooktest"
 	"github.com/leakscope/leakscope/internal/testutil"
 	"github.com/leakscope/leakscope/tracer"
 )
@@ -32,7 +33,7 @@ func startTarget(t *testing.T, args ...string) (*testutil.Process, *gobin.Hooks,
 	bin := testutil.Build(t, t.TempDir(), "leaky", "./testdata/leaky")
 	p := testutil.Start(t, bin, args...)
 	p.WaitLine(t, "ready", 10*time.Second)
-	hooks, rate := testutil.TargetHooks(t, p.PID())
+	hooks, rate := hooktest.Resolve(t, p.PID())
 	return p, hooks, rate
 }
 

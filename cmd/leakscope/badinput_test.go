@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leakscope/leakscope/internal/hooktest"
 	"github.com/leakscope/leakscope/internal/testutil"
 )
 
@@ -196,7 +197,7 @@ func TestSignalFlushesAndExits(t *testing.T) {
 // readProfileRate reads the target's runtime.MemProfileRate.
 func readProfileRate(t *testing.T, pid int) int64 {
 	t.Helper()
-	_, r := testutil.TargetHooks(t, pid)
+	_, r := hooktest.Resolve(t, pid)
 	rate, err := r.Read()
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -17,10 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/leakscope/leakscope/gobin"
-	"github.com/leakscope/leakscope/symbolize"
-	"github.com/leakscope/leakscope/tracer"
 )
 
 // RequireBPF skips a privileged test when not root, or fails it when
@@ -222,24 +217,4 @@ func SharedTempDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-// TargetHooks resolves the hooks of a running Go process and where its
-// runtime.MemProfileRate lives at run time.
-func TargetHooks(t testing.TB, pid int) (*gobin.Hooks, tracer.ProfileRate) {
-	t.Helper()
-	b, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	hooks, err := b.ResolveHooks()
-	if err != nil {
-		t.Fatal(err)
-	}
-	proc, err := symbolize.OpenProcess(pid, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hooks, tracer.ProfileRate{PID: uint32(pid), Addr: hooks.MemProfileRateAddr + proc.Bias()}
 }
