@@ -80,7 +80,7 @@ func TestDaemonSet(t *testing.T) {
 	if sc.Privileged == nil || *sc.Privileged || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || !sc.ReadOnlyRootFilesystem {
 		t.Errorf("securityContext: want privileged false, no privilege escalation, read-only root: %+v", sc)
 	}
-	want := []string{"BPF", "PERFMON", "SYS_PTRACE", "SYS_RESOURCE"}
+	want := []string{"BPF", "PERFMON", "SYS_PTRACE", "SYS_RESOURCE", "SYS_ADMIN"}
 	if !slices.Equal(sc.Capabilities.Drop, []string{"ALL"}) || !slices.Equal(sc.Capabilities.Add, want) {
 		t.Errorf("capabilities: drop %v add %v; want drop ALL, add %v", sc.Capabilities.Drop, sc.Capabilities.Add, want)
 	}
