@@ -16,6 +16,9 @@
  *   runtime.freeSpecial(s, p, size)     a special is freed; if it is the
  *                                       profile kind, the object died
  *   runtime.gcMarkTermination           one per GC cycle: the age clock
+ *   runtime.mallocgc(size, typ, zero)   only with --mode=all-allocs: every
+ *                                       heap allocation, counted per stack
+ *                                       (exact counts, at a high price)
  *
  * Everything is aggregated in maps that userspace snapshots; every way data
  * can be lost is counted per target and per CPU.
@@ -43,6 +46,7 @@ enum loss_reason {
 	LOSS_PENDING_FULL,     /* per-thread pending map full: sample dropped */
 	LOSS_COMMIT_UNMATCHED, /* setprofilebucket without a matching profilealloc */
 	LOSS_READ_FAILED,      /* reading target memory failed */
+	LOSS_ALLOCS_FULL,      /* all-allocs mode: per-stack count map full */
 	LOSS_MAX,
 };
 
@@ -53,6 +57,7 @@ enum event {
 	EV_SPECIAL,     /* freeSpecial hits, any special kind */
 	EV_FREE,        /* frees of profiled objects matched to a live sample */
 	EV_GC,          /* GC cycles */
+	EV_MALLOC,      /* all-allocs mode: mallocgc hits (heap allocations) */
 	EV_MAX,
 };
 
@@ -101,6 +106,11 @@ struct pending_alloc {
 	__u32 tgid; /* lets userspace drop a departed target's leftovers */
 };
 
+/* Exact allocation counts of one (target, stack), --mode=all-allocs. */
+struct alloc_count {
+	__u64 allocs, bytes;
+};
+
 /* Capacities are overridden from userspace before loading. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -136,6 +146,15 @@ struct {
 	__type(key, struct stats_key);
 	__type(value, struct stats_val);
 } stats SEC(".maps");
+
+/* Per CPU: every allocation of the target passes here, so the counts
+ * must not bounce a shared cache line between cores. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct stats_key);
+	__type(value, struct alloc_count);
+} alloc_counts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -332,5 +351,47 @@ int gc_mark_termination(struct pt_regs *ctx)
 		return 0;
 	__sync_fetch_and_add(&t->gc_cycles, 1);
 	count_event(bpf_map_lookup_elem(&counters, &tgid), EV_GC);
+	return 0;
+}
+
+SEC("uprobe/mallocgc")
+int mallocgc(struct pt_regs *ctx)
+{
+	/* Every heap allocation: this is the expensive mode (a stack walk per
+	 * allocation). Zero-size allocations return &zerobase and allocate
+	 * nothing; like runtime.MemStats.Mallocs, they are not counted. */
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct target *t = bpf_map_lookup_elem(&targets, &tgid);
+	if (!t)
+		return 0;
+	__u64 size = GO_PARAM1(ctx);
+	if (size == 0)
+		return 0;
+	struct counts *c = bpf_map_lookup_elem(&counters, &tgid);
+	count_event(c, EV_MALLOC);
+
+	long sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (sid < 0) {
+		count_loss(c, sid == -EEXIST ? LOSS_STACK_COLLISION : LOSS_STACK_FAILED);
+		sid = -1;
+	}
+	struct stats_key k = {.tgid = tgid, .stack_id = sid};
+	struct alloc_count *a = bpf_map_lookup_elem(&alloc_counts, &k);
+	if (a) {
+		a->allocs++; /* this CPU's copy: no atomics needed */
+		a->bytes += size;
+		return 0;
+	}
+	struct alloc_count first = {.allocs = 1, .bytes = size};
+	if (bpf_map_update_elem(&alloc_counts, &k, &first, BPF_NOEXIST) == 0)
+		return 0;
+	/* Another program on this CPU created it meanwhile, or the map is full. */
+	a = bpf_map_lookup_elem(&alloc_counts, &k);
+	if (!a) {
+		count_loss(c, LOSS_ALLOCS_FULL);
+		return 0;
+	}
+	a->allocs++;
+	a->bytes += size;
 	return 0;
 }

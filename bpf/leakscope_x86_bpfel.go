@@ -13,10 +13,16 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type LeakscopeAllocCount struct {
+	_      structs.HostLayout
+	Allocs uint64
+	Bytes  uint64
+}
+
 type LeakscopeCounts struct {
 	_     structs.HostLayout
-	Loss  [9]uint64
-	Event [6]uint64
+	Loss  [10]uint64
+	Event [7]uint64
 }
 
 type LeakscopeLiveKey struct {
@@ -70,6 +76,7 @@ type LeakscopeTarget struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	LeakscopeMapAllocCounts        = "alloc_counts"
 	LeakscopeMapCounters           = "counters"
 	LeakscopeMapLive               = "live"
 	LeakscopeMapPending            = "pending"
@@ -78,6 +85,7 @@ const (
 	LeakscopeMapTargets            = "targets"
 	LeakscopeProgFreeSpecial       = "free_special"
 	LeakscopeProgGcMarkTermination = "gc_mark_termination"
+	LeakscopeProgMallocgc          = "mallocgc"
 	LeakscopeProgProfilealloc      = "profilealloc"
 	LeakscopeProgSetprofilebucket  = "setprofilebucket"
 )
@@ -126,6 +134,7 @@ type LeakscopeSpecs struct {
 type LeakscopeProgramSpecs struct {
 	FreeSpecial       *ebpf.ProgramSpec `ebpf:"free_special"`
 	GcMarkTermination *ebpf.ProgramSpec `ebpf:"gc_mark_termination"`
+	Mallocgc          *ebpf.ProgramSpec `ebpf:"mallocgc"`
 	Profilealloc      *ebpf.ProgramSpec `ebpf:"profilealloc"`
 	Setprofilebucket  *ebpf.ProgramSpec `ebpf:"setprofilebucket"`
 }
@@ -134,12 +143,13 @@ type LeakscopeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type LeakscopeMapSpecs struct {
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	Live     *ebpf.MapSpec `ebpf:"live"`
-	Pending  *ebpf.MapSpec `ebpf:"pending"`
-	Stacks   *ebpf.MapSpec `ebpf:"stacks"`
-	Stats    *ebpf.MapSpec `ebpf:"stats"`
-	Targets  *ebpf.MapSpec `ebpf:"targets"`
+	AllocCounts *ebpf.MapSpec `ebpf:"alloc_counts"`
+	Counters    *ebpf.MapSpec `ebpf:"counters"`
+	Live        *ebpf.MapSpec `ebpf:"live"`
+	Pending     *ebpf.MapSpec `ebpf:"pending"`
+	Stacks      *ebpf.MapSpec `ebpf:"stacks"`
+	Stats       *ebpf.MapSpec `ebpf:"stats"`
+	Targets     *ebpf.MapSpec `ebpf:"targets"`
 }
 
 // LeakscopeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -168,16 +178,18 @@ func (o *LeakscopeObjects) Close() error {
 //
 // It can be passed to LoadLeakscopeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type LeakscopeMaps struct {
-	Counters *ebpf.Map `ebpf:"counters"`
-	Live     *ebpf.Map `ebpf:"live"`
-	Pending  *ebpf.Map `ebpf:"pending"`
-	Stacks   *ebpf.Map `ebpf:"stacks"`
-	Stats    *ebpf.Map `ebpf:"stats"`
-	Targets  *ebpf.Map `ebpf:"targets"`
+	AllocCounts *ebpf.Map `ebpf:"alloc_counts"`
+	Counters    *ebpf.Map `ebpf:"counters"`
+	Live        *ebpf.Map `ebpf:"live"`
+	Pending     *ebpf.Map `ebpf:"pending"`
+	Stacks      *ebpf.Map `ebpf:"stacks"`
+	Stats       *ebpf.Map `ebpf:"stats"`
+	Targets     *ebpf.Map `ebpf:"targets"`
 }
 
 func (m *LeakscopeMaps) Close() error {
 	return _LeakscopeClose(
+		m.AllocCounts,
 		m.Counters,
 		m.Live,
 		m.Pending,
@@ -199,6 +211,7 @@ type LeakscopeVariables struct {
 type LeakscopePrograms struct {
 	FreeSpecial       *ebpf.Program `ebpf:"free_special"`
 	GcMarkTermination *ebpf.Program `ebpf:"gc_mark_termination"`
+	Mallocgc          *ebpf.Program `ebpf:"mallocgc"`
 	Profilealloc      *ebpf.Program `ebpf:"profilealloc"`
 	Setprofilebucket  *ebpf.Program `ebpf:"setprofilebucket"`
 }
@@ -207,6 +220,7 @@ func (p *LeakscopePrograms) Close() error {
 	return _LeakscopeClose(
 		p.FreeSpecial,
 		p.GcMarkTermination,
+		p.Mallocgc,
 		p.Profilealloc,
 		p.Setprofilebucket,
 	)

@@ -61,6 +61,9 @@ type Config struct {
 	MaxSuspects int
 	Maps        tracer.Options
 	Stdout      io.Writer // the per-interval table
+	// AllAllocs adds the every-allocation probe (--mode=all-allocs): exact
+	// allocation counts per site, at a cost of microseconds per allocation.
+	AllAllocs bool
 	// Publish, if set, receives every interval's results (after the files
 	// are written); it must not block for long.
 	Publish func(*report.Update)

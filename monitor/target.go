@@ -27,6 +27,8 @@ type target struct {
 	att         *tracer.Attachment
 	rate        tracer.ProfileRate
 	analysis    *analysis.Target
+	// maxSuspects also caps the exact allocation sites reported.
+	maxSuspects int
 
 	rateBefore  int64 // MemProfileRate found at attach
 	rateNow     int64 // MemProfileRate at the last snapshot
@@ -65,6 +67,7 @@ func attach(tr *tracer.Tracer, cache *symbolize.Cache, c candidate, hooks *gobin
 		goVersion:   hooks.GoVersion,
 		proc:        proc,
 		rate:        tracer.ProfileRate{PID: pid, Addr: hooks.MemProfileRateAddr + proc.Bias()},
+		maxSuspects: cfg.MaxSuspects,
 		analysis: analysis.NewTarget(analysis.Config{
 			Interval:    cfg.Interval,
 			MaxSuspects: cfg.MaxSuspects,
@@ -91,6 +94,11 @@ func attach(tr *tracer.Tracer, cache *symbolize.Cache, c candidate, hooks *gobin
 	// attached: probes on another program must not stay.
 	if !c.id.alive() {
 		return nil, fmt.Errorf("pid %d exited or executed another program while leakscope attached", pid)
+	}
+	if cfg.AllAllocs {
+		if err := attachAllAllocs(t.att, log); err != nil {
+			return nil, fmt.Errorf("pid %d: %w", pid, err)
+		}
 	}
 	if err := t.applyRate(cfg.Rate, log); err != nil {
 		return nil, err
@@ -245,6 +253,9 @@ func (t *target) reportTarget() report.Target {
 		rt.Status = report.StatusWatching
 		rt.Suspects = t.analysis.Suspects()
 		rt.Incomplete = t.analysis.Incomplete()
+		if t.last.AllocSites != nil {
+			rt.ExactAllocs = analysis.AllocSites(t.last.AllocSites, t.proc, t.maxSuspects)
+		}
 	}
 	t.checkPprof(&rt)
 	if t.exited {

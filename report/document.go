@@ -86,6 +86,9 @@ type Target struct {
 	// Pprof is the cross-check against the target's own heap profile;
 	// each suspect carries its own part.
 	Pprof *crosscheck.TargetCheck `json:"pprof,omitempty"`
+	// ExactAllocs are the sites allocating the most bytes, counted exactly
+	// (every allocation): only with --mode=all-allocs.
+	ExactAllocs []analysis.AllocSite `json:"exact_allocs,omitempty"`
 	// Profile is the latest pprof profile written for this target.
 	Profile string `json:"profile,omitempty"`
 	// UpdatedAt is the time of the snapshot the figures come from.

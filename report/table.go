@@ -42,6 +42,7 @@ func WriteTable(w io.Writer, doc *Document) error {
 		for _, n := range t.Notes {
 			fmt.Fprintf(&b, "  note: %s\n", n)
 		}
+		writeExactAllocs(&b, t.ExactAllocs)
 		if len(t.Suspects) == 0 {
 			b.WriteString("  no suspects\n")
 			continue
@@ -131,4 +132,19 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// writeExactAllocs lists the all-allocs mode's exact counts, if any.
+func writeExactAllocs(b *strings.Builder, sites []analysis.AllocSite) {
+	if len(sites) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "  %-*s %12s %10s   (exact, every allocation since attach)\n", siteWidth, "ALLOCATING SITE", "ALLOCS", "BYTES")
+	for _, a := range sites {
+		site := a.Function
+		if len(a.Stack) > 0 {
+			site = a.Stack[0]
+		}
+		fmt.Fprintf(b, "  %-*s %12d %10s\n", siteWidth, truncateLeft(site, siteWidth), a.Allocs, HumanBytes(float64(a.Bytes)))
+	}
 }

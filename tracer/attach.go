@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
 
 	"github.com/leakscope/leakscope/bpf"
 	"github.com/leakscope/leakscope/gobin"
@@ -15,6 +16,8 @@ type Attachment struct {
 	t      *Tracer
 	PID    uint32
 	probes *probeSet // shared with other processes of the same executable
+	// allocLinks is the --mode=all-allocs probe, this process's own.
+	allocLinks []link.Link
 }
 
 // Executable is the key of the probe set the target shares.
@@ -59,7 +62,7 @@ func (a *Attachment) Close() error {
 		return nil // closed already
 	}
 	delete(t.targets, a.PID)
-	return errors.Join(t.releaseProbes(a.probes), t.forget(a.PID))
+	return errors.Join(closeLinks(a.allocLinks), t.releaseProbes(a.probes), t.forget(a.PID))
 }
 
 // forget deletes every map entry that belongs to pid.
@@ -73,6 +76,7 @@ func (t *Tracer) forget(pid uint32) error {
 	}
 	errs = append(errs, ignoreMissing(t.objs.Targets.Delete(pid)))
 	errs = append(errs, ignoreMissing(t.objs.Counters.Delete(pid)))
+	errs = append(errs, t.forgetAllocSites(pid))
 
 	var liveKeys []bpf.LeakscopeLiveKey
 	var statKeys []bpf.LeakscopeStatsKey

@@ -12,6 +12,7 @@ var LossReasons = [...]string{
 	"pending_map_full",   // sample dropped: too many threads with a sample in flight
 	"commit_unmatched",   // the runtime recorded a sample we never saw taken
 	"target_read_failed", // reading target memory failed
+	"alloc_counts_full",  // all-allocs mode: allocation not counted, per-stack count map full
 }
 
 // EventNames names the kernel's event counters, in the order of enum event.
@@ -22,4 +23,5 @@ var EventNames = [...]string{
 	"special_frees", // runtime.freeSpecial hits, any kind of special
 	"sample_frees",  // frees matched to a tracked sample
 	"gc_cycles",     // runtime.gcMarkTermination hits
+	"mallocs",       // all-allocs mode: runtime.mallocgc hits (heap allocations)
 }

@@ -87,22 +87,34 @@ func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading live objects: %w", err)
 	}
+	if err := t.readAllocSites(snaps); err != nil {
+		return nil, fmt.Errorf("reading allocation counts: %w", err)
+	}
 
 	for _, s := range snaps {
 		for id, st := range s.Stacks {
-			if id < 0 {
-				continue
-			}
-			pcs, err := t.stackPCs(id)
-			if err != nil {
-				// Counted and kept: the objects still show, under no stack.
-				s.Losses["stack_read_failed"]++
-				continue
-			}
-			st.PCs = pcs
+			st.PCs = t.pcsOrCount(s, id)
+		}
+		for id, site := range s.AllocSites {
+			site.PCs = t.pcsOrCount(s, id)
 		}
 	}
 	return snaps, nil
+}
+
+// pcsOrCount returns the stack recorded under id, or nil for an unknown
+// stack (negative id) and for one that cannot be read, which is counted:
+// its objects still show, under no stack.
+func (t *Tracer) pcsOrCount(s *Snapshot, id int32) []uint64 {
+	if id < 0 {
+		return nil
+	}
+	pcs, err := t.stackPCs(id)
+	if err != nil {
+		s.Losses["stack_read_failed"]++
+		return nil
+	}
+	return pcs
 }
 
 // stackPCs returns the user stack recorded under id, innermost first.

@@ -22,6 +22,9 @@ type Snapshot struct {
 	Losses map[string]uint64
 	// Events counts probe hits by kind (see EventNames).
 	Events map[string]uint64
+	// AllocSites holds exact allocation counts per stack, only when the
+	// target is watched with the all-allocs probe (AttachAllAllocs).
+	AllocSites map[int32]*AllocSite
 }
 
 // StackStats aggregates the sampled objects allocated from one stack.

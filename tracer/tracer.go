@@ -57,6 +57,7 @@ func New(opts Options) (*Tracer, error) {
 	for name, n := range map[string]uint32{
 		"live": opts.LiveObjects, "stacks": opts.StackSlots, "stats": opts.StackStats,
 		"pending": opts.Threads, "targets": opts.Targets, "counters": opts.Targets,
+		"alloc_counts": opts.StackStats,
 	} {
 		if n == 0 {
 			return nil, fmt.Errorf("capacity of map %q must be positive", name)
@@ -93,6 +94,7 @@ func (t *Tracer) MapMemory() map[string]uint64 {
 	for name, m := range map[string]*ebpf.Map{
 		"live": t.objs.Live, "stacks": t.objs.Stacks, "stats": t.objs.Stats,
 		"pending": t.objs.Pending, "targets": t.objs.Targets, "counters": t.objs.Counters,
+		"alloc_counts": t.objs.AllocCounts,
 	} {
 		if n, err := memlock(m); err == nil {
 			out[name] = n

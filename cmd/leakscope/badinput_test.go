@@ -53,6 +53,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--pid", "1", "--duration", "-5s"}, "must not be negative"},
 		{[]string{"--pid", "1", "--keep-profiles", "0"}, "at least 1"},
 		{[]string{"--pid", "1", "--memprofilerate", "2000000000"}, "want auto, keep, or a byte count"},
+		{[]string{"--pid", "1", "--mode", "every"}, "want sampled or all-allocs"},
 	} {
 		code, out := runLeakscope(t, bin, nil, tc.args...)
 		if code != 2 {

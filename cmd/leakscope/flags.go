@@ -34,6 +34,7 @@ type Flags struct {
 	MaxSuspects    int
 	LogLevel       string
 	StateDir       string
+	Mode           string
 	Maps           tracer.Options
 
 	// HTTP (see serve.go).
@@ -79,6 +80,7 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.BoolVar(&f.NoPprofDiscover, "no-pprof-discover", false, "do not look for /debug/pprof/heap on the targets' listening ports (probed from inside the target's network namespace)")
 	fs.BoolVar(&f.PprofGC, "pprof-gc", false, "let cross-check fetches force a GC in the target (?gc=1)")
 	fs.DurationVar(&f.PprofInterval, "pprof-interval", crosscheck.DefaultInterval, "time between fetches of a target's own heap profile")
+	fs.StringVar(&f.Mode, "mode", "sampled", "sampled (the runtime's heap samples: cheap, for continuous watching) or all-allocs (also probe every allocation for exact counts per site: slows the target down several times)")
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.Listen, "listen", DefaultListen, `HTTP address for /metrics, the web view and profiles ("" to turn off)`)
 	fs.StringVar(&f.AuthTokenFile, "auth-token-file", "", "file holding a token every HTTP request must carry (bearer, or basic-auth password)")
@@ -121,6 +123,9 @@ func parseFlags(args []string) (*Flags, error) {
 	}
 	if f.MaxSuspects < 1 {
 		return nil, fmt.Errorf("--max-suspects %d: must be at least 1", f.MaxSuspects)
+	}
+	if f.Mode != "sampled" && f.Mode != "all-allocs" {
+		return nil, fmt.Errorf("--mode %q: want sampled or all-allocs", f.Mode)
 	}
 	if _, err := parseRate(f.MemProfileRate); err != nil {
 		return nil, err

@@ -89,6 +89,7 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 		Rate:         rate,
 		MaxSuspects:  f.MaxSuspects,
 		Maps:         f.Maps,
+		AllAllocs:    f.Mode == "all-allocs",
 		Stdout:       os.Stdout,
 		Publish:      publish,
 		BPFStats:     f.BPFStats,
