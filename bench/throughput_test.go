@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/internal/testutil"
 	"github.com/leakscope/leakscope/symbolize"
@@ -25,17 +28,22 @@ const (
 	sampleRate = 512 * 1024
 	// window is one measurement window; warmup runs before the first.
 	// bench/cmd/render describes both: keep it in step.
-	window = 3 * time.Second
-	warmup = 2 * time.Second
-	// throttled is the total allocation rate of the throttled load.
-	throttled = 1_000_000_000
+	window = 2 * time.Second
+	warmup = 1 * time.Second
 	// cliInterval is leakscope's --interval, its default.
 	cliInterval = "10s"
 )
 
+// loads are the allocation rates of BenchmarkTargetThroughput (0: as fast
+// as the target can). bench/cmd/render lists the same names.
+var loads = []struct {
+	name string
+	rate int64
+}{{"max", 0}, {"1GBps", 1_000_000_000}, {"100MBps", 100_000_000}}
+
 // BenchmarkTargetThroughput measures the allocation throughput of
 // testdata/bench/allocs (4 goroutines allocating a mix of sizes, on all
-// cores) at full speed ("max") and throttled to 1 GB/s ("1GBps"):
+// cores) at full speed ("max") and throttled to 1 GB/s and 100 MB/s:
 //
 //   - baseline: nothing changes between windows (an A/A run: its ratio
 //     shows the noise of the method itself).
@@ -46,6 +54,11 @@ const (
 //     (with --out, so the benchmark can check from suspects.json that it
 //     saw samples, frees and GC cycles; it writes only at the interval and
 //     at exit, outside the windows).
+//   - all-allocs: the same with --mode=all-allocs (a probe on every
+//     allocation).
+//   - pprof-poll: no leakscope; the target itself turns on heap sampling
+//     and fetches its own /debug/pprof/heap (1 s after the switch, then
+//     every 10 s): what a user would do in-process instead.
 //
 // One invocation runs one fresh target and four windows: baseline,
 // variant, variant, baseline. MB/s is the variant's throughput, base-MB/s
@@ -54,12 +67,9 @@ const (
 // what matters when the target is not CPU bound (the throttled load) or
 // when other work on the host takes CPU from it.
 func BenchmarkTargetThroughput(b *testing.B) {
-	for _, load := range []struct {
-		name string
-		rate int64
-	}{{"max", 0}, {"1GBps", throttled}} {
+	for _, load := range loads {
 		b.Run(load.name, func(b *testing.B) {
-			for _, v := range []string{"baseline", "sampling", "leakscope"} {
+			for _, v := range []string{"baseline", "sampling", "leakscope", "all-allocs", "pprof-poll"} {
 				b.Run(v, func(b *testing.B) { targetThroughput(b, v, load.rate) })
 			}
 		})
@@ -71,6 +81,9 @@ func BenchmarkTargetThroughput(b *testing.B) {
 type allocWindow struct {
 	bytes, ns, cpuNs, gcs int64
 	hostNs                int64
+	// GC stop-the-world pauses: count, mean, and the largest p99, max and
+	// stopping-phase p99 of the windows added (bucket upper bounds).
+	pauses, pauseMeanNs, pauseP99Ns, pauseMaxNs, stopP99Ns int64
 }
 
 func (w *allocWindow) add(o allocWindow) {
@@ -79,6 +92,13 @@ func (w *allocWindow) add(o allocWindow) {
 	w.cpuNs += o.cpuNs
 	w.gcs += o.gcs
 	w.hostNs += o.hostNs
+	if n := w.pauses + o.pauses; n > 0 {
+		w.pauseMeanNs = (w.pauseMeanNs*w.pauses + o.pauseMeanNs*o.pauses) / n
+	}
+	w.pauses += o.pauses
+	w.pauseP99Ns = max(w.pauseP99Ns, o.pauseP99Ns)
+	w.pauseMaxNs = max(w.pauseMaxNs, o.pauseMaxNs)
+	w.stopP99Ns = max(w.stopP99Ns, o.stopP99Ns)
 }
 
 // otherCores is the CPU everything but the target used on the host, on
@@ -125,7 +145,7 @@ func targetThroughput(b *testing.B, name string, rate int64) {
 	testutil.RequireBPF(b)
 	bin := build(b, "allocs", "./testdata/bench/allocs")
 	var cli string
-	if name == "leakscope" {
+	if name == "leakscope" || name == "all-allocs" {
 		cli = build(b, "leakscope", "./cmd/leakscope")
 	}
 	fx := startFixture(b, bin, "-workers", "4")
@@ -140,7 +160,11 @@ func targetThroughput(b *testing.B, name string, rate int64) {
 		h0 := hostBusyNs(b)
 		a := fx.ask(b, fmt.Sprintf("measure %d", d.Milliseconds()), "measured", d+time.Minute)
 		h1 := hostBusyNs(b)
-		return allocWindow{bytes: a[0], ns: a[1], cpuNs: a[2], gcs: a[3], hostNs: h1 - h0}
+		if len(a) != 9 {
+			b.Fatalf("fixture answered %v to measure, want 9 numbers", a)
+		}
+		return allocWindow{bytes: a[0], ns: a[1], cpuNs: a[2], gcs: a[3], hostNs: h1 - h0,
+			pauses: a[4], pauseMeanNs: a[5], pauseP99Ns: a[6], pauseMaxNs: a[7], stopP99Ns: a[8]}
 	}
 	measure(warmup)
 
@@ -151,24 +175,40 @@ func targetThroughput(b *testing.B, name string, rate int64) {
 		v = nopVariant{}
 	case "sampling":
 		v = samplingVariant{mpr}
-	case "leakscope":
+	case "leakscope", "all-allocs":
 		ls = &cliVariant{bin: cli, pid: fx.pid, mpr: mpr, out: b.TempDir()}
+		if name == "all-allocs" {
+			ls.args = []string{"--mode=all-allocs"}
+		}
 		b.Cleanup(ls.kill)
 		v = ls
+	case "pprof-poll":
+		v = pprofVariant{fx}
 	}
 
 	var base, with allocWindow
 	base.add(measure(window))
 	v.on(b)
 	var cliCPU0 int64
+	var prog0 map[string]progStat
 	if ls != nil {
+		// BPF run-time statistics over both windows (they cost ~40 ns per
+		// program run, see BenchmarkProbeHit, which stays in the ratio).
+		st, err := ebpf.EnableStats(unix.BPF_STATS_RUN_TIME)
+		if err != nil {
+			b.Fatalf("enabling BPF run-time statistics: %v", err)
+		}
+		defer st.Close()
 		cliCPU0 = ls.cpuNs(b)
+		prog0 = cliProgStats(b, ls.cmd.Process.Pid)
 	}
 	with.add(measure(window))
 	with.add(measure(window))
 	var cliCPU int64
+	var prog1 map[string]progStat
 	if ls != nil {
 		cliCPU = ls.cpuNs(b) - cliCPU0
+		prog1 = cliProgStats(b, ls.cmd.Process.Pid)
 	}
 	v.off(b)
 	base.add(measure(window))
@@ -183,11 +223,24 @@ func targetThroughput(b *testing.B, name string, rate int64) {
 	b.ReportMetric(with.cores(), "cores")
 	b.ReportMetric(base.cores(), "base-cores")
 	b.ReportMetric(with.gcPerSec(), "gc/s")
+	b.ReportMetric(base.gcPerSec(), "base-gc/s")
+	b.ReportMetric(float64(with.pauseMeanNs)/1e3, "pause-mean-us")
+	b.ReportMetric(float64(base.pauseMeanNs)/1e3, "base-pause-mean-us")
+	b.ReportMetric(float64(with.pauseP99Ns)/1e3, "pause-p99-us")
+	b.ReportMetric(float64(base.pauseP99Ns)/1e3, "base-pause-p99-us")
+	b.ReportMetric(float64(with.stopP99Ns)/1e3, "stop-p99-us")
+	b.ReportMetric(float64(base.stopP99Ns)/1e3, "base-stop-p99-us")
 	all := base
 	all.add(with)
 	b.ReportMetric(all.otherCores(), "other-cores")
 	if name != "baseline" {
 		b.ReportMetric(with.samplesPS(), "samples/s")
+	}
+	if ls != nil {
+		reportProgStats(b, prog0, prog1)
+	}
+	if ls != nil && ls.report.Events["mallocs"] > 0 {
+		b.ReportMetric(float64(ls.report.Events["mallocs"])/ls.stopped.Sub(ls.attached).Seconds(), "mallocs/s")
 	}
 	if ls != nil {
 		b.ReportMetric(float64(cliCPU)/float64(with.ns), "leakscope-cores")
@@ -236,13 +289,21 @@ func (s samplingVariant) off(b *testing.B) {
 	}
 }
 
+// pprofVariant has the target profile itself: heap sampling on, and a GET
+// of its own /debug/pprof/heap 1 s after and then every 10 s.
+type pprofVariant struct{ fx *fixture }
+
+func (p pprofVariant) on(b *testing.B)  { p.fx.ask(b, "pprof on", "pprof", 10*time.Second) }
+func (p pprofVariant) off(b *testing.B) { p.fx.ask(b, "pprof off", "pprof", 10*time.Second) }
+
 // cliVariant runs the leakscope command on the fixture.
 type cliVariant struct {
 	bin string
 	pid int
 	mpr tracer.ProfileRate
 
-	out string // --out directory
+	out  string   // --out directory
+	args []string // more flags
 
 	cmd                *exec.Cmd
 	stdout, stderr     bytes.Buffer
@@ -259,10 +320,11 @@ type cliTarget struct {
 	SampledAllocs uint64            `json:"sampled_allocs"`
 	SampledFrees  uint64            `json:"sampled_frees"`
 	Lost          map[string]uint64 `json:"lost"`
+	Events        map[string]uint64 `json:"events"`
 }
 
 func (c *cliVariant) on(b *testing.B) {
-	c.cmd = exec.Command(c.bin, "--pid", strconv.Itoa(c.pid), "--interval", cliInterval, "--out", c.out)
+	c.cmd = exec.Command(c.bin, append([]string{"--pid", strconv.Itoa(c.pid), "--interval", cliInterval, "--out", c.out}, c.args...)...)
 	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
 	if err := c.cmd.Start(); err != nil {
 		b.Fatalf("starting leakscope: %v", err)

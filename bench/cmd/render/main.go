@@ -19,8 +19,12 @@ import (
 	"time"
 )
 
-// minRuns is the fewest runs per benchmark the document may be built on.
-const minRuns = 5
+// minRuns is the fewest runs per benchmark the document may be built on;
+// the watch-cost runs take minutes each and run once.
+const (
+	minRuns      = 5
+	minWatchRuns = 1
+)
 
 // The benchmarks the document reports; all must be present.
 var (
@@ -28,8 +32,11 @@ var (
 	loads         = []struct{ name, title string }{
 		{"max", "at full speed"},
 		{"1GBps", "throttled to 1 GB/s"},
+		{"100MBps", "throttled to 100 MB/s"},
 	}
-	monitorVariants = []string{"baseline", "sampling", "leakscope"}
+	monitorVariants = []string{"baseline", "sampling", "leakscope", "all-allocs", "pprof-poll"}
+	watchTargets    = []int{1, 10, 50}
+	snapshotSizes   = []string{"100K", "1000K"}
 )
 
 // Claims of /work/shared/docs/go-runtime-hooks.md ("reference notes") that
@@ -131,9 +138,18 @@ func (r *result) check() []string {
 			names = append(names, "BenchmarkTargetThroughput/"+l.name+"/"+v)
 		}
 	}
+	for _, s := range snapshotSizes {
+		names = append(names, "BenchmarkSnapshot/live="+s)
+	}
 	for _, n := range names {
 		if got := len(r.runs[n]); got < minRuns {
 			errs = append(errs, fmt.Sprintf("%s: %d runs, want at least %d", n, got, minRuns))
+		}
+	}
+	for _, t := range watchTargets {
+		n := fmt.Sprintf("BenchmarkWatchCost/targets=%d", t)
+		if got := len(r.runs[n]); got < minWatchRuns {
+			errs = append(errs, fmt.Sprintf("%s: %d runs, want at least %d", n, got, minWatchRuns))
 		}
 	}
 	return errs
@@ -249,6 +265,7 @@ func render(w io.Writer, r *result, cmd string, m machine, now time.Time) {
 	p("how much); that is why every ratio is taken against a baseline measured\n")
 	p("in the same invocation, interleaved with the variant.\n\n")
 
+	renderGoals(p, r)
 	p("## Summary\n\n")
 	pro, ent := "BenchmarkProbeHit/prologue", "BenchmarkProbeHit/entry"
 	p("- One probe hit where leakscope attaches (`PUSHQ BP`): %s ns (trap %s ns,\n",
@@ -327,9 +344,17 @@ func render(w io.Writer, r *result, cmd string, m machine, now time.Time) {
 	p("  which attaches its four probes and turns sampling on at 512 KiB by itself.\n")
 	p("  `--out` lets the benchmark check in `suspects.json` that leakscope saw\n")
 	p("  samples, frees and GC cycles (it fails otherwise); leakscope writes there\n")
-	p("  only every interval and at exit, outside the windows.\n\n")
-	p("One invocation starts a fresh target, warms up for 2 s, then measures four\n")
-	p("3 s windows: baseline, variant, variant, baseline (leakscope runs across\n")
+	p("  only every interval and at exit, outside the windows;\n")
+	p("- all-allocs: the same command with `--mode=all-allocs`, which also probes\n")
+	p("  `runtime.mallocgc` (every heap allocation, a stack walk each) for exact\n")
+	p("  allocation counts per site;\n")
+	p("- pprof-poll: no leakscope; the in-process alternative. The target sets its\n")
+	p("  own `runtime.MemProfileRate` to 512 KiB and fetches its own\n")
+	p("  `/debug/pprof/heap` (net/http/pprof on 127.0.0.1) 1 s after the switch and\n")
+	p("  then every 10 s: one fetch falls into the two windows, so this charges\n")
+	p("  a poll per 4 s, 2.5 times the steady rate of one per 10 s.\n\n")
+	p("One invocation starts a fresh target, warms up for 1 s, then measures four\n")
+	p("2 s windows: baseline, variant, variant, baseline (leakscope runs across\n")
 	p("both variant windows: started and attached before the first, stopped with\n")
 	p("SIGINT after the second, which restores the rate; the benchmark checks\n")
 	p("that it is 0 again before the last baseline window). The target counts\n")
@@ -369,10 +394,14 @@ func render(w io.Writer, r *result, cmd string, m machine, now time.Time) {
 	p("  sampled allocations over the time it was attached.\n")
 	p("- leakscope cores: the command's own CPU during the two windows. With\n")
 	p("  `--interval 10s` no periodic snapshot falls into them (they end about\n")
-	p("  6 s after attaching), so the cost of one snapshot and report is shown by\n")
+	p("  4 s after attaching), so the cost of one snapshot and report is shown by\n")
 	p("  the final one: CPU between attach and exit, including writing\n")
 	p("  `suspects.json` and a pprof profile. It recurs once per interval.\n\n")
 
+	renderSampleCost(p, r)
+	renderPauses(p, r)
+	renderWatchCost(p, r)
+	renderSnapshot(p, r)
 	p("## Raw results\n\n```\n")
 	for _, l := range r.raw {
 		p("%s\n", l)

@@ -1,18 +1,27 @@
 // Command allocs is a benchmark target for throughput under leakscope. Worker
 // goroutines allocate a mix of object sizes as fast as they can, or at a
 // throttled total rate, each keeping its most recent objects alive for a
-// while so the garbage collector has real work. It has no pprof, so its
-// runtime.MemProfileRate is 0 until someone writes it.
+// while so the garbage collector has real work.
 //
 // Commands on stdin, one per line:
 //
 //	rate BYTES_PER_SECOND   throttle all workers together (0: unlimited)
-//	measure MS              prints "measured BYTES NS CPU_NS GCS": bytes
-//	                        allocated by the workers, wall time, CPU time of
-//	                        the whole process and GC cycles in a window of MS
-//	                        milliseconds
+//	measure MS              prints "measured BYTES NS CPU_NS GCS PAUSES
+//	                        MEAN_NS P99_NS MAX_NS STOP_P99_NS": bytes allocated
+//	                        by the workers, wall time, CPU time of the whole
+//	                        process, GC cycles, and the GC stop-the-world
+//	                        pauses (runtime/metrics /sched/pauses/total/gc and
+//	                        /sched/pauses/stopping/gc; bucket upper bounds) in
+//	                        a window of MS milliseconds
+//	pprof on|off            prints "pprof"; the in-process alternative to
+//	                        leakscope: turn on the runtime's heap sampling
+//	                        (MemProfileRate 512 KiB) and GET our own
+//	                        /debug/pprof/heap 1 s after "on", then every
+//	                        10 s; "off" stops both
 //
-// The first line it prints is "ready PID".
+// The first line it prints is "ready PID". It links net/http/pprof for
+// "pprof on" but sets runtime.MemProfileRate to 0 first thing, so that it
+// starts without heap sampling, like a program without pprof.
 package main
 
 import (
@@ -152,6 +161,9 @@ func gcs() uint32 {
 }
 
 func main() {
+	// Before anything allocates much: the program starts as one without
+	// pprof would (linking runtime/pprof sets the rate to 512 KiB).
+	runtime.MemProfileRate = 0
 	n := flag.Int("workers", 4, "allocating goroutines")
 	flag.Parse()
 	workers = make([]worker, *n)
@@ -162,8 +174,16 @@ func main() {
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
+		if len(f) == 2 && f[0] == "pprof" {
+			if err := pprofPolling(f[1] == "on"); err != nil {
+				fmt.Println("error:", err)
+				continue
+			}
+			fmt.Println("pprof")
+			continue
+		}
 		if len(f) != 2 {
-			fmt.Println("error: want \"rate BPS\" or \"measure MS\", got", sc.Text())
+			fmt.Println("error: want \"rate BPS\", \"measure MS\" or \"pprof on|off\", got", sc.Text())
 			continue
 		}
 		v, err := strconv.ParseInt(f[1], 10, 64)
@@ -177,10 +197,13 @@ func main() {
 			rateEpoch.Add(1)
 			fmt.Println("rate", v)
 		case "measure":
+			p0 := readPauses()
 			b0, c0, g0, t0 := total(), cpuNanos(), gcs(), time.Now()
 			time.Sleep(time.Duration(v) * time.Millisecond)
 			b1, c1, g1, el := total(), cpuNanos(), gcs(), time.Since(t0)
-			fmt.Println("measured", b1-b0, el.Nanoseconds(), c1-c0, g1-g0)
+			p := readPauses().since(p0)
+			fmt.Println("measured", b1-b0, el.Nanoseconds(), c1-c0, g1-g0,
+				p.total.count(), p.total.meanNs(), p.total.quantileNs(0.99), p.total.quantileNs(1), p.stopping.quantileNs(0.99))
 		default:
 			fmt.Println("error: unknown command", f[0])
 		}
