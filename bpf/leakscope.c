@@ -99,6 +99,9 @@ struct stats_val {
 	__u64 freed_age[AGE_BUCKETS]; /* log2 buckets of GC cycles survived */
 };
 
+/* One slot per thread, reused for each of its samples: addr != 0 while a
+ * sample is in flight, 0 once committed. Rewriting the slot in place
+ * costs no hash insert or delete per sample. */
 struct pending_alloc {
 	__u64 addr;
 	__u64 size;
@@ -126,8 +129,9 @@ struct {
 	__type(value, struct counts);
 } counters SEC(".maps");
 
+/* LRU: the slots of threads that ended are recycled. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32); /* thread id */
 	__type(value, struct pending_alloc);
@@ -256,9 +260,14 @@ int profilealloc(struct pt_regs *ctx)
 	 * kernel adds the caller from [SP] and walks Go's frame pointers. */
 	p.stack_id = user_stack_id(ctx, c);
 
-	if (bpf_map_lookup_elem(&pending, &tid))
-		count_event(c, EV_UNCOMMITTED); /* the previous sample never committed */
-	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
+	struct pending_alloc *slot = bpf_map_lookup_elem(&pending, &tid);
+	if (slot) {
+		if (slot->addr)
+			count_event(c, EV_UNCOMMITTED); /* the previous sample never committed */
+		*slot = p;
+		return 0;
+	}
+	if (bpf_map_update_elem(&pending, &tid, &p, BPF_NOEXIST))
 		count_loss(c, LOSS_PENDING_FULL);
 	return 0;
 }
@@ -274,7 +283,7 @@ int setprofilebucket(struct pt_regs *ctx)
 	struct counts *c = bpf_map_lookup_elem(&counters, &tgid);
 
 	struct pending_alloc *pe = bpf_map_lookup_elem(&pending, &tid);
-	if (!pe || pe->addr != GO_PARAM1(ctx)) {
+	if (!pe || !pe->addr || pe->addr != GO_PARAM1(ctx)) {
 		count_loss(c, LOSS_COMMIT_UNMATCHED);
 		return 0;
 	}
@@ -285,7 +294,7 @@ int setprofilebucket(struct pt_regs *ctx)
 		.gc = t->gc_cycles,
 		.time_ns = bpf_ktime_get_ns(),
 	};
-	bpf_map_delete_elem(&pending, &tid);
+	pe->addr = 0; /* committed; the slot stays for the thread's next sample */
 
 	struct stats_val *s = stats_for(tgid, v.stack_id, c);
 	if (!s)
