@@ -13,9 +13,18 @@
 //     the probe on the function's entry instruction or on the PUSHQ BP of
 //     its prologue (where leakscope attaches), split into trap and BPF
 //     program time with the kernel's BPF run-time statistics.
-//   - BenchmarkTargetThroughput: the allocation throughput of a busy target
-//     with no monitor, with heap sampling switched on (MemProfileRate
-//     512 KiB, no probes), and watched by the real leakscope command.
+//   - BenchmarkTargetThroughput: the allocation throughput, CPU per byte and
+//     GC stop-the-world pauses of a busy target at full speed, 1 GB/s and
+//     100 MB/s, with no monitor, with heap sampling switched on
+//     (MemProfileRate 512 KiB, no probes), watched by the real leakscope
+//     command (default mode and --mode=all-allocs), and polling its own
+//     /debug/pprof/heap every 10 s; with the BPF run time per sampled
+//     allocation of each leakscope program.
+//   - BenchmarkWatchCost: leakscope's own CPU and peak RSS watching 1, 10
+//     and 50 light targets for two minutes.
+//
+// BenchmarkSnapshot (package tracer, which owns the maps) times a snapshot
+// of 100K and 1M live objects.
 //
 // The benchmarks need root (BPF, uprobes, /proc/PID/mem); otherwise they
 // skip, or fail when LEAKSCOPE_REQUIRE_BPF=1. They only touch processes they

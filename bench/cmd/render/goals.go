@@ -93,7 +93,10 @@ func renderSampleCost(p printer, r *result) {
 	p("through its own file descriptors, `/proc/PID/fdinfo` `prog_id`). Per program:\n")
 	p("mean run time and runs per sampled allocation (one `profilealloc` run = one\n")
 	p("sample). The trap cost per hit is `BenchmarkProbeHit`'s (at `PUSHQ BP`, where\n")
-	p("leakscope attaches, and at the function entry for comparison).\n\n")
+	p("leakscope attaches, and at the function entry for comparison), measured in a\n")
+	p("tight loop with hot caches; in a real target the probes fire a few thousand\n")
+	p("times a second on cold caches, which is also why the programs below take\n")
+	p("longer per run than `BenchmarkProbeHit`'s 70 ns.\n\n")
 	trap := r.med("BenchmarkProbeHit/prologue", "trap-ns/hit")
 	entryTrap := r.med("BenchmarkProbeHit/entry", "trap-ns/hit")
 	for _, l := range loads {
@@ -118,6 +121,15 @@ func renderSampleCost(p printer, r *result) {
 				p("| %s | %s | %s |\n", pr, r.cell(n, pr+"-ns/run"), r.cell(n, pr+"-runs/sample"))
 				hits += r.med(n, pr+"-runs/sample")
 			}
+			if v == "all-allocs" {
+				m := r.med(n, "mallocgc-ns/run")
+				rate := r.med(n, "mallocs/s")
+				p("\nPer heap allocation: the `mallocgc` program %s ns plus one trap, %s ns: **%s ns**,\n",
+					fmtNum(m), fmtNum(trap), fmtNum(m+trap))
+				p("at %s allocations per second (slowed down; median) %s of a core. That is the\n", fmtNum(rate), pct(rate*(m+trap)/1e9))
+				p("price of exact counts, and why `--mode=all-allocs` warns and is not the default.\n\n")
+				continue
+			}
 			bpfNs := r.med(n, "bpf-ns/sample")
 			p("\nPer sampled allocation: BPF programs %s ns, probe hits %s × %s ns trap = %s ns,\n",
 				fmtNum(bpfNs), fmtNum(hits), fmtNum(trap), fmtNum(hits*trap))
@@ -128,9 +140,6 @@ func renderSampleCost(p printer, r *result) {
 			if v == "leakscope" && tc > 0 {
 				p("At %s samples/s this predicts %s of a core, %s of the target's %s cores.\n",
 					fmtNum(sps), pct(sps*(bpfNs+hits*trap)/1e9), pct(sps*(bpfNs+hits*trap)/1e9/tc), fmtNum(tc))
-			}
-			if v == "all-allocs" {
-				p("The all-allocs probe ran %s times per second (every heap allocation).\n", r.cell(n, "mallocs/s"))
 			}
 			p("\n")
 		}
