@@ -55,5 +55,6 @@ func (t *Tracer) programs() map[string]*ebpf.Program {
 		"setprofilebucket":  t.objs.Setprofilebucket,
 		"freeSpecial":       t.objs.FreeSpecial,
 		"gcMarkTermination": t.objs.GcMarkTermination,
+		"mallocgc":          t.objs.Mallocgc, // --mode=all-allocs only
 	}
 }
