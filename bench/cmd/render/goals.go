@@ -20,16 +20,7 @@ func (r *result) ratioStat(name, num, den string) (stat, bool) {
 			vs = append(vs, n/d)
 		}
 	}
-	if len(vs) == 0 {
-		return stat{}, false
-	}
-	sort.Float64s(vs)
-	k := len(vs)
-	med := vs[k/2]
-	if k%2 == 0 {
-		med = (vs[k/2-1] + vs[k/2]) / 2
-	}
-	return stat{med: med, min: vs[0], max: vs[k-1], n: k}, true
+	return summarize(vs)
 }
 
 func (s stat) String() string {

@@ -111,6 +111,11 @@ func (r *result) stat(name, metric string) (stat, bool) {
 			vs = append(vs, v)
 		}
 	}
+	return summarize(vs)
+}
+
+// summarize is the median and range of vs (which it sorts).
+func summarize(vs []float64) (stat, bool) {
 	if len(vs) == 0 {
 		return stat{}, false
 	}
