@@ -186,7 +186,7 @@ func renderWatchCost(p printer, r *result) {
 	p("minutes, once each. CPU is utime + stime from `/proc/PID/stat` over the watch\n")
 	p("(attach included), in cores; peak RSS is `VmHWM`, read just before SIGINT.\n")
 	p("Kernel map memory is not in the RSS (see the README's table).\n\n")
-	p("| targets | leakscope CPU, % of one core | peak RSS, MiB | watched, s |\n| --- | --- | --- | --- |\n")
+	p("| targets | leakscope CPU, %% of one core | peak RSS, MiB | watched, s |\n| --- | --- | --- | --- |\n")
 	for _, t := range watchTargets {
 		n := fmt.Sprintf("BenchmarkWatchCost/targets=%d", t)
 		p("| %d | %s | %s | %s |\n", t, r.cellf(n, "leakscope-cores", pct), r.cell(n, "peak-rss-MiB"), r.cell(n, "watch-s"))
