@@ -379,12 +379,7 @@ int mallocgc(struct pt_regs *ctx)
 	struct counts *c = bpf_map_lookup_elem(&counters, &tgid);
 	count_event(c, EV_MALLOC);
 
-	long sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-	if (sid < 0) {
-		count_loss(c, sid == -EEXIST ? LOSS_STACK_COLLISION : LOSS_STACK_FAILED);
-		sid = -1;
-	}
-	struct stats_key k = {.tgid = tgid, .stack_id = sid};
+	struct stats_key k = {.tgid = tgid, .stack_id = user_stack_id(ctx, c)};
 	struct alloc_count *a = bpf_map_lookup_elem(&alloc_counts, &k);
 	if (a) {
 		a->allocs++; /* this CPU's copy: no atomics needed */
