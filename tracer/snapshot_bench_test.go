@@ -40,7 +40,7 @@ func benchSnapshot(b *testing.B, live int) {
 		b.Fatal(err)
 	}
 	// Registered without probes; Close removes the entries again.
-	t.targets[pid] = &Attachment{t: t, PID: pid}
+	t.targets[pid] = &Attachment{t: t, PID: pid, probes: &probeSet{users: 1}}
 
 	const chunk = 65536
 	keys := make([]bpf.LeakscopeLiveKey, 0, chunk)
