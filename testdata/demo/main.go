@@ -1,12 +1,17 @@
 // Command demo is the target of `make demo`: a small request-processing
 // loop with one real leak (a session table nothing ever evicts) and one
-// harmless churn (per-request buffers that die young).
+// harmless churn (per-request buffers that die young). Like many services
+// it serves net/http/pprof (on a loopback port), which leakscope finds and
+// cross-checks its verdict against.
 package main
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -48,6 +53,10 @@ func main() {
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
+	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+		fmt.Println("serving net/http/pprof on", ln.Addr())
+		go http.Serve(ln, nil)
+	}
 	fmt.Println("demo target running, pid", os.Getpid())
 	n, sum := 0, 0
 	for {
