@@ -114,8 +114,16 @@ func TestSoak(t *testing.T) {
 		}
 		return out
 	}
+	// LEAKSCOPE_SOAK_UNWATCHED shortens the unwatched runs on each side
+	// (default: half the watch each).
+	unwatchedFor := watchFor / 2
+	if v := os.Getenv("LEAKSCOPE_SOAK_UNWATCHED"); v != "" {
+		if unwatchedFor, err = time.ParseDuration(v); err != nil || unwatchedFor < time.Minute {
+			t.Fatalf("LEAKSCOPE_SOAK_UNWATCHED=%q: want a duration of at least 1m", v)
+		}
+	}
 	var unwatched, watched []wrkResult
-	for i, d := range runs(watchFor / 2) {
+	for i, d := range runs(unwatchedFor) {
 		unwatched = append(unwatched, load(fmt.Sprintf("before%d", i+1), d))
 	}
 
@@ -156,7 +164,7 @@ func TestSoak(t *testing.T) {
 		t.Logf("soak: suspect %s: %s", s.Function, s.Verdict)
 	}
 
-	for i, d := range runs(watchFor / 2) {
+	for i, d := range runs(unwatchedFor) {
 		unwatched = append(unwatched, load(fmt.Sprintf("after%d", i+1), d))
 	}
 
