@@ -1,8 +1,10 @@
 package metrics
 
 import (
+	"maps"
 	"runtime/debug"
-	"sort"
+	"slices"
+
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,10 +100,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(snapTime, prometheus.GaugeValue, u.SnapshotDuration.Seconds())
 	ch <- prometheus.MustNewConstMetric(probeSets, prometheus.GaugeValue, float64(u.Doc.ProbeSets))
 	ch <- prometheus.MustNewConstMetric(skipped, prometheus.GaugeValue, float64(len(u.Doc.Skipped)))
-	for _, name := range sortedKeys(u.MapBytes) {
+	for _, name := range slices.Sorted(maps.Keys(u.MapBytes)) {
 		ch <- prometheus.MustNewConstMetric(mapBytes, prometheus.GaugeValue, float64(u.MapBytes[name]), name)
 	}
-	for _, name := range sortedKeys(u.Programs) {
+	for _, name := range slices.Sorted(maps.Keys(u.Programs)) {
 		s := u.Programs[name]
 		ch <- prometheus.MustNewConstMetric(progRuns, prometheus.CounterValue, float64(s.Runs), name)
 		ch <- prometheus.MustNewConstMetric(progTime, prometheus.CounterValue, s.RunTime.Seconds(), name)
@@ -117,7 +119,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		collectTarget(ch, &t)
 	}
-	for _, s := range sortedKeys(byStatus) {
+	for _, s := range slices.Sorted(maps.Keys(byStatus)) {
 		ch <- prometheus.MustNewConstMetric(targets, prometheus.GaugeValue, float64(byStatus[s]), s)
 	}
 }
@@ -136,17 +138,17 @@ func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
 	counter(frees, float64(t.SampledFrees))
 	gauge(rate, float64(t.MemProfileRate))
 	gauge(rateByUs, boolValue(t.MemProfileRateSetByLeakscope))
-	for _, r := range sortedKeys(t.Lost) {
+	for _, r := range slices.Sorted(maps.Keys(t.Lost)) {
 		counter(lost, float64(t.Lost[r]), r)
 	}
-	for _, e := range sortedKeys(t.Events) {
+	for _, e := range slices.Sorted(maps.Keys(t.Events)) {
 		counter(events, float64(t.Events[e]), e)
 	}
 	verdicts := map[string]int{string(analysis.VerdictLeak): 0, string(analysis.VerdictWatch): 0}
 	for _, s := range t.Suspects {
 		verdicts[string(s.Verdict)]++
 	}
-	for _, v := range sortedKeys(verdicts) {
+	for _, v := range slices.Sorted(maps.Keys(verdicts)) {
 		gauge(suspects, float64(verdicts[v]), v)
 	}
 	for _, s := range bySite(t.Suspects) {
@@ -212,13 +214,4 @@ func goVersion() string {
 		return bi.GoVersion
 	}
 	return "unknown"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

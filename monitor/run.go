@@ -295,8 +295,9 @@ func (w *watch) writeReports() (*report.Document, map[uint32]*profile.Profile, e
 	now := time.Now()
 	var errs []error
 	profiles := map[uint32]*profile.Profile{}
+	wanted := cfg.OutDir != "" || cfg.Publish != nil // no files, no server: no profiles to build
 	for _, t := range targets {
-		if t.last == nil {
+		if t.last == nil || !wanted {
 			continue
 		}
 		info := t.info(now)

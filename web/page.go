@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -52,7 +53,7 @@ type suspectView struct {
 
 func (s *Server) targetView(u *report.Update, t report.Target) targetView {
 	tv := targetView{Target: t, HasProfile: u.Profiles[t.PID] != nil}
-	for _, r := range sortedKeys(t.Lost) {
+	for _, r := range slices.Sorted(maps.Keys(t.Lost)) {
 		if n := t.Lost[r]; n > 0 {
 			tv.Losses = append(tv.Losses, fmt.Sprintf("%s: %d", r, n))
 		}
@@ -147,12 +148,3 @@ code{font-size:90%}
 {{end}}</table></section>{{end}}
 </body></html>
 `))
-
-func sortedKeys(m map[string]uint64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
