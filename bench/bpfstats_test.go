@@ -64,7 +64,7 @@ func cliProgStats(b *testing.B, pid int) map[string]progStat {
 // its runs per sampled allocation between two reads, and the BPF time per
 // sample over all programs.
 func reportProgStats(b *testing.B, before, after map[string]progStat) {
-	samples := float64(after["profilealloc"].runs - before["profilealloc"].runs)
+	samples := float64(after["setprofilebucket"].runs - before["setprofilebucket"].runs)
 	var total time.Duration
 	for name, a := range after {
 		d := progStat{runs: a.runs - before[name].runs, ns: a.ns - before[name].ns}

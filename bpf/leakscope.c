@@ -9,16 +9,22 @@
  * every malloc) gives alloc AND free events for a statistically sound sample
  * at a few thousand events per second even for a target allocating GB/s.
  *
- *   runtime.profilealloc(mp, x, size)   a sample is taken: walk the stack,
- *                                       park it per thread (pending)
- *   runtime.setprofilebucket(p, b)      the runtime recorded it: commit the
- *                                       parked sample as a live object
+ *   runtime.setprofilebucket(p, b)      the runtime recorded a sample of
+ *                                       object p in its profile bucket b: a
+ *                                       live object, keyed on the bucket
  *   runtime.freeSpecial(s, p, size)     a special is freed; if it is the
  *                                       profile kind, the object died
  *   runtime.gcMarkTermination           one per GC cycle: the age clock
  *   runtime.mallocgc(size, typ, zero)   only with --mode=all-allocs: every
  *                                       heap allocation, counted per stack
  *                                       (exact counts, at a high price)
+ *
+ * No stack is walked per sample: the runtime has already walked it for its
+ * own profile and keeps it, with the object size, in the bucket, which lives
+ * as long as the process. Samples are keyed on the bucket's address and
+ * userspace reads each new bucket's stack and size once from the target's
+ * memory. One probe and one map insert per sample instead of a second probe
+ * (profilealloc) and a kernel stack walk: about half the cost per sample.
  *
  * Everything is aggregated in maps that userspace snapshots; every way data
  * can be lost is counted per target and per CPU.
@@ -39,21 +45,17 @@ char __license[] SEC("license") = "Dual MIT/GPL";
 enum loss_reason {
 	LOSS_LIVE_FULL,        /* live-object map full: sample not tracked */
 	LOSS_STATS_FULL,       /* per-stack map full: sample not tracked */
-	LOSS_STACK_FAILED,     /* stack walk failed: sample kept, stack unknown */
-	LOSS_STACK_COLLISION,  /* stack map buckets taken, every retry: sample kept, stack unknown */
+	LOSS_STACK_FAILED,     /* all-allocs: stack walk failed, allocation counted under no stack */
+	LOSS_STACK_COLLISION,  /* all-allocs: stack map buckets taken, every retry: no stack */
 	LOSS_FREE_UNMATCHED,   /* free of an address never seen (e.g. sampled before attach) */
 	LOSS_ADDR_REUSED,      /* address allocated again before its free arrived */
-	LOSS_PENDING_FULL,     /* per-thread pending map full: sample dropped */
-	LOSS_COMMIT_UNMATCHED, /* setprofilebucket without a matching profilealloc */
 	LOSS_READ_FAILED,      /* reading target memory failed */
 	LOSS_ALLOCS_FULL,      /* all-allocs mode: per-stack count map full */
 	LOSS_MAX,
 };
 
 enum event {
-	EV_ALLOC,       /* profilealloc hits */
-	EV_COMMIT,      /* samples committed by setprofilebucket */
-	EV_UNCOMMITTED, /* samples the runtime did not record (Go 1.23+ with no profStack) */
+	EV_SAMPLE,      /* setprofilebucket hits: samples the runtime recorded */
 	EV_SPECIAL,     /* freeSpecial hits, any special kind */
 	EV_FREE,        /* frees of profiled objects matched to a live sample */
 	EV_GC,          /* GC cycles */
@@ -81,35 +83,31 @@ struct live_key {
 };
 
 struct live_val {
-	__s32 stack_id;
-	__u32 _pad;
-	__u64 size;
+	__u64 bucket;  /* the runtime's profile bucket: stack and size */
 	__u64 gc;      /* GC cycle count at allocation */
 	__u64 time_ns; /* bpf_ktime_get_ns at allocation */
 };
 
+/* A bucket stands for one (stack, size): every object counted under it
+ * has the bucket's size, so counts are all the kernel keeps. */
 struct stats_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 bucket;
+};
+
+struct stats_val {
+	__u64 allocs;
+	__u64 frees;
+	__u64 freed_age[AGE_BUCKETS]; /* log2 buckets of GC cycles survived */
+};
+
+/* --mode=all-allocs: exact allocation counts of one (target, stack). */
+struct site_key {
 	__u32 tgid;
 	__s32 stack_id;
 };
 
-struct stats_val {
-	__u64 allocs, alloc_bytes;
-	__u64 frees, free_bytes;
-	__u64 freed_age[AGE_BUCKETS]; /* log2 buckets of GC cycles survived */
-};
-
-/* One slot per thread, reused for each of its samples: addr != 0 while a
- * sample is in flight, 0 once committed. Rewriting the slot in place
- * costs no hash insert or delete per sample. */
-struct pending_alloc {
-	__u64 addr;
-	__u64 size;
-	__s32 stack_id;
-	__u32 tgid; /* lets userspace drop a departed target's leftovers */
-};
-
-/* Exact allocation counts of one (target, stack), --mode=all-allocs. */
 struct alloc_count {
 	__u64 allocs, bytes;
 };
@@ -128,14 +126,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct counts);
 } counters SEC(".maps");
-
-/* LRU: the slots of threads that ended are recycled. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* thread id */
-	__type(value, struct pending_alloc);
-} pending SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -156,7 +146,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, struct stats_key);
+	__type(key, struct site_key);
 	__type(value, struct alloc_count);
 } alloc_counts SEC(".maps");
 
@@ -194,9 +184,9 @@ static __always_inline __u32 age_bucket(__u64 age)
 	return b > AGE_BUCKETS - 1 ? AGE_BUCKETS - 1 : b;
 }
 
-static __always_inline struct stats_val *stats_for(__u32 tgid, __s32 stack_id, struct counts *c)
+static __always_inline struct stats_val *stats_for(__u32 tgid, __u64 bucket, struct counts *c)
 {
-	struct stats_key k = {.tgid = tgid, .stack_id = stack_id};
+	struct stats_key k = {.tgid = tgid, .bucket = bucket};
 	struct stats_val *s = bpf_map_lookup_elem(&stats, &k);
 	if (s)
 		return s;
@@ -213,12 +203,11 @@ static __always_inline struct stats_val *stats_for(__u32 tgid, __s32 stack_id, s
  * (now - allocated) GC cycles. */
 static __always_inline void account_free(__u32 tgid, struct target *t, struct live_val *v, struct counts *c)
 {
-	struct stats_val *s = stats_for(tgid, v->stack_id, c);
+	struct stats_val *s = stats_for(tgid, v->bucket, c);
 	if (!s)
 		return;
 	__u32 b = age_bucket(t->gc_cycles - v->gc) & (AGE_BUCKETS - 1);
 	__sync_fetch_and_add(&s->frees, 1);
-	__sync_fetch_and_add(&s->free_bytes, v->size);
 	__sync_fetch_and_add(&s->freed_age[b], 1);
 }
 
@@ -228,8 +217,7 @@ static __always_inline void account_free(__u32 tgid, struct target *t, struct li
  * stack comes back, losing all its samples. With many targets (hundreds of
  * distinct stacks) that happens to some stack in most runs. Retrying with
  * the innermost frames skipped hashes to other buckets; those frames are
- * profilealloc and its caller in the runtime's allocator, which the
- * analysis trims anyway. Only when every try collides is the stack lost. */
+ * in the runtime's allocator, which the analysis trims anyway. Only when every try collides is the stack lost. */
 #define STACK_RETRIES 2
 
 static __always_inline long user_stack_id(void *ctx, struct counts *c)
@@ -244,59 +232,23 @@ static __always_inline long user_stack_id(void *ctx, struct counts *c)
 	return sid;
 }
 
-SEC("uprobe/profilealloc")
-int profilealloc(struct pt_regs *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct target *t = bpf_map_lookup_elem(&targets, &tgid);
-	if (!t)
-		return 0;
-	struct counts *c = bpf_map_lookup_elem(&counters, &tgid);
-	count_event(c, EV_ALLOC);
-
-	struct pending_alloc p = {.addr = GO_PARAM2(ctx), .size = GO_PARAM3(ctx), .tgid = tgid};
-	/* The probe sits on the frame-pointer push of the prologue, so the
-	 * kernel adds the caller from [SP] and walks Go's frame pointers. */
-	p.stack_id = user_stack_id(ctx, c);
-
-	struct pending_alloc *slot = bpf_map_lookup_elem(&pending, &tid);
-	if (slot) {
-		if (slot->addr)
-			count_event(c, EV_UNCOMMITTED); /* the previous sample never committed */
-		*slot = p;
-		return 0;
-	}
-	if (bpf_map_update_elem(&pending, &tid, &p, BPF_NOEXIST))
-		count_loss(c, LOSS_PENDING_FULL);
-	return 0;
-}
-
 SEC("uprobe/setprofilebucket")
 int setprofilebucket(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct target *t = bpf_map_lookup_elem(&targets, &tgid);
 	if (!t)
 		return 0;
 	struct counts *c = bpf_map_lookup_elem(&counters, &tgid);
+	count_event(c, EV_SAMPLE);
 
-	struct pending_alloc *pe = bpf_map_lookup_elem(&pending, &tid);
-	if (!pe || !pe->addr || pe->addr != GO_PARAM1(ctx)) {
-		count_loss(c, LOSS_COMMIT_UNMATCHED);
-		return 0;
-	}
-	struct live_key k = {.tgid = tgid, .addr = pe->addr};
+	struct live_key k = {.tgid = tgid, .addr = GO_PARAM1(ctx)};
 	struct live_val v = {
-		.stack_id = pe->stack_id,
-		.size = pe->size,
+		.bucket = GO_PARAM2(ctx),
 		.gc = t->gc_cycles,
 		.time_ns = bpf_ktime_get_ns(),
 	};
-	pe->addr = 0; /* committed; the slot stays for the thread's next sample */
-
-	struct stats_val *s = stats_for(tgid, v.stack_id, c);
+	struct stats_val *s = stats_for(tgid, v.bucket, c);
 	if (!s)
 		return 0;
 
@@ -315,8 +267,6 @@ int setprofilebucket(struct pt_regs *ctx)
 		return 0;
 	}
 	__sync_fetch_and_add(&s->allocs, 1);
-	__sync_fetch_and_add(&s->alloc_bytes, v.size);
-	count_event(c, EV_COMMIT);
 	return 0;
 }
 
@@ -379,7 +329,7 @@ int mallocgc(struct pt_regs *ctx)
 	struct counts *c = bpf_map_lookup_elem(&counters, &tgid);
 	count_event(c, EV_MALLOC);
 
-	struct stats_key k = {.tgid = tgid, .stack_id = user_stack_id(ctx, c)};
+	struct site_key k = {.tgid = tgid, .stack_id = user_stack_id(ctx, c)};
 	struct alloc_count *a = bpf_map_lookup_elem(&alloc_counts, &k);
 	if (a) {
 		a->allocs++; /* this CPU's copy: no atomics needed */

@@ -21,8 +21,8 @@ type LeakscopeAllocCount struct {
 
 type LeakscopeCounts struct {
 	_     structs.HostLayout
-	Loss  [10]uint64
-	Event [7]uint64
+	Loss  [8]uint64
+	Event [5]uint64
 }
 
 type LeakscopeLiveKey struct {
@@ -33,35 +33,30 @@ type LeakscopeLiveKey struct {
 }
 
 type LeakscopeLiveVal struct {
-	_       structs.HostLayout
-	StackId int32
-	Pad     uint32
-	Size    uint64
-	Gc      uint64
-	TimeNs  uint64
+	_      structs.HostLayout
+	Bucket uint64
+	Gc     uint64
+	TimeNs uint64
 }
 
-type LeakscopePendingAlloc struct {
+type LeakscopeSiteKey struct {
 	_       structs.HostLayout
-	Addr    uint64
-	Size    uint64
-	StackId int32
 	Tgid    uint32
+	StackId int32
 }
 
 type LeakscopeStatsKey struct {
-	_       structs.HostLayout
-	Tgid    uint32
-	StackId int32
+	_      structs.HostLayout
+	Tgid   uint32
+	Pad    uint32
+	Bucket uint64
 }
 
 type LeakscopeStatsVal struct {
-	_          structs.HostLayout
-	Allocs     uint64
-	AllocBytes uint64
-	Frees      uint64
-	FreeBytes  uint64
-	FreedAge   [16]uint64
+	_        structs.HostLayout
+	Allocs   uint64
+	Frees    uint64
+	FreedAge [16]uint64
 }
 
 type LeakscopeTarget struct {
@@ -79,14 +74,12 @@ const (
 	LeakscopeMapAllocCounts        = "alloc_counts"
 	LeakscopeMapCounters           = "counters"
 	LeakscopeMapLive               = "live"
-	LeakscopeMapPending            = "pending"
 	LeakscopeMapStacks             = "stacks"
 	LeakscopeMapStats              = "stats"
 	LeakscopeMapTargets            = "targets"
 	LeakscopeProgFreeSpecial       = "free_special"
 	LeakscopeProgGcMarkTermination = "gc_mark_termination"
 	LeakscopeProgMallocgc          = "mallocgc"
-	LeakscopeProgProfilealloc      = "profilealloc"
 	LeakscopeProgSetprofilebucket  = "setprofilebucket"
 )
 
@@ -135,7 +128,6 @@ type LeakscopeProgramSpecs struct {
 	FreeSpecial       *ebpf.ProgramSpec `ebpf:"free_special"`
 	GcMarkTermination *ebpf.ProgramSpec `ebpf:"gc_mark_termination"`
 	Mallocgc          *ebpf.ProgramSpec `ebpf:"mallocgc"`
-	Profilealloc      *ebpf.ProgramSpec `ebpf:"profilealloc"`
 	Setprofilebucket  *ebpf.ProgramSpec `ebpf:"setprofilebucket"`
 }
 
@@ -146,7 +138,6 @@ type LeakscopeMapSpecs struct {
 	AllocCounts *ebpf.MapSpec `ebpf:"alloc_counts"`
 	Counters    *ebpf.MapSpec `ebpf:"counters"`
 	Live        *ebpf.MapSpec `ebpf:"live"`
-	Pending     *ebpf.MapSpec `ebpf:"pending"`
 	Stacks      *ebpf.MapSpec `ebpf:"stacks"`
 	Stats       *ebpf.MapSpec `ebpf:"stats"`
 	Targets     *ebpf.MapSpec `ebpf:"targets"`
@@ -181,7 +172,6 @@ type LeakscopeMaps struct {
 	AllocCounts *ebpf.Map `ebpf:"alloc_counts"`
 	Counters    *ebpf.Map `ebpf:"counters"`
 	Live        *ebpf.Map `ebpf:"live"`
-	Pending     *ebpf.Map `ebpf:"pending"`
 	Stacks      *ebpf.Map `ebpf:"stacks"`
 	Stats       *ebpf.Map `ebpf:"stats"`
 	Targets     *ebpf.Map `ebpf:"targets"`
@@ -192,7 +182,6 @@ func (m *LeakscopeMaps) Close() error {
 		m.AllocCounts,
 		m.Counters,
 		m.Live,
-		m.Pending,
 		m.Stacks,
 		m.Stats,
 		m.Targets,
@@ -212,7 +201,6 @@ type LeakscopePrograms struct {
 	FreeSpecial       *ebpf.Program `ebpf:"free_special"`
 	GcMarkTermination *ebpf.Program `ebpf:"gc_mark_termination"`
 	Mallocgc          *ebpf.Program `ebpf:"mallocgc"`
-	Profilealloc      *ebpf.Program `ebpf:"profilealloc"`
 	Setprofilebucket  *ebpf.Program `ebpf:"setprofilebucket"`
 }
 
@@ -221,7 +209,6 @@ func (p *LeakscopePrograms) Close() error {
 		p.FreeSpecial,
 		p.GcMarkTermination,
 		p.Mallocgc,
-		p.Profilealloc,
 		p.Setprofilebucket,
 	)
 }

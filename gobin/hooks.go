@@ -23,7 +23,7 @@ type Hook struct {
 type Hooks struct {
 	GoVersion string // "" when unknown
 
-	ProfileAlloc      Hook // runtime.profilealloc(mp, x, size): a sampled allocation
+	ProfileAlloc      Hook // runtime.profilealloc(mp, x, size): the sampling path; checked, not probed
 	SetProfileBucket  Hook // runtime.setprofilebucket(p, b): the sample got its special
 	FreeSpecial       Hook // runtime.freeSpecial(s, p, size): any special freed
 	GCMarkTermination Hook // runtime.gcMarkTermination: once per GC cycle

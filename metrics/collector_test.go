@@ -53,7 +53,7 @@ func sampleUpdate() *report.Update {
 			},
 		},
 		MapBytes:         map[string]uint64{"live": 1 << 20, "stacks": 2 << 20},
-		Programs:         map[string]tracer.ProgramStat{"profilealloc": {Runs: 10, RunTime: 1500 * time.Nanosecond}},
+		Programs:         map[string]tracer.ProgramStat{"setprofilebucket": {Runs: 10, RunTime: 1500 * time.Nanosecond}},
 		SnapshotDuration: 25 * time.Millisecond,
 	}
 }

@@ -53,7 +53,7 @@ func TestAttachDetachChurn(t *testing.T) {
 	if _, err := rate.Set(64 * 1024); err != nil { // many samples: every probe fires every cycle
 		t.Fatal(err)
 	}
-	opts := tracer.Options{LiveObjects: 4096, StackSlots: 1024, StackStats: 1024, Threads: 1024, Targets: 16}
+	opts := tracer.Options{LiveObjects: 4096, StackSlots: 1024, StackStats: 1024, Targets: 16}
 
 	progsBefore, mapsBefore := leakscopeObjectsInKernel()
 	before := readOwned(t)
@@ -94,7 +94,7 @@ func TestAttachDetachChurn(t *testing.T) {
 			t.Fatalf("cycle %d: snapshot: %v", i, err)
 		}
 		if s := snaps[uint32(p.PID())]; s != nil {
-			samples += s.Events["alloc_probes"]
+			samples += s.Events["samples"]
 		}
 		if i == 0 {
 			attached := readOwned(t)

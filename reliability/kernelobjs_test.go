@@ -129,7 +129,7 @@ func stillInKernel(o ownedObjects, wait time.Duration) []string {
 // named like leakscope's (other leakscope processes included: for the
 // record, not for assertions).
 func leakscopeObjectsInKernel() (progs, maps int) {
-	names := map[string]bool{"profilealloc": true, "setprofilebucke": true, "free_special": true, "gc_mark_termina": true}
+	names := map[string]bool{"setprofilebucke": true, "mallocgc": true, "free_special": true, "gc_mark_termina": true}
 	for id := ebpf.ProgramID(0); ; {
 		next, err := ebpf.ProgramGetNextID(id)
 		if err != nil {
@@ -143,7 +143,7 @@ func leakscopeObjectsInKernel() (progs, maps int) {
 			p.Close()
 		}
 	}
-	mapNames := map[string]bool{"live": true, "stacks": true, "stats": true, "pending": true, "targets": true, "counters": true}
+	mapNames := map[string]bool{"live": true, "stacks": true, "stats": true, "targets": true, "counters": true}
 	for id := ebpf.MapID(0); ; {
 		next, err := ebpf.MapGetNextID(id)
 		if err != nil {

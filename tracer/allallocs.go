@@ -60,7 +60,7 @@ func (a *Attachment) AttachAllAllocs(malloc gobin.Hook) error {
 // readAllocSites adds the all-allocs counts to the snapshots, summing the
 // per-CPU copies.
 func (t *Tracer) readAllocSites(snaps map[uint32]*Snapshot) error {
-	return perCPUAll(t.objs.AllocCounts, func(k bpf.LeakscopeStatsKey, perCPU []bpf.LeakscopeAllocCount) {
+	return perCPUAll(t.objs.AllocCounts, func(k bpf.LeakscopeSiteKey, perCPU []bpf.LeakscopeAllocCount) {
 		s := snaps[k.Tgid]
 		if s == nil {
 			return
@@ -82,8 +82,8 @@ func (t *Tracer) readAllocSites(snaps map[uint32]*Snapshot) error {
 
 // forgetAllocSites deletes pid's all-allocs counts.
 func (t *Tracer) forgetAllocSites(pid uint32) error {
-	var keys []bpf.LeakscopeStatsKey
-	err := perCPUAll(t.objs.AllocCounts, func(k bpf.LeakscopeStatsKey, _ []bpf.LeakscopeAllocCount) {
+	var keys []bpf.LeakscopeSiteKey
+	err := perCPUAll(t.objs.AllocCounts, func(k bpf.LeakscopeSiteKey, _ []bpf.LeakscopeAllocCount) {
 		if k.Tgid == pid {
 			keys = append(keys, k)
 		}

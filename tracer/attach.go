@@ -80,7 +80,6 @@ func (t *Tracer) forget(pid uint32) error {
 
 	var liveKeys []bpf.LeakscopeLiveKey
 	var statKeys []bpf.LeakscopeStatsKey
-	var pendKeys []uint32
 	errs = append(errs,
 		batchAll(t.objs.Live, func(k bpf.LeakscopeLiveKey, _ bpf.LeakscopeLiveVal) {
 			if k.Tgid == pid {
@@ -91,11 +90,6 @@ func (t *Tracer) forget(pid uint32) error {
 			if k.Tgid == pid {
 				statKeys = append(statKeys, k)
 			}
-		}),
-		batchAll(t.objs.Pending, func(tid uint32, v bpf.LeakscopePendingAlloc) {
-			if v.Tgid == pid {
-				pendKeys = append(pendKeys, tid)
-			}
 		}))
 	for _, k := range liveKeys {
 		errs = append(errs, ignoreMissing(t.objs.Live.Delete(k)))
@@ -103,9 +97,7 @@ func (t *Tracer) forget(pid uint32) error {
 	for _, k := range statKeys {
 		errs = append(errs, ignoreMissing(t.objs.Stats.Delete(k)))
 	}
-	for _, k := range pendKeys {
-		errs = append(errs, ignoreMissing(t.objs.Pending.Delete(k)))
-	}
+	delete(t.buckets, pid) // a later process with this pid has other buckets
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("removing map entries of pid %d: %w", pid, err)
 	}

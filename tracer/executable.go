@@ -77,7 +77,6 @@ type probe struct {
 // probes lists what attaches to an executable's hooks.
 func (t *Tracer) probes(hooks *gobin.Hooks) []probe {
 	return []probe{
-		{hooks.ProfileAlloc, t.objs.Profilealloc},
 		{hooks.SetProfileBucket, t.objs.Setprofilebucket},
 		{hooks.FreeSpecial, t.objs.FreeSpecial},
 		{hooks.GCMarkTermination, t.objs.GcMarkTermination},

@@ -61,11 +61,11 @@ func TestProbeSetPerExecutable(t *testing.T) {
 		if s == nil {
 			return 0, false
 		}
-		return s.Events["alloc_probes"], true
+		return s.Events["samples"], true
 	}
 	for _, p := range []*testutil.Process{p1, p2, p3} {
 		if n, ok := events(p.PID()); !ok || n < 10 {
-			t.Errorf("pid %d: %d alloc probe hits (reported %v), want >= 10", p.PID(), n, ok)
+			t.Errorf("pid %d: %d samples (reported %v), want >= 10", p.PID(), n, ok)
 		}
 	}
 	if _, ok := events(unwatched.PID()); ok {

@@ -46,23 +46,27 @@ func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
 		}
 	}
 
-	stack := func(s *Snapshot, id int32) *StackStats {
-		st := s.Stacks[id]
+	// The kernel keys samples on the runtime's profile bucket; gather per
+	// bucket first, then merge buckets of one stack into its StackStats.
+	type bucketKey struct {
+		pid  uint32
+		addr uint64
+	}
+	perBucket := map[bucketKey]*StackStats{}
+	bucket := func(k bucketKey) *StackStats {
+		st := perBucket[k]
 		if st == nil {
-			st = &StackStats{StackID: id, LiveAges: make([]uint64, maxLiveAge+1)}
-			s.Stacks[id] = st
+			st = &StackStats{LiveAges: make([]uint64, maxLiveAge+1)}
+			perBucket[k] = st
 		}
 		return st
 	}
 	err := batchAll(t.objs.Stats, func(k bpf.LeakscopeStatsKey, v bpf.LeakscopeStatsVal) {
-		s := snaps[k.Tgid]
-		if s == nil {
+		if snaps[k.Tgid] == nil {
 			return
 		}
-		st := stack(s, k.StackId)
-		st.Allocs, st.AllocBytes = v.Allocs, v.AllocBytes
-		st.Frees, st.FreeBytes = v.Frees, v.FreeBytes
-		st.FreedAge = v.FreedAge
+		st := bucket(bucketKey{k.Tgid, k.Bucket})
+		st.Allocs, st.Frees, st.FreedAge = v.Allocs, v.Frees, v.FreedAge
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading stack stats: %w", err)
@@ -72,9 +76,8 @@ func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
 		if s == nil {
 			return
 		}
-		st := stack(s, v.StackId)
+		st := bucket(bucketKey{k.Tgid, v.Bucket})
 		st.LiveObjects++
-		st.LiveBytes += v.Size
 		age := uint64(0)
 		if s.GCCycles > v.Gc {
 			age = s.GCCycles - v.Gc
@@ -87,13 +90,26 @@ func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading live objects: %w", err)
 	}
+	for k, b := range perBucket {
+		s := snaps[k.pid]
+		info, err := t.bucket(k.pid, k.addr)
+		if err != nil {
+			// Counted; the objects still show, under no stack and with
+			// no size (the size is in the bucket).
+			s.Losses["stack_read_failed"]++
+			info.stackID = -1
+		}
+		mergeBucket(s, info, b)
+	}
 	if err := t.readAllocSites(snaps); err != nil {
 		return nil, fmt.Errorf("reading allocation counts: %w", err)
 	}
 
 	for _, s := range snaps {
 		for id, st := range s.Stacks {
-			st.PCs = t.pcsOrCount(s, id)
+			if id >= 0 {
+				st.PCs = t.bucketPCs(s.PID, id)
+			}
 		}
 		for id, site := range s.AllocSites {
 			site.PCs = t.pcsOrCount(s, id)
@@ -102,9 +118,34 @@ func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
 	return snaps, nil
 }
 
-// pcsOrCount returns the stack recorded under id, or nil for an unknown
-// stack (negative id) and for one that cannot be read, which is counted:
-// its objects still show, under no stack.
+// mergeBucket adds one bucket's counts to the StackStats of its stack,
+// turning counts into bytes with the bucket's object size.
+func mergeBucket(s *Snapshot, info bucketInfo, b *StackStats) {
+	st := s.Stacks[info.stackID]
+	if st == nil {
+		st = &StackStats{StackID: info.stackID, LiveAges: make([]uint64, maxLiveAge+1)}
+		s.Stacks[info.stackID] = st
+	}
+	st.Allocs += b.Allocs
+	st.AllocBytes += b.Allocs * info.size
+	st.Frees += b.Frees
+	st.FreeBytes += b.Frees * info.size
+	for i, n := range b.FreedAge {
+		st.FreedAge[i] += n
+	}
+	st.LiveObjects += b.LiveObjects
+	st.LiveBytes += b.LiveObjects * info.size
+	for i, n := range b.LiveAges {
+		st.LiveAges[i] += n
+	}
+	if st.OldestAllocNS == 0 || (b.OldestAllocNS != 0 && b.OldestAllocNS < st.OldestAllocNS) {
+		st.OldestAllocNS = b.OldestAllocNS
+	}
+}
+
+// pcsOrCount returns the all-allocs stack recorded under kernel stack id,
+// or nil for an unknown stack (negative id) and for one that cannot be
+// read, which is counted: its allocations still show, under no stack.
 func (t *Tracer) pcsOrCount(s *Snapshot, id int32) []uint64 {
 	if id < 0 {
 		return nil

@@ -29,11 +29,15 @@ type Snapshot struct {
 
 // StackStats aggregates the sampled objects allocated from one stack.
 type StackStats struct {
-	// StackID is the kernel stack-map id; negative when the stack walk
-	// failed (the objects are still counted, under an unknown stack).
+	// StackID numbers the target's distinct stacks in order of first
+	// sight; negative when the stack could not be read from the target
+	// (the objects are still counted, under an unknown stack).
 	StackID int32
-	// PCs are the user-space return addresses, innermost first, as seen
-	// in the target's address space (not yet adjusted for PIE load bias).
+	// PCs is the stack the runtime recorded for its heap profile,
+	// innermost first, as runtime.Callers returns it but with the first
+	// entry pointing at the call instruction (return address minus one):
+	// the form symbolize.Process.Symbolize takes. Addresses are the
+	// target's (not adjusted for PIE load bias).
 	PCs []uint64
 
 	// Cumulative sampled counts since attach.

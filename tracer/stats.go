@@ -51,7 +51,6 @@ func (t *Tracer) ProgramStats() map[string]ProgramStat {
 // programs names every loaded program after the runtime function it hooks.
 func (t *Tracer) programs() map[string]*ebpf.Program {
 	return map[string]*ebpf.Program{
-		"profilealloc":      t.objs.Profilealloc,
 		"setprofilebucket":  t.objs.Setprofilebucket,
 		"freeSpecial":       t.objs.FreeSpecial,
 		"gcMarkTermination": t.objs.GcMarkTermination,

@@ -19,9 +19,8 @@ import (
 // fit is counted as a loss, never dropped silently.
 type Options struct {
 	LiveObjects uint32 // sampled objects alive at once, all targets together
-	StackSlots  uint32 // buckets of the stack-trace map
-	StackStats  uint32 // (target, stack) aggregates
-	Threads     uint32 // threads with a sample in flight at once
+	StackSlots  uint32 // buckets of the stack-trace map (all-allocs mode)
+	StackStats  uint32 // (target, profile bucket) and all-allocs (target, stack) aggregates
 	Targets     uint32 // processes watched at once
 }
 
@@ -29,7 +28,7 @@ type Options struct {
 // services: at the default MemProfileRate 512 KiB, 131072 live samples
 // stand for about 64 GiB of live heap.
 func DefaultOptions() Options {
-	return Options{LiveObjects: 131072, StackSlots: 16384, StackStats: 32768, Threads: 16384, Targets: 1024}
+	return Options{LiveObjects: 131072, StackSlots: 16384, StackStats: 32768, Targets: 1024}
 }
 
 // StackDepth is the deepest user stack recorded, in frames (leakscope.c).
@@ -40,7 +39,8 @@ type Tracer struct {
 	objs bpf.LeakscopeObjects
 
 	mu      sync.Mutex
-	stacks  map[int32][]uint64 // stack ids are never reused: cache them
+	stacks  map[int32][]uint64        // kernel stack ids (all-allocs) are never reused: cache them
+	buckets map[uint32]*targetBuckets // per target: its profile buckets read so far
 	targets map[uint32]*Attachment
 	execs   map[ExeKey]*probeSet // attached executables
 }
@@ -56,7 +56,7 @@ func New(opts Options) (*Tracer, error) {
 	}
 	for name, n := range map[string]uint32{
 		"live": opts.LiveObjects, "stacks": opts.StackSlots, "stats": opts.StackStats,
-		"pending": opts.Threads, "targets": opts.Targets, "counters": opts.Targets,
+		"targets": opts.Targets, "counters": opts.Targets,
 		"alloc_counts": opts.StackStats,
 	} {
 		if n == 0 {
@@ -64,7 +64,7 @@ func New(opts Options) (*Tracer, error) {
 		}
 		spec.Maps[name].MaxEntries = n
 	}
-	t := &Tracer{stacks: map[int32][]uint64{}, targets: map[uint32]*Attachment{}, execs: map[ExeKey]*probeSet{}}
+	t := &Tracer{stacks: map[int32][]uint64{}, buckets: map[uint32]*targetBuckets{}, targets: map[uint32]*Attachment{}, execs: map[ExeKey]*probeSet{}}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		return nil, withPermissionHint(fmt.Errorf("loading BPF programs: %w", err))
 	}
@@ -93,7 +93,7 @@ func (t *Tracer) MapMemory() map[string]uint64 {
 	out := map[string]uint64{}
 	for name, m := range map[string]*ebpf.Map{
 		"live": t.objs.Live, "stacks": t.objs.Stacks, "stats": t.objs.Stats,
-		"pending": t.objs.Pending, "targets": t.objs.Targets, "counters": t.objs.Counters,
+		"targets": t.objs.Targets, "counters": t.objs.Counters,
 		"alloc_counts": t.objs.AllocCounts,
 	} {
 		if n, err := memlock(m); err == nil {

@@ -90,9 +90,8 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.BoolVar(&f.BPFStats, "bpf-stats", false, "turn on the kernel's BPF run-time statistics for the metrics (costs ~20-40 ns per probe hit)")
 	fs.StringVar(&f.StateDir, "state-dir", monitor.DefaultStateDir, "where MemProfileRate changes are recorded until restored, so one left by a killed leakscope is reported (\"\" records nothing)")
 	fs.Uint32Var(&f.Maps.LiveObjects, "max-live-objects", f.Maps.LiveObjects, "capacity: sampled objects alive at once")
-	fs.Uint32Var(&f.Maps.StackSlots, "max-stacks", f.Maps.StackSlots, "capacity: distinct allocation stacks")
-	fs.Uint32Var(&f.Maps.StackStats, "max-stack-stats", f.Maps.StackStats, "capacity: (process, stack) aggregates")
-	fs.Uint32Var(&f.Maps.Threads, "max-threads", f.Maps.Threads, "capacity: threads with a sample in flight")
+	fs.Uint32Var(&f.Maps.StackSlots, "max-stacks", f.Maps.StackSlots, "capacity: distinct allocation stacks of --mode=all-allocs (stack-trace map)")
+	fs.Uint32Var(&f.Maps.StackStats, "max-stack-stats", f.Maps.StackStats, "capacity: (process, stack) aggregates (the runtime's profile buckets; all-allocs sites)")
 	fs.Uint32Var(&f.Maps.Targets, "max-targets", f.Maps.Targets, "capacity: processes watched at once")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "leakscope watches running Go processes for memory leaks.\n\nUsage: leakscope (--pid PID | --container ID | --cgroup PATH | --all)... [flags]\n\n%s", fs.FlagUsages())
@@ -144,7 +143,7 @@ func parseFlags(args []string) (*Flags, error) {
 	}
 	for name, n := range map[string]uint32{
 		"--max-live-objects": f.Maps.LiveObjects, "--max-stacks": f.Maps.StackSlots, "--max-stack-stats": f.Maps.StackStats,
-		"--max-threads": f.Maps.Threads, "--max-targets": f.Maps.Targets,
+		"--max-targets": f.Maps.Targets,
 	} {
 		if n == 0 {
 			return nil, fmt.Errorf("%s 0: must be at least 1", name)

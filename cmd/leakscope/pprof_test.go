@@ -60,8 +60,9 @@ type pprofDoc struct {
 // both sides must agree within 20%.
 //
 // Why 20% holds with room to spare: leakscope's samples ARE the runtime's
-// samples (its probes sit on runtime.profilealloc/setprofilebucket and
-// freeSpecial: one sampling decision feeds both), and both scale with the
+// samples (its probes sit on runtime.setprofilebucket and freeSpecial,
+// and its stacks are the runtime's own buckets: one sampling decision
+// feeds both), and both scale with the
 // same formula and rate, so there is no independent sampling noise
 // between the two figures. What is compared is the growth, between a
 // baseline profile (the first one fetched once two GC cycles passed

@@ -86,7 +86,7 @@ func renderSampleCost(p printer, r *result) {
 	p("During the two leakscope windows of `BenchmarkTargetThroughput` the kernel's BPF\n")
 	p("run-time statistics are on (`ebpf.EnableStats`; leakscope's programs are found\n")
 	p("through its own file descriptors, `/proc/PID/fdinfo` `prog_id`). Per program:\n")
-	p("mean run time and runs per sampled allocation (one `profilealloc` run = one\n")
+	p("mean run time and runs per sampled allocation (one `setprofilebucket` run = one\n")
 	p("sample). The trap cost per hit is `BenchmarkProbeHit`'s (at `PUSHQ BP`, where\n")
 	p("leakscope attaches, and at the function entry for comparison), measured in a\n")
 	p("tight loop with hot caches; in a real target the probes fire a few thousand\n")
