@@ -34,23 +34,29 @@ const (
 	cliInterval = "10s"
 )
 
-// loads are the allocation rates of BenchmarkTargetThroughput (0: as fast
-// as the target can). bench/cmd/render lists the same names.
+// loads are the allocation rates of BenchmarkTargetThroughput.
+// bench/cmd/render lists the same names.
+//   - rate: a throttle (0: as fast as the target can);
+//   - busyRate: no throttle; the target does CPU work between allocations,
+//     as much as makes it allocate about busyRate at full speed on every
+//     core. It is CPU bound, like a busy service, so what watching costs
+//     it shows as lost throughput.
 var loads = []struct {
-	name string
-	rate int64
-}{{"max", 0}, {"1GBps", 1_000_000_000}, {"100MBps", 100_000_000}}
+	name           string
+	rate, busyRate int64
+}{{"max", 0, 0}, {"1GBps-busy", 0, 1_000_000_000}, {"1GBps", 1_000_000_000, 0}, {"100MBps", 100_000_000, 0}}
 
 // BenchmarkTargetThroughput measures the allocation throughput of
 // testdata/bench/allocs (4 goroutines allocating a mix of sizes, on all
-// cores) at full speed ("max") and throttled to 1 GB/s and 100 MB/s:
+// cores) at full speed ("max"), CPU bound at about 1 GB/s ("1GBps-busy"),
+// and throttled to 1 GB/s and 100 MB/s:
 //
 //   - baseline: nothing changes between windows (an A/A run: its ratio
 //     shows the noise of the method itself).
 //   - sampling: runtime.MemProfileRate set to 512 KiB through /proc/PID/mem,
 //     no probes: what the runtime's own heap sampling costs.
 //   - leakscope: the real command, `leakscope --pid PID --interval 10s`,
-//     which attaches its four probes and switches sampling on by itself
+//     which attaches its three probes and switches sampling on by itself
 //     (with --out, so the benchmark can check from suspects.json that it
 //     saw samples, frees and GC cycles; it writes only at the interval and
 //     at exit, outside the windows).
@@ -70,7 +76,7 @@ func BenchmarkTargetThroughput(b *testing.B) {
 	for _, load := range loads {
 		b.Run(load.name, func(b *testing.B) {
 			for _, v := range []string{"baseline", "sampling", "leakscope", "all-allocs", "pprof-poll"} {
-				b.Run(v, func(b *testing.B) { targetThroughput(b, v, load.rate) })
+				b.Run(v, func(b *testing.B) { targetThroughput(b, v, load.rate, load.busyRate) })
 			}
 		})
 	}
@@ -141,7 +147,7 @@ type variant interface {
 	off(b *testing.B)
 }
 
-func targetThroughput(b *testing.B, name string, rate int64) {
+func targetThroughput(b *testing.B, name string, rate, busyRate int64) {
 	testutil.RequireBPF(b)
 	bin := build(b, "allocs", "./testdata/bench/allocs")
 	var cli string
@@ -167,6 +173,10 @@ func targetThroughput(b *testing.B, name string, rate int64) {
 			pauses: a[4], pauseMeanNs: a[5], pauseP99Ns: a[6], pauseMaxNs: a[7], stopP99Ns: a[8]}
 	}
 	measure(warmup)
+	if busyRate > 0 {
+		calibrateWork(b, fx, measure, busyRate)
+		measure(warmup)
+	}
 
 	var v variant
 	var ls *cliVariant
@@ -247,6 +257,27 @@ func targetThroughput(b *testing.B, name string, rate int64) {
 		b.ReportMetric(float64(ls.exitCPU-ls.attachCPU)/1e6, "final-report-cpu-ms")
 		b.ReportMetric(float64(ls.report.SampledAllocs)/ls.stopped.Sub(ls.attached).Seconds(), "seen-samples/s")
 	}
+}
+
+// calibrateWork sets the fixture's CPU work per KiB allocated so that it
+// allocates about rate bytes per second at full speed. Time per KiB is
+// about a + c*work (a: allocating, c: one iteration of work), so one
+// window without work and one with a trial amount give a and c.
+func calibrateWork(b *testing.B, fx *fixture, measure func(time.Duration) allocWindow, rate int64) {
+	const trial = 1000
+	kibPerNs := func(w allocWindow) float64 { return float64(w.bytes) / 1024 / float64(w.ns) }
+	fast := kibPerNs(measure(time.Second))
+	fx.ask(b, fmt.Sprintf("work %d", trial), "work", 10*time.Second)
+	slow := kibPerNs(measure(time.Second))
+	a := 1 / fast
+	c := (1/slow - a) / trial
+	want := float64(rate) / 1024 / 1e9
+	if c <= 0 || 1/want <= a {
+		b.Fatalf("calibrating work: %.3g KiB/ns without, %.3g with %d iterations: cannot reach %d B/s", fast, slow, trial, rate)
+	}
+	work := int64((1/want - a) / c)
+	fx.ask(b, fmt.Sprintf("work %d", work), "work", 10*time.Second)
+	b.ReportMetric(float64(work), "work-iters/KiB")
 }
 
 // profileRate locates runtime.MemProfileRate in the running fixture, the

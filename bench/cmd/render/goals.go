@@ -41,12 +41,20 @@ func renderGoals(p printer, r *result) {
 	p("## Goals\n\n")
 	p("| goal | measured (median, range over the runs) | verdict |\n| --- | --- | --- |\n")
 
-	ls := "BenchmarkTargetThroughput/1GBps/leakscope"
-	aa := "BenchmarkTargetThroughput/1GBps/baseline"
-	cost := 1 - r.med(ls, "cpu-ratio-vs-base")
-	p("| default mode costs the target at most 1%% throughput at 1 GB/s | throughput ratio %s (the target is throttled, so it keeps its rate and pays in CPU); bytes per target CPU-second %s = **%s** more CPU per byte (A/A noise %s; heap sampling alone %s) | %s |\n",
-		r.cell(ls, "ratio-vs-base"), r.cell(ls, "cpu-ratio-vs-base"), pct(cost),
-		r.cell(aa, "cpu-ratio-vs-base"), r.cell("BenchmarkTargetThroughput/1GBps/sampling", "cpu-ratio-vs-base"),
+	// The goal is judged where it can be seen as throughput: a target
+	// that is CPU bound while allocating 1 GB/s. A throttled target with
+	// idle CPU keeps its throughput whatever watching costs; its extra CPU
+	// per byte is stated beside, as the worst case (pure allocation).
+	busy := "BenchmarkTargetThroughput/1GBps-busy/"
+	cost := 1 - r.med(busy+"leakscope", "ratio-vs-base")
+	thr := "BenchmarkTargetThroughput/1GBps/"
+	p("| default mode costs the target at most 1%% throughput at 1 GB/s | CPU-bound target allocating %s MB/s on %s cores: throughput ratio %s = **%s** less (A/A noise %s; the runtime's heap sampling alone, which leakscope turns on, %s). Worst case, a target doing nothing but allocate, throttled to 1 GB/s: throughput %s, but %s more CPU per byte (bytes per CPU-second %s; A/A %s; heap sampling alone %s) | %s |\n",
+		fmtNum(r.med(busy+"baseline", "base-MB/s")), fmtNum(r.med(busy+"baseline", "base-cores")),
+		r.cell(busy+"leakscope", "ratio-vs-base"), pct(cost),
+		r.cell(busy+"baseline", "ratio-vs-base"), r.cell(busy+"sampling", "ratio-vs-base"),
+		r.cell(thr+"leakscope", "ratio-vs-base"), pct(1-r.med(thr+"leakscope", "cpu-ratio-vs-base")),
+		r.cell(thr+"leakscope", "cpu-ratio-vs-base"), r.cell(thr+"baseline", "cpu-ratio-vs-base"),
+		r.cell(thr+"sampling", "cpu-ratio-vs-base"),
 		verdict(cost <= 0.01))
 
 	var stw []string

@@ -31,6 +31,7 @@ var (
 	probeVariants = []string{"none", "entry", "prologue"}
 	loads         = []struct{ name, title string }{
 		{"max", "at full speed"},
+		{"1GBps-busy", "CPU bound at about 1 GB/s"},
 		{"1GBps", "throttled to 1 GB/s"},
 		{"100MBps", "throttled to 100 MB/s"},
 	}
@@ -346,11 +347,20 @@ func render(w io.Writer, r *result, cmd string, m machine, now time.Time) {
 	p("slices, 15%% 128-byte records (plus a 32-byte slice), 20%% 128–1023 bytes,\n")
 	p("10%% 1–4 KiB, 4%% 4–32 KiB, 1%% 32–256 KiB; by bytes the buffers of 4 KiB and\n")
 	p("more dominate. It has no pprof, so it starts with `MemProfileRate = 0`.\n\n")
+	p("Loads: at full speed, allocation is all the target does (the worst case\n")
+	p("per byte). *CPU bound at about 1 GB/s*: after each allocation the target\n")
+	p("computes ~1 ns of integer arithmetic per so many bytes allocated, calibrated\n")
+	p("in each invocation (one second without work, one with a trial amount) so\n")
+	p("that at full speed on all cores it allocates about 1 GB/s (500 MB/s per\n")
+	p("core on this machine: a service allocating heavily); the work per KiB is in\n")
+	p("the raw output (`work-iters/KiB`). CPU bound, the target shows what\n")
+	p("watching costs it as lost throughput. Throttled: a rate limit with CPU to\n")
+	p("spare, so throughput holds and the price is CPU per byte.\n\n")
 	p("- baseline: nothing changes (an A/A run: its ratio is the method's noise);\n")
 	p("- sampling: `runtime.MemProfileRate` set to 512 KiB through `/proc/PID/mem`,\n")
 	p("  no probes: the runtime's own heap sampling;\n")
 	p("- leakscope: the real command, `leakscope --pid PID --interval %s --out DIR`,\n", "10s")
-	p("  which attaches its four probes and turns sampling on at 512 KiB by itself.\n")
+	p("  which attaches its three probes and turns sampling on at 512 KiB by itself.\n")
 	p("  `--out` lets the benchmark check in `suspects.json` that leakscope saw\n")
 	p("  samples, frees and GC cycles (it fails otherwise); leakscope writes there\n")
 	p("  only every interval and at exit, outside the windows;\n")

@@ -6,6 +6,9 @@
 // Commands on stdin, one per line:
 //
 //	rate BYTES_PER_SECOND   throttle all workers together (0: unlimited)
+//	work ITERS_PER_KIB      after each allocation, compute this many
+//	                        iterations per KiB allocated: the CPU work a
+//	                        service does between allocations (0: none)
 //	measure MS              prints "measured BYTES NS CPU_NS GCS PAUSES
 //	                        MEAN_NS P99_NS MAX_NS STOP_P99_NS": bytes allocated
 //	                        by the workers, wall time, CPU time of the whole
@@ -75,7 +78,21 @@ var (
 	workers   []worker
 	rateBps   atomic.Int64 // total throttle; 0 = unlimited
 	rateEpoch atomic.Int64 // bumped on every rate change
+	work      atomic.Int64 // iterations of spin per KiB allocated
+	spinSink  atomic.Uint64
 )
+
+// spin does n iterations of dependent integer arithmetic (about 1 ns each)
+// that the compiler cannot drop.
+func spin(n int64) {
+	x := uint64(n)
+	for range n {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	if x == 42 {
+		spinSink.Store(x)
+	}
+}
 
 // allocOne allocates one object of the mix and returns it with its size.
 // By count most allocations are small; by bytes the 1-4 KiB buffers and the
@@ -117,6 +134,9 @@ func run(w *worker, seed uint64, nworkers int) {
 		obj, n := allocOne(r)
 		keep[i&(len(keep)-1)] = obj
 		local += int64(n)
+		if w := work.Load(); w > 0 {
+			spin(w * int64(n) >> 10)
+		}
 		if i&63 != 63 {
 			continue
 		}
@@ -183,7 +203,7 @@ func main() {
 			continue
 		}
 		if len(f) != 2 {
-			fmt.Println("error: want \"rate BPS\", \"measure MS\" or \"pprof on|off\", got", sc.Text())
+			fmt.Println("error: want \"rate BPS\", \"work ITERS\", \"measure MS\" or \"pprof on|off\", got", sc.Text())
 			continue
 		}
 		v, err := strconv.ParseInt(f[1], 10, 64)
@@ -196,6 +216,9 @@ func main() {
 			rateBps.Store(v)
 			rateEpoch.Add(1)
 			fmt.Println("rate", v)
+		case "work":
+			work.Store(v)
+			fmt.Println("work", v)
 		case "measure":
 			p0 := readPauses()
 			b0, c0, g0, t0 := total(), cpuNanos(), gcs(), time.Now()
