@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
+	"github.com/leakscope/leakscope/bpf"
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/internal/testutil"
 	"github.com/leakscope/leakscope/symbolize"
@@ -60,6 +63,10 @@ var loads = []struct {
 //     (with --out, so the benchmark can check from suspects.json that it
 //     saw samples, frees and GC cycles; it writes only at the interval and
 //     at exit, outside the windows).
+//   - gc-probe: only leakscope's GC-tick probe (its gcMarkTermination
+//     program on runtime.gcMarkTermination, the target registered), with
+//     sampling left off: what the probe that runs inside the GC's
+//     stop-the-world pause costs, alone.
 //   - all-allocs: the same with --mode=all-allocs (a probe on every
 //     allocation).
 //   - pprof-poll: no leakscope; the target itself turns on heap sampling
@@ -75,7 +82,7 @@ var loads = []struct {
 func BenchmarkTargetThroughput(b *testing.B) {
 	for _, load := range loads {
 		b.Run(load.name, func(b *testing.B) {
-			for _, v := range []string{"baseline", "sampling", "leakscope", "all-allocs", "pprof-poll"} {
+			for _, v := range []string{"baseline", "sampling", "gc-probe", "leakscope", "all-allocs", "pprof-poll"} {
 				b.Run(v, func(b *testing.B) { targetThroughput(b, v, load.rate, load.busyRate) })
 			}
 		})
@@ -194,6 +201,8 @@ func targetThroughput(b *testing.B, name string, rate, busyRate int64) {
 		v = ls
 	case "pprof-poll":
 		v = pprofVariant{fx}
+	case "gc-probe":
+		v = &gcProbeVariant{pid: fx.pid}
 	}
 
 	var base, with allocWindow
@@ -243,7 +252,7 @@ func targetThroughput(b *testing.B, name string, rate, busyRate int64) {
 	all := base
 	all.add(with)
 	b.ReportMetric(all.otherCores(), "other-cores")
-	if name != "baseline" {
+	if name != "baseline" && name != "gc-probe" { // the others sample
 		b.ReportMetric(with.samplesPS(), "samples/s")
 	}
 	if ls != nil {
@@ -280,9 +289,8 @@ func calibrateWork(b *testing.B, fx *fixture, measure func(time.Duration) allocW
 	b.ReportMetric(float64(work), "work-iters/KiB")
 }
 
-// profileRate locates runtime.MemProfileRate in the running fixture, the
-// way leakscope does.
-func profileRate(b *testing.B, pid int) tracer.ProfileRate {
+// resolveHooks finds leakscope's hooks in the running fixture.
+func resolveHooks(b *testing.B, pid int) *gobin.Hooks {
 	b.Helper()
 	bin, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
@@ -293,6 +301,14 @@ func profileRate(b *testing.B, pid int) tracer.ProfileRate {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return hooks
+}
+
+// profileRate locates runtime.MemProfileRate in the running fixture, the
+// way leakscope does.
+func profileRate(b *testing.B, pid int) tracer.ProfileRate {
+	b.Helper()
+	hooks := resolveHooks(b, pid)
 	proc, err := symbolize.OpenProcess(pid, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -317,6 +333,50 @@ func (s samplingVariant) on(b *testing.B) {
 func (s samplingVariant) off(b *testing.B) {
 	if old, err := s.mpr.Set(0); err != nil || old != sampleRate {
 		b.Fatalf("resetting MemProfileRate: was %d, %v", old, err)
+	}
+}
+
+// gcProbeVariant attaches leakscope's GC-tick program alone, the way the
+// tracer does (target registered, probe after the prologue), and checks on
+// detach that it counted the target's GC cycles.
+type gcProbeVariant struct {
+	pid  int
+	objs bpf.LeakscopeObjects
+	l    link.Link
+}
+
+func (g *gcProbeVariant) on(b *testing.B) {
+	hooks := resolveHooks(b, g.pid)
+	if err := rlimit.RemoveMemlock(); err != nil {
+		b.Fatal(err)
+	}
+	if err := bpf.LoadLeakscopeObjects(&g.objs, nil); err != nil {
+		b.Fatalf("loading leakscope's BPF objects: %v", err)
+	}
+	pid := uint32(g.pid)
+	if err := g.objs.Targets.Update(pid, &bpf.LeakscopeTarget{}, ebpf.UpdateNoExist); err != nil {
+		b.Fatal(err)
+	}
+	if err := g.objs.Counters.Update(pid, make([]bpf.LeakscopeCounts, ebpf.MustPossibleCPU()), ebpf.UpdateAny); err != nil {
+		b.Fatal(err)
+	}
+	exe, err := link.OpenExecutable(fmt.Sprintf("/proc/%d/exe", g.pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := hooks.GCMarkTermination
+	if g.l, err = exe.Uprobe(h.Name, g.objs.GcMarkTermination, &link.UprobeOptions{Address: h.FileOffset, PID: g.pid}); err != nil {
+		b.Fatalf("attaching to %s: %v", h.Name, err)
+	}
+}
+
+func (g *gcProbeVariant) off(b *testing.B) {
+	var t bpf.LeakscopeTarget
+	err := g.objs.Targets.Lookup(uint32(g.pid), &t)
+	g.l.Close()
+	g.objs.Close()
+	if err != nil || t.GcCycles == 0 {
+		b.Fatalf("the GC-tick probe counted %d GC cycles (%v), want some", t.GcCycles, err)
 	}
 }
 

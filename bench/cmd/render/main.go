@@ -35,7 +35,7 @@ var (
 		{"1GBps", "throttled to 1 GB/s"},
 		{"100MBps", "throttled to 100 MB/s"},
 	}
-	monitorVariants = []string{"baseline", "sampling", "leakscope", "all-allocs", "pprof-poll"}
+	monitorVariants = []string{"baseline", "sampling", "gc-probe", "leakscope", "all-allocs", "pprof-poll"}
 	watchTargets    = []int{1, 10, 50}
 	snapshotSizes   = []string{"100K", "1000K"}
 )
@@ -359,6 +359,9 @@ func render(w io.Writer, r *result, cmd string, m machine, now time.Time) {
 	p("- baseline: nothing changes (an A/A run: its ratio is the method's noise);\n")
 	p("- sampling: `runtime.MemProfileRate` set to 512 KiB through `/proc/PID/mem`,\n")
 	p("  no probes: the runtime's own heap sampling;\n")
+	p("- gc-probe: leakscope's GC-tick program alone on `runtime.gcMarkTermination`\n")
+	p("  (attached as the tracer attaches it, the target registered), sampling\n")
+	p("  left off: the probe that runs inside the GC's stop-the-world pause;\n")
 	p("- leakscope: the real command, `leakscope --pid PID --interval %s --out DIR`,\n", "10s")
 	p("  which attaches its three probes and turns sampling on at 512 KiB by itself.\n")
 	p("  `--out` lets the benchmark check in `suspects.json` that leakscope saw\n")
