@@ -47,15 +47,33 @@ func isRuntimeFrame(fn string) bool {
 }
 
 // leakSite returns the index of the first frame outside the runtime. When
-// every frame is runtime (a runtime-internal allocation, or an unwind cut
-// short at a stack switch) nothing is trimmed, as runtime/pprof does.
+// every frame is runtime (a runtime-internal allocation, or a stack the
+// runtime recorded on the system stack, which ends there: goroutine
+// creation) only the allocator's entry points are trimmed, so the site is
+// what asked for memory, e.g. runtime.malg for goroutine descriptors.
 func leakSite(frames []symbolize.Frame) int {
 	for i, f := range frames {
 		if !isRuntimeFrame(f.Function) {
 			return i
 		}
 	}
+	for i, f := range frames {
+		if !isAllocatorEntry(f.Function) {
+			return i
+		}
+	}
 	return 0
+}
+
+// isAllocatorEntry reports whether fn is one of the runtime's ways into
+// the heap allocator, which every allocation passes and none is caused by.
+func isAllocatorEntry(fn string) bool {
+	switch fn {
+	case "runtime.newobject", "runtime.newarray", "runtime.makeslice", "runtime.makeslicecopy",
+		"runtime.growslice", "runtime.profilealloc", "runtime.mProf_Malloc":
+		return true
+	}
+	return strings.HasPrefix(fn, "runtime.mallocgc") // mallocgc and its 1.24+ variants
 }
 
 // unknownFunction names the site of a stack the kernel failed to walk.

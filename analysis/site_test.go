@@ -84,6 +84,17 @@ func TestLeakSite(t *testing.T) {
 	if got := leakSite(all); got != 0 {
 		t.Fatalf("all-runtime leakSite = %d, want 0 (no trimming)", got)
 	}
+	// Goroutine creation: the runtime records the stack on the system
+	// stack, so it ends in the runtime; the allocator's entry is trimmed.
+	spawn := []symbolize.Frame{{Function: "runtime.mallocgcSmallScanNoHeader"}, {Function: "runtime.mallocgc"},
+		{Function: "runtime.newobject"}, {Function: "runtime.malg"}, {Function: "runtime.newproc1"}, {Function: "runtime.systemstack"}}
+	if got := leakSite(spawn); got != 3 {
+		t.Fatalf("goroutine-creation leakSite = %d, want 3 (runtime.malg)", got)
+	}
+	alloc := []symbolize.Frame{{Function: "runtime.mallocgc"}, {Function: "runtime.newobject"}}
+	if got := leakSite(alloc); got != 0 {
+		t.Fatalf("allocator-only leakSite = %d, want 0 (nothing else to name)", got)
+	}
 	if got := formatFrame(symbolize.Frame{Function: "main.add", File: "/src/app/main.go", Line: 12}); got != "main.add (main.go:12)" {
 		t.Fatalf("formatFrame = %q", got)
 	}
