@@ -151,12 +151,15 @@ func renderSampleCost(p printer, r *result) {
 					fmtNum(sps), pct(sps*(bpfNs+hits*trap)/1e9), pct(sps*(bpfNs+hits*trap)/1e9/tc), fmtNum(tc))
 				// What the target actually paid beyond the runtime's own
 				// sampling, per sample, from the per CPU-s ratios.
+				// Only where the method's own noise (A/A) is within 1%:
+				// elsewhere the difference is mostly noise.
 				rl := r.med(n, "cpu-ratio-vs-base")
 				rs := r.med("BenchmarkTargetThroughput/"+l.name+"/sampling", "cpu-ratio-vs-base")
-				if rl > 0 && rs > 0 && sps > 0 {
+				aa, _ := r.ratioStat("BenchmarkTargetThroughput/"+l.name+"/baseline", "MB/cpu-s", "base-MB/cpu-s")
+				if rl > 0 && rs > 0 && sps > 0 && aa.min >= 0.99 && aa.max <= 1.01 {
 					perSample := (1 - rl/rs) * tc / sps * 1e9
-					p("Measured: %s more CPU per byte than sampling alone (per CPU-s ratios %s vs %s), %s ns per sample.\n",
-						pct(1-rl/rs), fmtNum(rl), fmtNum(rs), fmtNum(perSample))
+					p("Measured: %s more CPU per byte than sampling alone (per CPU-s ratios %s vs %s; A/A %s), %s ns per sample.\n",
+						pct(1-rl/rs), fmtNum(rl), fmtNum(rs), aa, fmtNum(perSample))
 				}
 			}
 			p("\n")
