@@ -64,23 +64,9 @@ func probeHit(b *testing.B, variant string) {
 
 	entry, prologue := probeSites(b, fx.pid)
 
-	if err := rlimit.RemoveMemlock(); err != nil {
-		b.Fatal(err)
-	}
 	var objs bpf.LeakscopeObjects
-	if err := bpf.LoadLeakscopeObjects(&objs, nil); err != nil {
-		b.Fatalf("loading leakscope's BPF objects: %v", err)
-	}
+	loadWithTarget(b, &objs, fx.pid)
 	b.Cleanup(func() { objs.Close() })
-	// Register the fixture as a target, as tracer.Attach does: the program
-	// then takes its full path (lookup hit, atomic add, counter).
-	pid := uint32(fx.pid)
-	if err := objs.Targets.Update(pid, &bpf.LeakscopeTarget{}, ebpf.UpdateNoExist); err != nil {
-		b.Fatal(err)
-	}
-	if err := objs.Counters.Update(pid, make([]bpf.LeakscopeCounts, ebpf.MustPossibleCPU()), ebpf.UpdateAny); err != nil {
-		b.Fatal(err)
-	}
 	exe, err := link.OpenExecutable(fmt.Sprintf("/proc/%d/exe", fx.pid))
 	if err != nil {
 		b.Fatal(err)
@@ -192,6 +178,25 @@ func perCall(rs []probeRound) float64 {
 		ns += r.ns
 	}
 	return float64(ns) / float64(calls)
+}
+
+// loadWithTarget loads leakscope's BPF objects into objs and registers pid
+// as a target, as tracer.Attach does: the programs then take their full
+// path for it (lookup hit, atomic add, counter).
+func loadWithTarget(b *testing.B, objs *bpf.LeakscopeObjects, pid int) {
+	b.Helper()
+	if err := rlimit.RemoveMemlock(); err != nil {
+		b.Fatal(err)
+	}
+	if err := bpf.LoadLeakscopeObjects(objs, nil); err != nil {
+		b.Fatalf("loading leakscope's BPF objects: %v", err)
+	}
+	if err := objs.Targets.Update(uint32(pid), &bpf.LeakscopeTarget{}, ebpf.UpdateNoExist); err != nil {
+		b.Fatal(err)
+	}
+	if err := objs.Counters.Update(uint32(pid), make([]bpf.LeakscopeCounts, ebpf.MustPossibleCPU()), ebpf.UpdateAny); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func progStats(b *testing.B, p *ebpf.Program) *ebpf.ProgramStats {

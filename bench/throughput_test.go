@@ -15,7 +15,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
 	"github.com/leakscope/leakscope/bpf"
@@ -347,19 +346,7 @@ type gcProbeVariant struct {
 
 func (g *gcProbeVariant) on(b *testing.B) {
 	hooks := resolveHooks(b, g.pid)
-	if err := rlimit.RemoveMemlock(); err != nil {
-		b.Fatal(err)
-	}
-	if err := bpf.LoadLeakscopeObjects(&g.objs, nil); err != nil {
-		b.Fatalf("loading leakscope's BPF objects: %v", err)
-	}
-	pid := uint32(g.pid)
-	if err := g.objs.Targets.Update(pid, &bpf.LeakscopeTarget{}, ebpf.UpdateNoExist); err != nil {
-		b.Fatal(err)
-	}
-	if err := g.objs.Counters.Update(pid, make([]bpf.LeakscopeCounts, ebpf.MustPossibleCPU()), ebpf.UpdateAny); err != nil {
-		b.Fatal(err)
-	}
+	loadWithTarget(b, &g.objs, g.pid)
 	exe, err := link.OpenExecutable(fmt.Sprintf("/proc/%d/exe", g.pid))
 	if err != nil {
 		b.Fatal(err)

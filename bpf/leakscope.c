@@ -217,7 +217,8 @@ static __always_inline void account_free(__u32 tgid, struct target *t, struct li
  * stack comes back, losing all its samples. With many targets (hundreds of
  * distinct stacks) that happens to some stack in most runs. Retrying with
  * the innermost frames skipped hashes to other buckets; those frames are
- * in the runtime's allocator, which the analysis trims anyway. Only when every try collides is the stack lost. */
+ * in the runtime's allocator, which the analysis trims anyway. Only when
+ * every try collides is the stack lost. */
 #define STACK_RETRIES 2
 
 static __always_inline long user_stack_id(void *ctx, struct counts *c)

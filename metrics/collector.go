@@ -4,7 +4,6 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
-
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
