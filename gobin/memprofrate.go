@@ -27,7 +27,7 @@ var memProfileRateReaders = [][]string{
 }
 
 // decodeMemProfileRate finds runtime.MemProfileRate without symbols.
-func decodeMemProfileRate(img image) (uint64, string, error) {
+func decodeMemProfileRate(img hookSource) (uint64, string, error) {
 	addr, why, err := decodeStaticRate(img)
 	if err != nil && errors.Is(err, ErrNotFound) && rateSetAtRunTime(img.GoVersion()) {
 		return decodeRunTimeRate(img)
@@ -47,7 +47,7 @@ func rateSetAtRunTime(version string) bool {
 // decodeStaticRate: among the globals that the reader functions reference,
 // the one in .noptrdata whose 8 file bytes hold 524288. Exactly one must
 // qualify.
-func decodeStaticRate(img image) (addr uint64, why string, err error) {
+func decodeStaticRate(img hookSource) (addr uint64, why string, err error) {
 	for _, stage := range memProfileRateReaders {
 		cands := map[uint64][]string{}
 		for _, name := range stage {
@@ -92,7 +92,7 @@ func decodeStaticRate(img image) (addr uint64, why string, err error) {
 // runtime.profilealloc reads and runtime.init writes, where runtime.init
 // also materialises 524288. profilealloc alone is ambiguous: mcache0 is a
 // .noptrbss global too.
-func decodeRunTimeRate(img image) (uint64, string, error) {
+func decodeRunTimeRate(img hookSource) (uint64, string, error) {
 	readers, err := noptrbssRefs(img, "runtime.profilealloc")
 	if err != nil {
 		return 0, "", err
@@ -121,7 +121,7 @@ func decodeRunTimeRate(img image) (uint64, string, error) {
 	return both[0], "decoded: the .noptrbss global read by runtime.profilealloc and set by runtime.init (go1.19 initialises it at run time)", nil
 }
 
-func noptrbssRefs(img image, name string) (map[uint64]bool, error) {
+func noptrbssRefs(img hookSource, name string) (map[uint64]bool, error) {
 	fn, err := img.Function(name)
 	if err != nil {
 		return nil, err
@@ -177,7 +177,7 @@ func hasImmediate(arch string, code []byte, v uint64) bool {
 }
 
 // validRateSymbol checks the symbol against the layout its version implies.
-func validRateSymbol(img image, addr, size uint64) bool {
+func validRateSymbol(img hookSource, addr, size uint64) bool {
 	if size != 8 {
 		return false
 	}
@@ -187,7 +187,7 @@ func validRateSymbol(img image, addr, size uint64) bool {
 	return isMemProfileRate(img, addr)
 }
 
-func isMemProfileRate(img image, addr uint64) bool {
+func isMemProfileRate(img hookSource, addr uint64) bool {
 	if img.sectionName(addr, 8) != ".noptrdata" {
 		return false
 	}

@@ -269,34 +269,42 @@ func anyUnder(paths []string, dir string) bool {
 }
 
 // exeCache inspects each executable once (keyed as the tracer keys probe
-// sets): whether it is Go, and its hooks.
-type exeCache map[tracer.ExeKey]exeVerdict
+// sets): whether it is Go, and its hooks. The binaries come from bins, the
+// one reader every user of an executable shares.
+type exeCache struct {
+	bins     *gobin.Cache
+	verdicts map[tracer.ExeKey]exeVerdict
+}
+
+func newExeCache() exeCache {
+	return exeCache{bins: &gobin.Cache{}, verdicts: map[tracer.ExeKey]exeVerdict{}}
+}
 
 type exeVerdict struct {
+	bin   *gobin.Binary
 	hooks *gobin.Hooks
 	err   error
 }
 
-// hooks resolves the hooks of the executable pid runs (key), or says why
+// inspect resolves the hooks of the executable pid runs (key), or says why
 // it cannot be watched.
-func (c exeCache) hooks(pid uint32, key tracer.ExeKey) (*gobin.Hooks, error) {
-	if v, ok := c[key]; ok {
-		return v.hooks, v.err
+func (c exeCache) inspect(pid uint32, key tracer.ExeKey) exeVerdict {
+	if v, ok := c.verdicts[key]; ok {
+		return v
 	}
-	v := inspect(pid)
-	c[key] = v
-	return v.hooks, v.err
+	v := c.resolve(pid)
+	c.verdicts[key] = v
+	return v
 }
 
-func inspect(pid uint32) exeVerdict {
-	bin, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", pid))
+func (c exeCache) resolve(pid uint32) exeVerdict {
+	bin, err := c.bins.Open(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
 		return exeVerdict{err: err}
 	}
-	defer bin.Close()
 	hooks, err := bin.ResolveHooks()
 	if err != nil {
 		return exeVerdict{err: fmt.Errorf("%s: cannot watch: %w", orUnknown(bin.GoVersion()), err)}
 	}
-	return exeVerdict{hooks: hooks}
+	return exeVerdict{bin: bin, hooks: hooks}
 }

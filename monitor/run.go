@@ -16,7 +16,6 @@ import (
 	"github.com/leakscope/leakscope/cgroup"
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/report"
-	"github.com/leakscope/leakscope/symbolize"
 	"github.com/leakscope/leakscope/tracer"
 )
 
@@ -74,7 +73,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// The targets' own heap profiles are fetched off this loop (pctx); the
 	// fetchers stop before the targets are detached.
 	pctx, stopFetch := context.WithCancel(ctx)
-	w := &watch{cfg: cfg, log: log, tr: tr, cache: &symbolize.Cache{}, exes: exeCache{}, pctx: pctx,
+	w := &watch{cfg: cfg, log: log, tr: tr, exes: newExeCache(), pctx: pctx,
 		sel: sel, scan: newScanner(sel), live: map[uint32]*target{}, skipped: map[uint32]report.Skipped{}}
 	defer w.restoreRates() // runs before the tracer closes: the targets are still ours
 	defer func() {
@@ -134,14 +133,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 // watch is one run: the tracer, the targets so far, and what selects more.
 type watch struct {
-	cfg   Config
-	log   *slog.Logger
-	tr    *tracer.Tracer
-	cache *symbolize.Cache
-	exes  exeCache
-	sel   *selection
-	scan  *scanner
-	pctx  context.Context // the targets' heap-profile fetchers run under it
+	cfg  Config
+	log  *slog.Logger
+	tr   *tracer.Tracer
+	exes exeCache
+	sel  *selection
+	scan *scanner
+	pctx context.Context // the targets' heap-profile fetchers run under it
 
 	targets []*target          // attached, exited ones until exitedRetention
 	live    map[uint32]*target // by pid, not exited
@@ -165,12 +163,13 @@ func (w *watch) attachPID(pid uint32) error {
 // attach watches c, or records why it cannot.
 func (w *watch) attach(c candidate) error {
 	pid := c.id.pid
-	hooks, err := w.exes.hooks(pid, c.exe)
+	exe := w.exes.inspect(pid, c.exe)
+	err := exe.err
 	if err != nil {
 		err = fmt.Errorf("pid %d (%s): %w", pid, exeName(pid), err)
 	} else {
 		var t *target
-		if t, err = attach(w.tr, w.cache, c, hooks, w.cfg, w.log); err == nil {
+		if t, err = attachTarget(w.tr, w.exes.bins, c, exe, w.cfg, w.log); err == nil {
 			t.startPprof(w.pctx, w.cfg.Pprof)
 			w.targets = append(w.targets, t)
 			w.live[pid] = t

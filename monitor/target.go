@@ -47,13 +47,13 @@ type target struct {
 // attach watches the process c with the hooks of its executable: it
 // attaches the probes and applies the sampling policy. On error nothing
 // stays attached.
-func attach(tr *tracer.Tracer, cache *symbolize.Cache, c candidate, hooks *gobin.Hooks, cfg Config, log *slog.Logger) (_ *target, err error) {
-	pid := c.id.pid
+func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, exe exeVerdict, cfg Config, log *slog.Logger) (_ *target, err error) {
+	pid, hooks := c.id.pid, exe.hooks
 	if !gobin.KnownVersion(hooks.GoVersion) {
 		log.Warn("Go version not in leakscope's tables: watching it because every hook and constant verified by decoding",
 			"pid", pid, "go", orUnknown(hooks.GoVersion), "special_kind", hooks.SpecialKindWhy, "memprofilerate", hooks.MemProfileRateWhy)
 	}
-	proc, err := symbolize.OpenProcess(int(pid), cache)
+	proc, err := symbolize.OpenProcess(int(pid), bins)
 	if err != nil {
 		return nil, fmt.Errorf("pid %d: reading its binary and mappings: %w", pid, err)
 	}
@@ -96,7 +96,7 @@ func attach(tr *tracer.Tracer, cache *symbolize.Cache, c candidate, hooks *gobin
 		return nil, fmt.Errorf("pid %d exited or executed another program while leakscope attached", pid)
 	}
 	if cfg.AllAllocs {
-		if err := attachAllAllocs(t.att, log); err != nil {
+		if err := attachAllAllocs(t.att, exe.bin, log); err != nil {
 			return nil, fmt.Errorf("pid %d: %w", pid, err)
 		}
 	}
@@ -224,7 +224,7 @@ func (t *target) info(now time.Time) report.TargetInfo {
 	return report.TargetInfo{
 		PID:            t.id.pid,
 		Exe:            t.exe,
-		BuildID:        t.proc.Binary().BuildID(),
+		BuildID:        t.proc.Executable().BuildID(),
 		GoVersion:      t.goVersion,
 		MemProfileRate: t.rateNow,
 		Time:           now,

@@ -1,4 +1,4 @@
-package symbolize
+package gobin
 
 import (
 	"container/list"
@@ -11,15 +11,22 @@ import (
 // defaultCacheSize is the number of binaries a zero Cache keeps.
 const defaultCacheSize = 64
 
-// Cache shares Binaries between processes running the same executable. The
-// zero value is ready to use and keeps up to 64 binaries, least recently
-// used dropped first; failures are cached too, so a process that is not
-// Go is not parsed again and again. Safe for concurrent use.
+// Cache shares Binaries between processes running the same executable, and
+// between the users of one process (hook decoding, symbolization): each
+// executable is parsed once. The zero value is ready to use and keeps up to
+// 64 binaries, least recently used dropped first; failures are cached too,
+// so a process that is not Go is not parsed again and again. Safe for
+// concurrent use.
+//
+// The Binaries it returns are shared and stay open: do not Close them. One
+// dropped from the cache closes its file once nothing uses it any more
+// (the file's finalizer).
 type Cache struct {
 	// Max is the number of binaries kept; 0 means 64.
 	Max int
 
 	mu      sync.Mutex
+	parsed  int
 	entries map[cacheKey]*list.Element // of *cacheEntry
 	lru     list.List                  // front: most recently used
 }
@@ -42,19 +49,20 @@ type cacheEntry struct {
 	err   error
 }
 
-// Binary returns the Binary for the executable at path, parsing it only if
-// no binary with the same identity was parsed before.
-func (c *Cache) Binary(path string) (*Binary, error) {
+// Open returns the Binary for the executable at path (such as
+// /proc/PID/exe), parsing it only if no binary with the same identity was
+// parsed before.
+func (c *Cache) Open(path string) (*Binary, error) {
 	// One open file serves both the key and the parse, so they describe
 	// the same executable even if the process behind path execs.
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("opening binary: %w", err)
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("opening binary: %w", err)
+		f.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	key := fileKey(f, fi)
 	c.mu.Lock()
@@ -65,6 +73,7 @@ func (c *Cache) Binary(path string) (*Binary, error) {
 		c.lru.MoveToFront(el)
 		e := el.Value.(*cacheEntry)
 		c.mu.Unlock()
+		f.Close()
 		<-e.ready
 		return e.bin, e.err
 	}
@@ -73,11 +82,26 @@ func (c *Cache) Binary(path string) (*Binary, error) {
 	e := &cacheEntry{key: key, ready: make(chan struct{})}
 	c.entries[key] = c.lru.PushFront(e)
 	c.evict()
+	c.parsed++
 	c.mu.Unlock()
 
-	e.bin, e.err = readBinary(f, fi.Size(), path)
+	e.bin, e.err = newBinary(f, fi.Size(), path)
+	if e.err != nil {
+		f.Close()
+		e.err = fmt.Errorf("%s: %w", path, e.err)
+	} else {
+		e.bin.closer = f
+	}
 	close(e.ready)
 	return e.bin, e.err
+}
+
+// Parsed returns how many executables the cache has parsed: one per
+// distinct executable opened, unless evicted and opened again.
+func (c *Cache) Parsed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.parsed
 }
 
 // evict drops the least recently used entries beyond Max. Dropped entries
@@ -98,9 +122,12 @@ func (c *Cache) evict() {
 // it has one, else its stat data.
 func fileKey(f *os.File, fi os.FileInfo) cacheKey {
 	key := cacheKey{size: fi.Size()}
-	if im, err := newImage(f, fi.Size()); err == nil {
-		key.buildID = readBuildID(im)
-	}
+	_ = safely("parse ELF", func() error {
+		if im, err := newImage(f, fi.Size()); err == nil {
+			key.buildID = readBuildID(im)
+		}
+		return nil
+	})
 	if key.buildID == "" {
 		key.mtimeNanosec = fi.ModTime().UnixNano()
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {

@@ -1,12 +1,20 @@
-package symbolize
+package gobin
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 )
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
 
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
@@ -16,39 +24,42 @@ func copyFile(t *testing.T, from, to string) {
 }
 
 func TestCache(t *testing.T) {
-	a := buildFixture(t, buildVariant{name: "default"})
-	b := buildFixture(t, buildVariant{name: "stripped", flags: []string{"-ldflags=-s -w"}})
+	a := buildFixture(t, fixture{GOARCH: "amd64"})
+	b := buildFixture(t, fixture{GOARCH: "amd64", LDFlags: ldStripped})
 	a2 := filepath.Join(t.TempDir(), "copy-of-a")
 	copyFile(t, a, a2)
 
 	var c Cache
-	ba, err := c.Binary(a)
+	ba, err := c.Open(a)
 	must(t, err)
 	if !strings.HasPrefix(ba.BuildID(), "gnu:") {
 		t.Errorf("BuildID() = %q, want the GNU build ID", ba.BuildID())
 	}
 	// Same contents under another path (as /proc/PID/exe of another
 	// process would be): shared.
-	ba2, err := c.Binary(a2)
+	ba2, err := c.Open(a2)
 	must(t, err)
 	if ba2 != ba {
 		t.Error("a copy of the same binary was parsed again")
 	}
-	bb, err := c.Binary(b)
+	bb, err := c.Open(b)
 	must(t, err)
 	if bb == ba {
 		t.Error("different binaries share a cache entry")
+	}
+	if n := c.Parsed(); n != 2 {
+		t.Errorf("Parsed() = %d after two distinct executables, one of them under two paths", n)
 	}
 
 	// Failures are cached too.
 	junk := filepath.Join(t.TempDir(), "junk")
 	must(t, os.WriteFile(junk, []byte("not an executable"), 0o644))
-	_, err1 := c.Binary(junk)
-	_, err2 := c.Binary(junk)
-	if err1 == nil || err2 != err1 {
-		t.Errorf("errors %v, %v: want one cached error", err1, err2)
+	_, err1 := c.Open(junk)
+	_, err2 := c.Open(junk)
+	if err1 == nil || err2 != err1 || !errors.Is(err1, ErrNotELF) {
+		t.Errorf("errors %v, %v: want one cached ErrNotELF", err1, err2)
 	}
-	if _, err := c.Binary(filepath.Join(t.TempDir(), "missing")); err == nil {
+	if _, err := c.Open(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("no error for a missing file")
 	}
 
@@ -60,7 +71,7 @@ func TestCache(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got[i], _ = fresh.Binary(a)
+			got[i], _ = fresh.Open(a)
 		}()
 	}
 	wg.Wait()
@@ -69,29 +80,32 @@ func TestCache(t *testing.T) {
 			t.Fatalf("concurrent callers got %v", got)
 		}
 	}
+	if n := fresh.Parsed(); n != 1 {
+		t.Errorf("8 concurrent callers: Parsed() = %d, want 1", n)
+	}
 
 	// Least recently used entries go first.
 	small := Cache{Max: 1}
-	x, err := small.Binary(a)
+	x, err := small.Open(a)
 	must(t, err)
-	_, err = small.Binary(b)
+	_, err = small.Open(b)
 	must(t, err)
-	y, err := small.Binary(a)
+	y, err := small.Open(a)
 	must(t, err)
 	if x == y {
 		t.Error("Max: 1 kept two binaries")
 	}
 }
 
-func TestOpenBinaryNotGo(t *testing.T) {
+func TestOpenNotGo(t *testing.T) {
 	// A C program: ELF, but no pclntab.
 	for _, path := range []string{"/bin/true", "/usr/bin/true"} {
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
-		_, err := OpenBinary(path)
-		if err == nil || !strings.Contains(err.Error(), "not a go binary") {
-			t.Errorf("OpenBinary(%s) error = %v, want not a go binary", path, err)
+		_, err := Open(path)
+		if !errors.Is(err, ErrNotGo) {
+			t.Errorf("Open(%s) error = %v, want ErrNotGo", path, err)
 		}
 		return
 	}
