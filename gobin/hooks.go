@@ -152,26 +152,3 @@ func resolveSpecialKind(img hookSource, fn Func, version string) (specialKind, s
 	}
 	return found[0], fmt.Sprintf("decoded from %s (the only candidate; %q is not in the table)", fn.Name, version), nil
 }
-
-// resolveMemProfileRate prefers the symbol, but always decodes too: a
-// disagreement means one of the two methods is wrong for this binary.
-func resolveMemProfileRate(img hookSource) (uint64, string, error) {
-	decoded, why, decErr := decodeMemProfileRate(img)
-	sym, ok := img.dataSymbol("runtime.MemProfileRate")
-	if !ok {
-		if decErr != nil {
-			return 0, "", decErr
-		}
-		return decoded, why, nil
-	}
-	if !validRateSymbol(img, sym.Value, sym.Size) {
-		return 0, "", fmt.Errorf("symbol runtime.MemProfileRate at %#x (size %d) is not an 8-byte .noptrdata int holding 524288", sym.Value, sym.Size)
-	}
-	switch {
-	case decErr != nil:
-		return 0, "", fmt.Errorf("symbol runtime.MemProfileRate is at %#x but decoding failed: %w", sym.Value, decErr)
-	case decoded != sym.Value:
-		return 0, "", fmt.Errorf("runtime.MemProfileRate: symbol says %#x, decoding says %#x", sym.Value, decoded)
-	}
-	return sym.Value, "symbol runtime.MemProfileRate; " + why + " agrees", nil
-}

@@ -19,6 +19,9 @@ import (
 	"github.com/leakscope/leakscope/tracer"
 )
 
+// ErrNoTarget: the configuration names no pid and no selector.
+var ErrNoTarget = errors.New("no target: no pid, container, cgroup or all-processes selector")
+
 // exitedRetention is how long an exited target stays in the reports when
 // targets come and go (containers, cgroups, --all): long enough for its
 // final findings to be read, short enough that a host starting processes
@@ -31,25 +34,10 @@ const exitedRetention = 5 * time.Minute
 // error. A target that cannot be watched is reported and skipped; only
 // when nothing at all can be watched is that an error.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	// Check every target before loading anything into the kernel, so bad
-	// input fails fast with its own message.
-	for _, pid := range cfg.PIDs {
-		if _, err := identify(pid); err != nil {
-			return err
-		}
-	}
-	sel, err := resolveSelection(cfg)
+	sel, err := checkConfig(cfg)
 	if err != nil {
 		return err
 	}
-	if len(cfg.PIDs) == 0 && !sel.dynamic() {
-		return errors.New("no target: give --pid, --container, --cgroup or --all")
-	}
-	// An unwritable --out must fail before anything touches a target.
-	if err := checkWritable(cfg.OutDir); err != nil {
-		return err
-	}
-	rateState{dir: cfg.StateDir}.prune()
 	tr, err := tracer.New(cfg.Maps)
 	if err != nil {
 		return err
@@ -73,8 +61,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// The targets' own heap profiles are fetched off this loop (pctx); the
 	// fetchers stop before the targets are detached.
 	pctx, stopFetch := context.WithCancel(ctx)
-	w := &watch{cfg: cfg, log: log, tr: tr, exes: newExeCache(), pctx: pctx,
-		sel: sel, scan: newScanner(sel), live: map[uint32]*target{}, skipped: map[uint32]report.Skipped{}}
+	w := newWatch(pctx, cfg, log, tr, sel)
 	defer w.restoreRates() // runs before the tracer closes: the targets are still ours
 	defer func() {
 		stopFetch()
@@ -82,34 +69,80 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			t.stopPprof()
 		}
 	}()
-	var failed []error
-	for _, pid := range cfg.PIDs {
-		if err := w.attachPID(pid); err != nil {
-			failed = append(failed, err)
-		}
+	if err := w.attachNamed(); err != nil {
+		return err
 	}
-	if len(w.live) == 0 && !sel.dynamic() {
-		return errors.Join(failed...)
-	}
-
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
 	}
+	return w.loop(ctx)
+}
+
+// checkConfig checks every target and the output directory before anything
+// is loaded into the kernel, so bad input fails fast with its own message.
+func checkConfig(cfg Config) (*selection, error) {
+	for _, pid := range cfg.PIDs {
+		if _, err := identify(pid); err != nil {
+			return nil, err
+		}
+	}
+	sel, err := resolveSelection(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.PIDs) == 0 && !sel.dynamic() {
+		return nil, ErrNoTarget
+	}
+	// An unwritable output directory must fail before anything touches a
+	// target.
+	if err := checkWritable(cfg.OutDir); err != nil {
+		return nil, err
+	}
+	rateState{dir: cfg.StateDir}.prune()
+	return sel, nil
+}
+
+// newWatch starts a run on tr; the targets' heap-profile fetchers run
+// under pctx.
+func newWatch(pctx context.Context, cfg Config, log *slog.Logger, tr *tracer.Tracer, sel *selection) *watch {
+	return &watch{cfg: cfg, log: log, tr: tr, exes: newExeCache(), pctx: pctx,
+		sel: sel, scan: newScanner(sel), live: map[uint32]*target{}, skipped: map[uint32]report.Skipped{}}
+}
+
+// attachNamed attaches the pids the operator named. Failing all of them is
+// an error only when no selector can bring targets later.
+func (w *watch) attachNamed() error {
+	var failed []error
+	for _, pid := range w.cfg.PIDs {
+		if err := w.attachPID(pid); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(w.live) == 0 && !w.sel.dynamic() {
+		return errors.Join(failed...)
+	}
+	return nil
+}
+
+// loop reports every interval and discovers new targets every discovery
+// period, until ctx ends (a final report) or, with pids only, every target
+// has exited.
+func (w *watch) loop(ctx context.Context) error {
 	var discoverC <-chan time.Time
-	if sel.dynamic() {
+	if w.sel.dynamic() {
 		w.discover()
-		period := cfg.Discovery
+		period := w.cfg.Discovery
 		if period <= 0 {
 			period = time.Second
 		}
 		d := time.NewTicker(period)
 		defer d.Stop()
 		discoverC = d.C
-		log.Info("watching for processes", "containers", sel.containers, "cgroups", sel.cgroups, "all", sel.all, "targets", len(w.live))
+		w.log.Info("watching for processes", "containers", w.sel.containers, "cgroups", w.sel.cgroups, "all", w.sel.all, "targets", len(w.live))
 	}
-	tick := time.NewTicker(cfg.Interval)
+	tick := time.NewTicker(w.cfg.Interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -124,8 +157,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err := w.snapshotAndReport(false); err != nil {
 			return err
 		}
-		if !sel.dynamic() && len(w.live) == 0 {
-			log.Info("every target has exited")
+		if !w.sel.dynamic() && len(w.live) == 0 {
+			w.log.Info("every target has exited")
 			return nil
 		}
 	}
