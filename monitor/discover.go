@@ -40,14 +40,14 @@ func resolveSelection(cfg Config) (*selection, error) {
 	for _, arg := range cfg.Cgroups {
 		p, err := cgroup.Resolve(arg)
 		if err != nil {
-			return nil, err
+			return nil, &ConfigError{Field: "Cgroups", Err: err}
 		}
 		s.cgroups = append(s.cgroups, p)
 	}
 	if cfg.Within != "" {
 		p, err := cgroup.Resolve(cfg.Within)
 		if err != nil {
-			return nil, err
+			return nil, &ConfigError{Field: "Within", Err: err}
 		}
 		s.within = p
 	}
@@ -56,7 +56,7 @@ func resolveSelection(cfg Config) (*selection, error) {
 		for _, arg := range cfg.Containers {
 			id, err := resolveContainer(arg, running)
 			if err != nil {
-				return nil, err
+				return nil, &ConfigError{Field: "Containers", Err: err}
 			}
 			s.containers = append(s.containers, id)
 		}
@@ -80,7 +80,7 @@ func runningContainers() map[string]bool {
 func resolveContainer(arg string, running map[string]bool) (string, error) {
 	prefix := strings.ToLower(arg)
 	if !cgroup.IsIDPrefix(prefix) {
-		return "", fmt.Errorf("--container %q: not a container ID (want up to 64 hex digits)", arg)
+		return "", fmt.Errorf("container %q: not a container ID (want up to 64 hex digits)", arg)
 	}
 	var matches []string
 	for id := range running {
@@ -91,11 +91,11 @@ func resolveContainer(arg string, running map[string]bool) (string, error) {
 	slices.Sort(matches)
 	switch len(matches) {
 	case 0:
-		return "", fmt.Errorf("--container %s: no running container has this ID (%d containers found from process cgroups; Docker, containerd, CRI-O and Podman naming)", arg, len(running))
+		return "", fmt.Errorf("container %s: no running container has this ID (%d containers found from process cgroups; Docker, containerd, CRI-O and Podman naming)", arg, len(running))
 	case 1:
 		return matches[0], nil
 	}
-	return "", fmt.Errorf("--container %s: ambiguous, matches %d containers: %s", arg, len(matches), strings.Join(matches, ", "))
+	return "", fmt.Errorf("container %s: ambiguous, matches %d containers: %s", arg, len(matches), strings.Join(matches, ", "))
 }
 
 // listPIDs lists the processes in /proc (thread ids are not listed).

@@ -19,6 +19,17 @@ import (
 	"github.com/leakscope/leakscope/tracer"
 )
 
+// ConfigError is a value of Config that cannot be used. Field names the
+// Config field ("Containers", "Cgroups", "Within", "OutDir"), so that a
+// caller can tell its user which setting to mend.
+type ConfigError struct {
+	Field string
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // ErrNoTarget: the configuration names no pid and no selector.
 var ErrNoTarget = errors.New("no target: no pid, container, cgroup or all-processes selector")
 
@@ -98,7 +109,7 @@ func checkConfig(cfg Config) (*selection, error) {
 	// An unwritable output directory must fail before anything touches a
 	// target.
 	if err := checkWritable(cfg.OutDir); err != nil {
-		return nil, err
+		return nil, &ConfigError{Field: "OutDir", Err: err}
 	}
 	rateState{dir: cfg.StateDir}.prune()
 	return sel, nil
@@ -398,11 +409,11 @@ func checkWritable(dir string) error {
 		return nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("--out %s: %w", dir, err)
+		return fmt.Errorf("output directory %s: %w", dir, err)
 	}
 	f, err := os.CreateTemp(dir, ".leakscope-write-test-*")
 	if err != nil {
-		return fmt.Errorf("--out %s: not writable: %w", dir, err)
+		return fmt.Errorf("output directory %s: not writable: %w", dir, err)
 	}
 	f.Close()
 	return os.Remove(f.Name())
