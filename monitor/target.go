@@ -10,6 +10,7 @@ import (
 	"github.com/leakscope/leakscope/analysis"
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/report"
+	"github.com/leakscope/leakscope/snapshot"
 	"github.com/leakscope/leakscope/symbolize"
 	"github.com/leakscope/leakscope/tracer"
 )
@@ -38,7 +39,7 @@ type target struct {
 	exited      bool
 	exitedAt    time.Time
 	replaced    bool // exited by executing another program, or the pid reused
-	last        *tracer.Snapshot
+	last        *snapshot.Snapshot
 	profile     string // the latest leak profile written
 	attachedAt  time.Time
 	pprof       *pprofCheck
@@ -201,7 +202,7 @@ func (t *target) noticeEarlierChange(p RatePolicy, log *slog.Logger) {
 }
 
 // observe feeds one snapshot to the analysis.
-func (t *target) observe(s *tracer.Snapshot) {
+func (t *target) observe(s *snapshot.Snapshot) {
 	if r, err := t.rate.Read(); err == nil {
 		t.rateNow = r // the application may change it itself
 	}

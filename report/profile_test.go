@@ -12,8 +12,8 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/snapshot"
 	"github.com/leakscope/leakscope/symbolize"
-	"github.com/leakscope/leakscope/tracer"
 )
 
 // symbolizer resolves a fixed table of PCs, expanding inlined frames.
@@ -51,11 +51,11 @@ func testSymbolizer() symbolizer {
 func testStacks(t *testing.T) []analysis.Stack {
 	t.Helper()
 	tg := analysis.NewTarget(analysis.Config{})
-	snap := func(sec int) *tracer.Snapshot {
-		return &tracer.Snapshot{
+	snap := func(sec int) *snapshot.Snapshot {
+		return &snapshot.Snapshot{
 			PID: 4242, Time: time.Unix(int64(1_700_000_000+sec), 0), GCCycles: uint64(sec),
 			MemProfileRate: 512 * 1024,
-			Stacks: map[int32]*tracer.StackStats{
+			Stacks: map[int32]*snapshot.StackStats{
 				1: {StackID: 1, PCs: []uint64{0x401000, 0x402000, 0x404000, 0x405000},
 					Allocs: 100, AllocBytes: 100 << 20, LiveObjects: 90, LiveBytes: 90 << 20,
 					LiveAges: []uint64{10, 20, 60}, Frees: 10, FreeBytes: 10 << 20},

@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/leakscope/leakscope/bpf"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 // maxLiveAge caps the per-age histogram of live objects; older objects are
@@ -16,12 +17,12 @@ const maxLiveAge = 63
 
 // Snapshot reads the kernel maps once and returns one snapshot per watched
 // target. Reading is lock-free on the kernel side: probes keep running.
-func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
+func (t *Tracer) Snapshot() (map[uint32]*snapshot.Snapshot, error) {
 	now := time.Now()
 	t.mu.Lock()
-	snaps := make(map[uint32]*Snapshot, len(t.targets))
+	snaps := make(map[uint32]*snapshot.Snapshot, len(t.targets))
 	for pid := range t.targets {
-		snaps[pid] = &Snapshot{PID: pid, Time: now, Stacks: map[int32]*StackStats{},
+		snaps[pid] = &snapshot.Snapshot{PID: pid, Time: now, Stacks: map[int32]*snapshot.StackStats{},
 			Losses: map[string]uint64{}, Events: map[string]uint64{}}
 	}
 	t.mu.Unlock()
@@ -37,26 +38,26 @@ func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
 			return nil, fmt.Errorf("reading counters of %d: %w", pid, err)
 		}
 		for _, c := range perCPU {
-			for i, name := range LossReasons {
+			for i, name := range lossNames {
 				s.Losses[name] += c.Loss[i]
 			}
-			for i, name := range EventNames {
+			for i, name := range eventNames {
 				s.Events[name] += c.Event[i]
 			}
 		}
 	}
 
 	// The kernel keys samples on the runtime's profile bucket; gather per
-	// bucket first, then merge buckets of one stack into its StackStats.
+	// bucket first, then merge buckets of one stack into its snapshot.StackStats.
 	type bucketKey struct {
 		pid  uint32
 		addr uint64
 	}
-	perBucket := map[bucketKey]*StackStats{}
-	bucket := func(k bucketKey) *StackStats {
+	perBucket := map[bucketKey]*snapshot.StackStats{}
+	bucket := func(k bucketKey) *snapshot.StackStats {
 		st := perBucket[k]
 		if st == nil {
-			st = &StackStats{LiveAges: make([]uint64, maxLiveAge+1)}
+			st = &snapshot.StackStats{LiveAges: make([]uint64, maxLiveAge+1)}
 			perBucket[k] = st
 		}
 		return st
@@ -96,7 +97,7 @@ func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
 		if err != nil {
 			// Counted; the objects still show, under no stack and with
 			// no size (the size is in the bucket).
-			s.Losses["stack_read_failed"]++
+			s.Losses[snapshot.LossStackReadFailed]++
 			info.stackID = -1
 		}
 		mergeBucket(s, info, b)
@@ -118,12 +119,12 @@ func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
 	return snaps, nil
 }
 
-// mergeBucket adds one bucket's counts to the StackStats of its stack,
+// mergeBucket adds one bucket's counts to the snapshot.StackStats of its stack,
 // turning counts into bytes with the bucket's object size.
-func mergeBucket(s *Snapshot, info bucketInfo, b *StackStats) {
+func mergeBucket(s *snapshot.Snapshot, info bucketInfo, b *snapshot.StackStats) {
 	st := s.Stacks[info.stackID]
 	if st == nil {
-		st = &StackStats{StackID: info.stackID, LiveAges: make([]uint64, maxLiveAge+1)}
+		st = &snapshot.StackStats{StackID: info.stackID, LiveAges: make([]uint64, maxLiveAge+1)}
 		s.Stacks[info.stackID] = st
 	}
 	st.Allocs += b.Allocs
@@ -146,13 +147,13 @@ func mergeBucket(s *Snapshot, info bucketInfo, b *StackStats) {
 // pcsOrCount returns the all-allocs stack recorded under kernel stack id,
 // or nil for an unknown stack (negative id) and for one that cannot be
 // read, which is counted: its allocations still show, under no stack.
-func (t *Tracer) pcsOrCount(s *Snapshot, id int32) []uint64 {
+func (t *Tracer) pcsOrCount(s *snapshot.Snapshot, id int32) []uint64 {
 	if id < 0 {
 		return nil
 	}
 	pcs, err := t.stackPCs(id)
 	if err != nil {
-		s.Losses["stack_read_failed"]++
+		s.Losses[snapshot.LossStackReadFailed]++
 		return nil
 	}
 	return pcs

@@ -9,6 +9,7 @@ import (
 
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/internal/testutil"
+	"github.com/leakscope/leakscope/snapshot"
 	"github.com/leakscope/leakscope/symbolize"
 	"github.com/leakscope/leakscope/tracer"
 )
@@ -89,7 +90,7 @@ func TestTracerSeesSampledAllocsAndFrees(t *testing.T) {
 		}
 	}
 
-	bySite := map[string]*tracer.StackStats{}
+	bySite := map[string]*snapshot.StackStats{}
 	for _, st := range s.Stacks {
 		frames := proc.Symbolize(st.PCs)
 		if len(frames) < 3 {
@@ -111,7 +112,7 @@ func TestTracerSeesSampledAllocsAndFrees(t *testing.T) {
 			if f.Function == "runtime.makeslice" {
 				site := frames[i+1].Function
 				if bySite[site] == nil {
-					bySite[site] = &tracer.StackStats{}
+					bySite[site] = &snapshot.StackStats{}
 				}
 				sum := bySite[site]
 				sum.Allocs += st.Allocs
@@ -140,7 +141,7 @@ func TestTracerSeesSampledAllocsAndFrees(t *testing.T) {
 	// Sizes come from the buckets: make([]byte, 1024) and 4096 (testdata/leaky).
 	for _, c := range []struct {
 		name string
-		st   *tracer.StackStats
+		st   *snapshot.StackStats
 		size uint64
 	}{{"leak", leak, 1024}, {"churn", churn, 4096}} {
 		if c.st.AllocBytes != c.st.Allocs*c.size || c.st.FreeBytes != c.st.Frees*c.size || c.st.LiveBytes != c.st.LiveObjects*c.size {
