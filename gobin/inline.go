@@ -28,9 +28,9 @@ func (ft *funcTable) inlinedCallSize() uint64 {
 	return 16
 }
 
-// inlinedCall reads entry ix of the inline tree at offset treeOff from
+// inlinedCallAt reads entry ix of the inline tree at offset treeOff from
 // gofunc.
-func (ft *funcTable) inlinedCall(treeOff uint32, ix int32) (inlinedCall, bool) {
+func (ft *funcTable) inlinedCallAt(treeOff uint32, ix int32) (inlinedCall, bool) {
 	size := ft.inlinedCallSize()
 	off := uint64(treeOff) + uint64(ix)*size
 	if ix < 0 || off > uint64(len(ft.gofuncData)) || uint64(len(ft.gofuncData))-off < size {
@@ -112,7 +112,7 @@ func (ft *funcTable) expand(pc uint64) []LogicalFrame {
 		}
 		var call inlinedCall
 		if ix >= 0 {
-			call, ok = ft.inlinedCall(treeOff, ix)
+			call, ok = ft.inlinedCallAt(treeOff, ix)
 			parent := f.entry + uint64(int64(call.parentPC))
 			if !ok || parent < f.entry || parent >= f.end {
 				ix = -1 // corrupt: end with the physical frame

@@ -119,7 +119,7 @@ func checkConfig(cfg Config) (*selection, error) {
 // under pctx.
 func newWatch(pctx context.Context, cfg Config, log *slog.Logger, tr *tracer.Tracer, sel *selection) *watch {
 	return &watch{cfg: cfg, log: log, tr: tr, exes: newExeCache(), pctx: pctx,
-		sel: sel, scan: newScanner(sel), live: map[uint32]*target{}, skipped: map[uint32]report.Skipped{}}
+		sel: sel, scanner: newScanner(sel), live: map[uint32]*target{}, skipped: map[uint32]report.Skipped{}}
 }
 
 // attachNamed attaches the pids the operator named. Failing all of them is
@@ -177,13 +177,13 @@ func (w *watch) loop(ctx context.Context) error {
 
 // watch is one run: the tracer, the targets so far, and what selects more.
 type watch struct {
-	cfg  Config
-	log  *slog.Logger
-	tr   *tracer.Tracer
-	exes exeCache
-	sel  *selection
-	scan *scanner
-	pctx context.Context // the targets' heap-profile fetchers run under it
+	cfg     Config
+	log     *slog.Logger
+	tr      *tracer.Tracer
+	exes    exeCache
+	sel     *selection
+	scanner *scanner
+	pctx    context.Context // the targets' heap-profile fetchers run under it
 
 	targets []*target          // attached, exited ones until exitedRetention
 	live    map[uint32]*target // by pid, not exited
@@ -232,12 +232,12 @@ func (w *watch) attach(c candidate) error {
 // discover attaches the processes that entered the selection since the
 // last look, and forgets skipped ones that have gone.
 func (w *watch) discover() {
-	for _, c := range w.scan.scan() {
+	for _, c := range w.scanner.scan() {
 		if old := w.live[c.id.pid]; old != nil {
 			if old.id == c.id && old.exeKey == c.exe {
 				continue // named with --pid too
 			}
-			w.exited(old) // the pid was reused, or the process exec'd
+			w.retire(old) // the pid was reused, or the process exec'd
 		}
 		_ = w.attach(c)
 	}
@@ -250,9 +250,9 @@ func (w *watch) discover() {
 	}
 }
 
-// exited lets go of a target whose process ended; it stays in the reports,
+// retire lets go of a target whose process ended; it stays in the reports,
 // status exited, for exitedRetention.
-func (w *watch) exited(t *target) {
+func (w *watch) retire(t *target) {
 	t.exited, t.exitedAt = true, time.Now()
 	t.stopPprof()
 	delete(w.live, t.id.pid)
@@ -304,7 +304,7 @@ func (w *watch) snapshotAndReport(final bool) error {
 		}
 		if gone {
 			t.replaced = replaced
-			w.exited(t) // observed once more above: its last findings are reported
+			w.retire(t) // observed once more above: its last findings are reported
 		}
 	}
 	w.targets = kept
