@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,7 +83,7 @@ func testInfo() TargetInfo {
 func TestProfileRoundTrip(t *testing.T) {
 	stacks := testStacks(t)
 	var buf bytes.Buffer
-	if err := WriteProfile(&buf, testInfo(), stacks); err != nil {
+	if err := writeProfile(&buf, testInfo(), stacks); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.HasPrefix(buf.Bytes(), []byte{0x1f, 0x8b}) {
@@ -161,7 +162,7 @@ func TestProfileRoundTrip(t *testing.T) {
 
 func TestWriteProfileFile(t *testing.T) {
 	dir := t.TempDir()
-	path, err := WriteProfileFile(dir, testInfo(), testStacks(t))
+	path, err := writeProfileFile(dir, testInfo(), testStacks(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestWriteProfileFile(t *testing.T) {
 
 func TestEmptyProfile(t *testing.T) {
 	var buf bytes.Buffer
-	if err := WriteProfile(&buf, testInfo(), nil); err != nil {
+	if err := writeProfile(&buf, testInfo(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := profile.Parse(&buf); err != nil {
@@ -198,7 +199,7 @@ func TestPprofTopShowsLeakFirst(t *testing.T) {
 	if err != nil {
 		t.Skip("go command not found")
 	}
-	path, err := WriteProfileFile(t.TempDir(), testInfo(), testStacks(t))
+	path, err := writeProfileFile(t.TempDir(), testInfo(), testStacks(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,4 +221,23 @@ func TestPprofTopShowsLeakFirst(t *testing.T) {
 		}
 	}
 	t.Fatalf("no table in pprof output:\n%s", out)
+}
+
+// writeProfile writes the gzip-compressed profile of stacks to w.
+func writeProfile(w io.Writer, t TargetInfo, stacks []analysis.Stack) error {
+	p, err := BuildProfile(t, stacks)
+	if err != nil {
+		return err
+	}
+	return p.Write(w)
+}
+
+// writeProfileFile writes the profile of stacks to ProfilePath(dir, t),
+// atomically, creating the directory, and returns the path.
+func writeProfileFile(dir string, t TargetInfo, stacks []analysis.Stack) (string, error) {
+	p, err := BuildProfile(t, stacks)
+	if err != nil {
+		return "", err
+	}
+	return SaveProfile(dir, t, p)
 }
