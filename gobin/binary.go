@@ -33,7 +33,7 @@ type Binary struct {
 	// Loaded on first use, once each.
 	symtab   func() (*symbols, error)
 	funcs    func() (*funcTable, error)
-	funcByNm func() map[string]Func
+	funcsByName func() map[string]Func
 
 	memo memo // expanded PCs, for symbolization
 }
@@ -85,7 +85,7 @@ func newBinary(r io.ReaderAt, size int64, path string) (*Binary, error) {
 	b := &Binary{path: path, im: im}
 	b.symtab = sync.OnceValues(b.loadSymtab)
 	b.funcs = sync.OnceValues(b.loadFuncTable)
-	b.funcByNm = sync.OnceValue(b.indexFuncNames)
+	b.funcsByName = sync.OnceValue(b.indexFuncNames)
 	switch ef.Machine {
 	case elf.EM_X86_64:
 		b.arch = "amd64"

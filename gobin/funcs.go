@@ -39,7 +39,7 @@ func (b *Binary) Function(name string) (Func, error) {
 	if _, err := b.funcs(); err != nil {
 		return Func{}, err
 	}
-	f, ok := b.funcByNm()[name]
+	f, ok := b.funcsByName()[name]
 	if !ok || f.End <= f.Entry {
 		return Func{}, fmt.Errorf("%s: %w", name, ErrNotFound)
 	}

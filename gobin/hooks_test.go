@@ -247,7 +247,7 @@ func checkPclntabAgrees(t *testing.T, f fixture, b *Binary, h *Hooks) {
 	if err := b.LoadFuncTable(); err != nil {
 		t.Fatalf("%v: pclntab: %v", f, err)
 	}
-	byName := b.funcByNm()
+	byName := b.funcsByName()
 	for _, hk := range []Hook{h.ProfileAlloc, h.SetProfileBucket, h.FreeSpecial, h.GCMarkTermination} {
 		fn, ok := byName[hk.Name]
 		if !ok || fn.Entry != hk.Func.Entry || fn.End < hk.Func.End {
