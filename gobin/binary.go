@@ -31,8 +31,8 @@ type Binary struct {
 	segments  []Segment
 
 	// Loaded on first use, once each.
-	symtab   func() (*symbols, error)
-	funcs    func() (*funcTable, error)
+	symtab      func() (*symbols, error)
+	funcs       func() (*funcTable, error)
 	funcsByName func() map[string]Func
 
 	memo memo // expanded PCs, for symbolization
