@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // defaultCacheSize is the number of binaries a zero Cache keeps.
@@ -31,15 +33,19 @@ type Cache struct {
 	lru     list.List                  // front: most recently used
 }
 
-// cacheKey identifies a file's contents. With a build ID that is the ID
-// and the size: the path would defeat sharing, since callers pass
-// /proc/PID/exe. Without one it is the file itself at one modification
-// time: device, inode, size, mtime.
+// cacheKey identifies a file, not a path (callers pass /proc/PID/exe, so
+// the path would defeat sharing) and not a build ID: a copy of a binary
+// with bytes changed (a patched version string, a rewritten function)
+// keeps its build ID, and hooks decoded from one copy are wrong for the
+// other. Outside overlayfs it is the device and inode at one size and
+// modification time; on overlayfs, where every container started from one
+// image shows the same real file under a device of its own mount, it is
+// what stat reports of the real file (inode, size, change and modification
+// times), the rule tracer.ExecutableOf keys probe sets by.
 type cacheKey struct {
-	buildID      string
-	size         int64
-	dev, ino     uint64
-	mtimeNanosec int64
+	dev, ino       uint64 // dev 0 on overlayfs
+	size           int64
+	mtime, changed int64 // ns; changed on overlayfs only
 }
 
 type cacheEntry struct {
@@ -118,21 +124,20 @@ func (c *Cache) evict() {
 	}
 }
 
-// fileKey returns the identity of the open file f: its build ID note when
-// it has one, else its stat data.
+// overlayfsMagic is OVERLAYFS_SUPER_MAGIC, statfs's f_type of overlayfs.
+const overlayfsMagic = 0x794c7630
+
+// fileKey returns the identity of the open file f.
 func fileKey(f *os.File, fi os.FileInfo) cacheKey {
-	key := cacheKey{size: fi.Size()}
-	_ = safely("parse ELF", func() error {
-		if im, err := newImage(f, fi.Size()); err == nil {
-			key.buildID = readBuildID(im)
-		}
-		return nil
-	})
-	if key.buildID == "" {
-		key.mtimeNanosec = fi.ModTime().UnixNano()
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			key.dev, key.ino = uint64(st.Dev), uint64(st.Ino)
-		}
+	key := cacheKey{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return key
+	}
+	key.dev, key.ino = uint64(st.Dev), uint64(st.Ino)
+	var fs unix.Statfs_t
+	if unix.Fstatfs(int(f.Fd()), &fs) == nil && int64(fs.Type) == overlayfsMagic {
+		key.dev, key.changed = 0, st.Ctim.Nano()
 	}
 	return key
 }

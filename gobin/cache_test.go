@@ -1,6 +1,7 @@
 package gobin
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -16,39 +17,50 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	data, err := os.ReadFile(from)
-	must(t, err)
-	must(t, os.WriteFile(to, data, 0o755))
-}
-
 func TestCache(t *testing.T) {
 	a := buildFixture(t, fixture{GOARCH: "amd64"})
 	b := buildFixture(t, fixture{GOARCH: "amd64", LDFlags: ldStripped})
-	a2 := filepath.Join(t.TempDir(), "copy-of-a")
-	copyFile(t, a, a2)
+	dir := t.TempDir()
+	link := filepath.Join(dir, "link-to-a")
+	must(t, os.Link(a, link))
+	// A copy with its version string patched, as the compatibility matrix
+	// makes one: the same build ID, other bytes.
+	data, err := os.ReadFile(a)
+	must(t, err)
+	ba, err := Open(a)
+	must(t, err)
+	v := ba.GoVersion()
+	ba.Close()
+	patched := filepath.Join(dir, "patched-a")
+	other := "go1.99" + strings.TrimPrefix(v, v[:len("go1.99")])
+	must(t, os.WriteFile(patched, bytes.ReplaceAll(data, []byte(v), []byte(other)), 0o755))
 
 	var c Cache
-	ba, err := c.Open(a)
+	ba, err = c.Open(a)
 	must(t, err)
 	if !strings.HasPrefix(ba.BuildID(), "gnu:") {
 		t.Errorf("BuildID() = %q, want the GNU build ID", ba.BuildID())
 	}
-	// Same contents under another path (as /proc/PID/exe of another
-	// process would be): shared.
-	ba2, err := c.Open(a2)
+	// The same file under another path (as /proc/PID/exe of another
+	// process is): shared.
+	ba2, err := c.Open(link)
 	must(t, err)
 	if ba2 != ba {
-		t.Error("a copy of the same binary was parsed again")
+		t.Error("the same file under another path was parsed again")
+	}
+	bp, err := c.Open(patched)
+	must(t, err)
+	if bp == ba || bp.BuildID() != ba.BuildID() || bp.GoVersion() != other {
+		t.Errorf("patched copy: shared %v, build ID %q (original %q), version %q (want %q)",
+			bp == ba, bp.BuildID(), ba.BuildID(), bp.GoVersion(), other)
 	}
 	bb, err := c.Open(b)
 	must(t, err)
 	if bb == ba {
 		t.Error("different binaries share a cache entry")
 	}
-	if n := c.Parsed(); n != 2 {
-		t.Errorf("Parsed() = %d after two distinct executables, one of them under two paths", n)
+	if n := c.Parsed(); n != 3 {
+		t.Errorf("Parsed() = %d after three files, one of them under two paths", n)
 	}
 
 	// Failures are cached too.
