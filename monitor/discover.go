@@ -270,7 +270,8 @@ func anyUnder(paths []string, dir string) bool {
 
 // exeCache inspects each executable once (keyed as the tracer keys probe
 // sets): whether it is Go, and its hooks. The binaries come from bins, the
-// one reader every user of an executable shares.
+// one reader every user of an executable shares; a verdict keeps only the
+// hooks, so that bins alone bounds how many binaries stay in memory.
 type exeCache struct {
 	bins     *gobin.Cache
 	verdicts map[tracer.ExeKey]exeVerdict
@@ -281,7 +282,6 @@ func newExeCache() exeCache {
 }
 
 type exeVerdict struct {
-	bin   *gobin.Binary
 	hooks *gobin.Hooks
 	err   error
 }
@@ -306,5 +306,5 @@ func (c exeCache) resolve(pid uint32) exeVerdict {
 	if err != nil {
 		return exeVerdict{err: fmt.Errorf("%s: cannot watch: %w", orUnknown(bin.GoVersion()), err)}
 	}
-	return exeVerdict{bin: bin, hooks: hooks}
+	return exeVerdict{hooks: hooks}
 }

@@ -213,7 +213,7 @@ func (w *watch) attach(c candidate) error {
 		err = fmt.Errorf("pid %d (%s): %w", pid, exeName(pid), err)
 	} else {
 		var t *target
-		if t, err = attachTarget(w.tr, w.exes.bins, c, exe, w.cfg, w.log); err == nil {
+		if t, err = attachTarget(w.tr, w.exes.bins, c, exe.hooks, w.cfg, w.log); err == nil {
 			t.startPprof(w.pctx, w.cfg.Pprof)
 			w.targets = append(w.targets, t)
 			w.live[pid] = t

@@ -45,11 +45,11 @@ type target struct {
 	pprof       *pprofCheck
 }
 
-// attach watches the process c with the hooks of its executable: it
+// attachTarget watches the process c with the hooks of its executable: it
 // attaches the probes and applies the sampling policy. On error nothing
 // stays attached.
-func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, exe exeVerdict, cfg Config, log *slog.Logger) (_ *target, err error) {
-	pid, hooks := c.id.pid, exe.hooks
+func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, hooks *gobin.Hooks, cfg Config, log *slog.Logger) (_ *target, err error) {
+	pid := c.id.pid
 	if !gobin.KnownVersion(hooks.GoVersion) {
 		log.Warn("Go version not in leakscope's tables: watching it because every hook and constant verified by decoding",
 			"pid", pid, "go", orUnknown(hooks.GoVersion), "special_kind", hooks.SpecialKindWhy, "memprofilerate", hooks.MemProfileRateWhy)
@@ -97,7 +97,7 @@ func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, exe exeVerd
 		return nil, fmt.Errorf("pid %d exited or executed another program while leakscope attached", pid)
 	}
 	if cfg.AllAllocs {
-		if err := attachAllAllocs(t.att, exe.bin, log); err != nil {
+		if err := attachAllAllocs(t.att, proc.Executable(), log); err != nil {
 			return nil, fmt.Errorf("pid %d: %w", pid, err)
 		}
 	}
