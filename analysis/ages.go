@@ -3,7 +3,7 @@ package analysis
 import (
 	"math"
 
-	"github.com/leakscope/leakscope/tracer"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 // liveAgeSlots is the length of StackStats.LiveAges; the last slot holds
@@ -51,11 +51,11 @@ const overdueFactor = 1.5
 
 // ageHist is the age information of a group of stacks at one snapshot.
 type ageHist struct {
-	live  [liveAgeSlots]uint64      // live sampled objects by GC cycles survived
-	freed [tracer.AgeBuckets]uint64 // freed sampled objects, log2 buckets
+	live  [liveAgeSlots]uint64        // live sampled objects by GC cycles survived
+	freed [snapshot.AgeBuckets]uint64 // freed sampled objects, log2 buckets
 }
 
-func (h *ageHist) add(s *tracer.StackStats) {
+func (h *ageHist) add(s *snapshot.StackStats) {
 	for i, n := range s.LiveAges {
 		h.live[min(i, liveAgeSlots-1)] += n
 	}
@@ -117,7 +117,7 @@ func freedBucket(b int) (lo, hi float64) {
 	switch {
 	case b == 0:
 		return 0, 1
-	case b == tracer.AgeBuckets-1:
+	case b == snapshot.AgeBuckets-1:
 		return math.Ldexp(1, b-1), math.Inf(1)
 	default:
 		return math.Ldexp(1, b-1), math.Ldexp(1, b)
@@ -176,7 +176,7 @@ func (h *ageHist) usualFreeAge(k int) float64 {
 
 // freedAtLeastHist is freedAtLeast for a bare histogram and a fractional
 // age: freed objects that had survived >= a cycles.
-func freedAtLeastHist(freed *[tracer.AgeBuckets]uint64, a float64) float64 {
+func freedAtLeastHist(freed *[snapshot.AgeBuckets]uint64, a float64) float64 {
 	var n float64
 	for b, c := range freed {
 		if c != 0 {

@@ -4,13 +4,13 @@ import (
 	"math"
 	"testing"
 
-	"github.com/leakscope/leakscope/tracer"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 func TestAgeHist(t *testing.T) {
 	var h ageHist
-	h.add(&tracer.StackStats{LiveAges: []uint64{1, 1, 0, 3}})
-	h.add(&tracer.StackStats{LiveAges: make([]uint64, 100)}) // longer than 64: capped
+	h.add(&snapshot.StackStats{LiveAges: []uint64{1, 1, 0, 3}})
+	h.add(&snapshot.StackStats{LiveAges: make([]uint64, 100)}) // longer than 64: capped
 	if got := h.liveAtLeast(2); got != 3 {
 		t.Fatalf("liveAtLeast(2) = %d", got)
 	}
@@ -52,7 +52,7 @@ func TestUsualFreeAge(t *testing.T) {
 		t.Fatal("overdueAge(100) resolved beyond the saturated slot")
 	}
 	// Freed in the last, unbounded bucket: no usual age.
-	h.freed[4], h.freed[tracer.AgeBuckets-1] = 0, 100
+	h.freed[4], h.freed[snapshot.AgeBuckets-1] = 0, 100
 	if got := h.usualFreeAge(k); !math.IsInf(got, 1) {
 		t.Fatalf("unbounded: %v", got)
 	}

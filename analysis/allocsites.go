@@ -3,7 +3,7 @@ package analysis
 import (
 	"sort"
 
-	"github.com/leakscope/leakscope/tracer"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 // AllocSite is the exact allocation count of one source-level site, from
@@ -20,7 +20,7 @@ type AllocSite struct {
 // AllocSites groups exact per-stack allocation counts by source-level
 // stack, trimmed of runtime frames as the leak suspects are, and returns
 // the max sites allocating the most bytes.
-func AllocSites(sites map[int32]*tracer.AllocSite, sym Symbolizer, max int) []AllocSite {
+func AllocSites(sites map[int32]*snapshot.AllocSite, sym Symbolizer, max int) []AllocSite {
 	byKey := map[string]*AllocSite{}
 	for _, s := range sites {
 		frames := sym.Symbolize(s.PCs)

@@ -3,8 +3,8 @@ package analysis
 import (
 	"testing"
 
+	"github.com/leakscope/leakscope/snapshot"
 	"github.com/leakscope/leakscope/symbolize"
-	"github.com/leakscope/leakscope/tracer"
 )
 
 // fakeSym resolves each PC to one frame by table.
@@ -30,7 +30,7 @@ func TestAllocSitesGroupsBySourceSite(t *testing.T) {
 		11: {Function: "main.b", File: "/src/b.go", Line: 9},
 		20: {Function: "main.main", File: "/src/main.go", Line: 3},
 	}
-	sites := map[int32]*tracer.AllocSite{
+	sites := map[int32]*snapshot.AllocSite{
 		1: {StackID: 1, PCs: []uint64{1, 2, 10, 20}, Allocs: 5, Bytes: 50},
 		2: {StackID: 2, PCs: []uint64{1, 3, 10, 20}, Allocs: 1, Bytes: 1000},
 		3: {StackID: 3, PCs: []uint64{1, 2, 11, 20}, Allocs: 100, Bytes: 800},

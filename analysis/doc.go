@@ -1,6 +1,6 @@
 // Package analysis turns snapshots over time into ranked leak suspects.
 //
-// A Target receives one tracer.Snapshot per interval. Each kernel stack is
+// A Target receives one snapshot.Snapshot per interval. Each kernel stack is
 // symbolized once, trimmed to its leak site (the first frame outside the Go
 // runtime's allocation machinery) and grouped with every other stack that
 // has the same frames from the leak site outward. For each group the Target

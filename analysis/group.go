@@ -4,8 +4,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/leakscope/leakscope/snapshot"
 	"github.com/leakscope/leakscope/symbolize"
-	"github.com/leakscope/leakscope/tracer"
 )
 
 // point is one group's value at one observation.
@@ -16,7 +16,7 @@ type point struct {
 	// liveGE[i] counts sampled live objects of age >= ageEdges()[i].
 	liveGE [numEdges]uint32
 	// freed is the cumulative freed-age histogram of sampled objects.
-	freed [tracer.AgeBuckets]uint64
+	freed [snapshot.AgeBuckets]uint64
 }
 
 // liveAtLeast returns the live count at age >= a, for a = k or one of
@@ -64,7 +64,7 @@ type group struct {
 }
 
 // accumulate adds one stack's stats to the group's current state.
-func (g *group) accumulate(st *tracer.StackStats, rate int64, k int) {
+func (g *group) accumulate(st *snapshot.StackStats, rate int64, k int) {
 	c := &g.cur
 	lo, lb := scaled(st.LiveObjects, st.LiveBytes, rate)
 	ao, ab := scaled(st.Allocs, st.AllocBytes, rate)
@@ -145,7 +145,7 @@ func (g *group) window(h *history, idx []int, k int, usual float64, attach time.
 	}
 	// Frees over the window, by age: the overdue age is raised until at
 	// most maxOverdueDeaths of them are that old.
-	var freed [tracer.AgeBuckets]uint64
+	var freed [snapshot.AgeBuckets]uint64
 	lastPt, firstPt := g.at(h.base+uint64(len(h.obs)-1)), point{}
 	if !sinceAttach {
 		firstPt = g.at(h.base)
@@ -257,7 +257,7 @@ const maxOverdueDeaths = 1
 // any age past the saturated slot) and at or above which at most
 // maxOverdueDeaths of the frees in freed died (but no more than the
 // saturated slot when base is below it); +Inf if none is.
-func overdueThreshold(base float64, k int, freed *[tracer.AgeBuckets]uint64) float64 {
+func overdueThreshold(base float64, k int, freed *[snapshot.AgeBuckets]uint64) float64 {
 	base = math.Max(base, float64(k))
 	if math.IsInf(base, 1) {
 		return base
@@ -281,7 +281,7 @@ func overdueThreshold(base float64, k int, freed *[tracer.AgeBuckets]uint64) flo
 	}
 	// Past the saturated slot: bisect the age (the count at or above an
 	// age only falls with it).
-	lo, hi := math.Max(base, liveAgeSlots-1), math.Ldexp(1, tracer.AgeBuckets)
+	lo, hi := math.Max(base, liveAgeSlots-1), math.Ldexp(1, snapshot.AgeBuckets)
 	if freedAtLeastHist(freed, hi) > maxOverdueDeaths {
 		return math.Inf(1)
 	}

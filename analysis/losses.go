@@ -1,6 +1,8 @@
 package analysis
 
-import "github.com/leakscope/leakscope/tracer"
+import (
+	"github.com/leakscope/leakscope/snapshot"
+)
 
 // FreeHidingLosses are the tracer's loss reasons after which a live
 // sampled object may be one whose free was never seen, so it would look
@@ -16,12 +18,12 @@ import "github.com/leakscope/leakscope/tracer"
 //
 // While one of them rises within the evidence window, no suspect is
 // judged `leak` (at most `watch`) and the target is reported incomplete.
-var FreeHidingLosses = [...]string{"target_read_failed", "address_reused", "live_map_full", "stats_map_full"}
+var FreeHidingLosses = [...]string{snapshot.LossTargetReadFailed, snapshot.LossAddressReused, snapshot.LossLiveMapFull, snapshot.LossStatsMapFull}
 
 // hiddenFrees is one snapshot's cumulative FreeHidingLosses.
 type hiddenFrees [len(FreeHidingLosses)]uint64
 
-func hiddenFreesOf(s *tracer.Snapshot) hiddenFrees {
+func hiddenFreesOf(s *snapshot.Snapshot) hiddenFrees {
 	var h hiddenFrees
 	for i, name := range FreeHidingLosses {
 		h[i] = s.Losses[name]

@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/leakscope/leakscope/snapshot"
 	"github.com/leakscope/leakscope/symbolize"
-	"github.com/leakscope/leakscope/tracer"
 )
 
 // This file is a small model of a Go heap as the tracer sees it: sampled
@@ -40,7 +40,7 @@ type sim struct {
 	streams  []stream
 	t        float64
 	live     []simObject
-	stats    map[int32]*tracer.StackStats
+	stats    map[int32]*snapshot.StackStats
 }
 
 func newSim(seed uint64, gcPeriod float64, streams ...stream) *sim {
@@ -49,7 +49,7 @@ func newSim(seed uint64, gcPeriod float64, streams ...stream) *sim {
 		interval: 10,
 		gcPeriod: gcPeriod,
 		streams:  streams,
-		stats:    make(map[int32]*tracer.StackStats),
+		stats:    make(map[int32]*snapshot.StackStats),
 	}
 }
 
@@ -87,20 +87,20 @@ func poisson(r *rand.Rand, lambda float64) int {
 
 // freedBucketOf is the tracer's log2 age bucket.
 func freedBucketOf(age uint64) int {
-	return min(bits.Len64(age), tracer.AgeBuckets-1)
+	return min(bits.Len64(age), snapshot.AgeBuckets-1)
 }
 
-func (s *sim) statsFor(id int32) *tracer.StackStats {
+func (s *sim) statsFor(id int32) *snapshot.StackStats {
 	st, ok := s.stats[id]
 	if !ok {
-		st = &tracer.StackStats{StackID: id, PCs: simPCs(id)}
+		st = &snapshot.StackStats{StackID: id, PCs: simPCs(id)}
 		s.stats[id] = st
 	}
 	return st
 }
 
 // step advances one interval and returns the snapshot at its end.
-func (s *sim) step() *tracer.Snapshot {
+func (s *sim) step() *snapshot.Snapshot {
 	t0, t1 := s.t, s.t+s.interval
 	for _, st := range s.streams {
 		n := poisson(s.r, st.rate((t0+t1)/2)*s.interval)
@@ -136,10 +136,10 @@ func (s *sim) step() *tracer.Snapshot {
 		st.LiveAges[min(gc-o.allocGC, 63)]++
 	}
 	s.live = kept
-	snap := &tracer.Snapshot{
+	snap := &snapshot.Snapshot{
 		PID: 42, Time: simTime(t1),
 		GCCycles: gc, MemProfileRate: simRate,
-		Stacks: make(map[int32]*tracer.StackStats, len(s.stats)),
+		Stacks: make(map[int32]*snapshot.StackStats, len(s.stats)),
 	}
 	for id, st := range s.stats {
 		c := *st

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/leakscope/leakscope/snapshot"
 	"github.com/leakscope/leakscope/symbolize"
-	"github.com/leakscope/leakscope/tracer"
 )
 
 // Symbolizer resolves PCs of the target to frames, innermost first.
@@ -47,7 +47,7 @@ func NewTarget(cfg Config) *Target {
 // back (the tracer re-attached) or a MemProfileRate change (samples before
 // and after are not comparable) restarts the evidence windows, keeping
 // first_leak_at.
-func (t *Target) Add(s *tracer.Snapshot, sym Symbolizer) {
+func (t *Target) Add(s *snapshot.Snapshot, sym Symbolizer) {
 	if s == nil {
 		return
 	}

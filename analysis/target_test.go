@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leakscope/leakscope/snapshot"
 	"github.com/leakscope/leakscope/symbolize"
-	"github.com/leakscope/leakscope/tracer"
 )
 
 // mapSymbolizer resolves PCs from a table, expanding inlined frames.
@@ -40,22 +40,22 @@ func testSymbolizer() *mapSymbolizer {
 	}}
 }
 
-func stats(id int32, pcs []uint64, liveAges []uint64, size uint64) *tracer.StackStats {
+func stats(id int32, pcs []uint64, liveAges []uint64, size uint64) *snapshot.StackStats {
 	var n uint64
 	for _, c := range liveAges {
 		n += c
 	}
-	return &tracer.StackStats{
+	return &snapshot.StackStats{
 		StackID: id, PCs: pcs,
 		Allocs: n + 4, AllocBytes: (n + 4) * size, Frees: 4, FreeBytes: 4 * size,
 		LiveObjects: n, LiveBytes: n * size, LiveAges: liveAges,
 	}
 }
 
-func snapshot(sec int, gc uint64, st ...*tracer.StackStats) *tracer.Snapshot {
-	s := &tracer.Snapshot{
+func snap(sec int, gc uint64, st ...*snapshot.StackStats) *snapshot.Snapshot {
+	s := &snapshot.Snapshot{
 		PID: 7, Time: time.Unix(1_700_000_000+int64(sec), 0).UTC(), GCCycles: gc,
-		MemProfileRate: 512 * 1024, Stacks: map[int32]*tracer.StackStats{},
+		MemProfileRate: 512 * 1024, Stacks: map[int32]*snapshot.StackStats{},
 	}
 	for _, x := range st {
 		s.Stacks[x.StackID] = x
@@ -71,7 +71,7 @@ func TestGroupingAndSymbolizeOnce(t *testing.T) {
 	a := []uint64{0x100, 0x200, 0x400, 0x500}
 	b := []uint64{0x100, 0x300, 0x400, 0x500}
 	for i := range 5 {
-		tg.Add(snapshot(10*i, uint64(2*i),
+		tg.Add(snap(10*i, uint64(2*i),
 			stats(1, a, []uint64{1, 2, 3}, 64),
 			stats(2, b, []uint64{0, 0, 5}, 64)), sym)
 	}
@@ -179,7 +179,7 @@ func TestAddOrderAndResets(t *testing.T) {
 	tg := NewTarget(Config{})
 	s := newSim(1, 5, stream{stack: 1, size: 64, rate: constRate(1), death: forever})
 	sym := &simSymbolizer{}
-	var last *tracer.Snapshot
+	var last *snapshot.Snapshot
 	for range 70 {
 		last = s.step()
 		tg.Add(last, sym)
@@ -214,7 +214,7 @@ func TestAddOrderAndResets(t *testing.T) {
 
 func TestUnknownStack(t *testing.T) {
 	tg := NewTarget(Config{})
-	tg.Add(snapshot(0, 0, stats(-1, nil, []uint64{3}, 64)), testSymbolizer())
+	tg.Add(snap(0, 0, stats(-1, nil, []uint64{3}, 64)), testSymbolizer())
 	st := tg.Stacks()
 	if len(st) != 1 || len(st[0].Frames) != 0 || st[0].LiveObjects == 0 {
 		t.Fatalf("unknown stack: %+v", st)

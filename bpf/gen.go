@@ -6,4 +6,4 @@
 // fresh clone builds without clang. Regenerate with `make generate`.
 package bpf
 
-//go:generate go tool bpf2go -cflags "-O2 -g -Wall -Werror" -cc clang -target amd64,arm64 -type live_key -type live_val -type stats_key -type stats_val -type target -type counts -type site_key -type alloc_count Leakscope leakscope.c
+//go:generate go tool bpf2go -cflags "-O2 -g -Wall -Werror" -cc clang -target amd64,arm64 -type live_key -type live_val -type stats_key -type stats_val -type target -type counts -type site_key -type alloc_count -type loss_reason -type event Leakscope leakscope.c

@@ -72,6 +72,11 @@ struct target {
 };
 
 struct counts {
+	/* No storage: these put enum loss_reason and enum event into the
+	 * object's BTF, so that bpf2go -type generates them and userspace
+	 * names the counters from this one definition. */
+	enum loss_reason loss_reasons[0];
+	enum event events[0];
 	__u64 loss[LOSS_MAX];
 	__u64 event[EV_MAX];
 };

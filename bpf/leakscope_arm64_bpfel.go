@@ -20,10 +20,23 @@ type LeakscopeAllocCount struct {
 }
 
 type LeakscopeCounts struct {
-	_     structs.HostLayout
-	Loss  [8]uint64
-	Event [5]uint64
+	_           structs.HostLayout
+	LossReasons [0]LeakscopeLossReason
+	Events      [0]LeakscopeEvent
+	Loss        [8]uint64
+	Event       [5]uint64
 }
+
+type LeakscopeEvent uint32
+
+const (
+	LeakscopeEventEV_SAMPLE  LeakscopeEvent = 0
+	LeakscopeEventEV_SPECIAL LeakscopeEvent = 1
+	LeakscopeEventEV_FREE    LeakscopeEvent = 2
+	LeakscopeEventEV_GC      LeakscopeEvent = 3
+	LeakscopeEventEV_MALLOC  LeakscopeEvent = 4
+	LeakscopeEventEV_MAX     LeakscopeEvent = 5
+)
 
 type LeakscopeLiveKey struct {
 	_    structs.HostLayout
@@ -38,6 +51,20 @@ type LeakscopeLiveVal struct {
 	Gc     uint64
 	TimeNs uint64
 }
+
+type LeakscopeLossReason uint32
+
+const (
+	LeakscopeLossReasonLOSS_LIVE_FULL       LeakscopeLossReason = 0
+	LeakscopeLossReasonLOSS_STATS_FULL      LeakscopeLossReason = 1
+	LeakscopeLossReasonLOSS_STACK_FAILED    LeakscopeLossReason = 2
+	LeakscopeLossReasonLOSS_STACK_COLLISION LeakscopeLossReason = 3
+	LeakscopeLossReasonLOSS_FREE_UNMATCHED  LeakscopeLossReason = 4
+	LeakscopeLossReasonLOSS_ADDR_REUSED     LeakscopeLossReason = 5
+	LeakscopeLossReasonLOSS_READ_FAILED     LeakscopeLossReason = 6
+	LeakscopeLossReasonLOSS_ALLOCS_FULL     LeakscopeLossReason = 7
+	LeakscopeLossReasonLOSS_MAX             LeakscopeLossReason = 8
+)
 
 type LeakscopeSiteKey struct {
 	_       structs.HostLayout

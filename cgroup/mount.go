@@ -97,20 +97,20 @@ func V2Mount() (Mount, error) {
 	return Mount{}, fmt.Errorf("no cgroup2 file system mounted")
 }
 
-// Resolve turns what an operator gave as --cgroup into a cgroup path as
+// Resolve turns a cgroup an operator named into a cgroup path as
 // /proc/PID/cgroup prints it, checking the group exists in some mounted
 // hierarchy. It accepts a cgroup path ("/kubepods.slice/...") or a
 // directory under a cgroup mount ("/sys/fs/cgroup/kubepods.slice/...").
 func Resolve(arg string) (string, error) {
 	if !strings.HasPrefix(arg, "/") {
-		return "", fmt.Errorf("--cgroup %q: want an absolute path", arg)
+		return "", fmt.Errorf("cgroup %q: want an absolute path", arg)
 	}
 	ms, err := Mounts()
 	if err != nil {
-		return "", fmt.Errorf("--cgroup %q: reading mounts: %w", arg, err)
+		return "", fmt.Errorf("cgroup %q: reading mounts: %w", arg, err)
 	}
 	if len(ms) == 0 {
-		return "", fmt.Errorf("--cgroup %q: no cgroup file system is mounted", arg)
+		return "", fmt.Errorf("cgroup %q: no cgroup file system is mounted", arg)
 	}
 	clean := filepath.Clean(arg)
 	// A directory under a mount point: strip the mount.
@@ -135,5 +135,5 @@ func Resolve(arg string) (string, error) {
 			return clean, nil
 		}
 	}
-	return "", fmt.Errorf("--cgroup %s: no such cgroup in any mounted hierarchy", arg)
+	return "", fmt.Errorf("cgroup %s: no such cgroup in any mounted hierarchy", arg)
 }

@@ -93,7 +93,7 @@ func NewFetcher(dial DialFunc, l Limits, gc bool) *Fetcher {
 				return fmt.Errorf("more than %d redirects", maxRedirects)
 			}
 			if !gc && req.URL.Query().Has("gc") {
-				return errors.New("redirect asks for a forced GC (?gc): refused without --pprof-gc")
+				return errors.New("redirect asks for a forced GC (?gc), which this fetch does not allow")
 			}
 			return nil
 		},

@@ -2,7 +2,6 @@ package gobin
 
 import (
 	"debug/elf"
-	"debug/gosym"
 	"fmt"
 )
 
@@ -14,15 +13,18 @@ type Func struct {
 
 // symbols is what gobin keeps from .symtab.
 type symbols struct {
-	funcs       map[string]Func
-	objs        map[string]elf.Symbol // data symbols (STT_OBJECT)
-	runtimeText uint64                // runtime.text, a zero-size marker; 0 if absent
+	funcs map[string]Func
+	objs  map[string]elf.Symbol // data symbols (STT_OBJECT)
 }
 
-// pclnIndex wraps the Go runtime's own function table, which survives
-// -ldflags=-s -w because the runtime needs it for tracebacks.
-type pclnIndex struct {
-	table *gosym.Table
+// funcTable is the Go runtime's own function table, which survives
+// -ldflags=-s -w because the runtime needs it for tracebacks: the pclntab,
+// rebased by runtime.firstmoduledata, with the funcdata (inline trees)
+// that moduledata.gofunc locates.
+type funcTable struct {
+	tab        *pclntab
+	gofuncData []byte // from go:func.* (moduledata.gofunc) to the end of its section
+	ids        specialIDs
 }
 
 // Function returns the address range of the named function (e.g.
@@ -34,21 +36,50 @@ func (b *Binary) Function(name string) (Func, error) {
 			return f, nil
 		}
 	}
-	pcln, err := b.pclntab()
-	if err != nil {
+	if _, err := b.funcs(); err != nil {
 		return Func{}, err
 	}
-	var f *gosym.Func
-	if err := safely("pclntab lookup", func() error {
-		f = pcln.table.LookupFunc(name)
-		return nil
-	}); err != nil {
-		return Func{}, err
-	}
-	if f == nil || f.End <= f.Entry {
+	f, ok := b.funcsByName()[name]
+	if !ok || f.End <= f.Entry {
 		return Func{}, fmt.Errorf("%s: %w", name, ErrNotFound)
 	}
-	return Func{Name: name, Entry: f.Entry, End: f.End}, nil
+	return f, nil
+}
+
+// LoadFuncTable reads the Go function table (pclntab, moduledata, inline
+// trees) if that was not done yet, and says why it cannot be used. Frame
+// lookups (Expand) find nothing when it fails.
+func (b *Binary) LoadFuncTable() error {
+	_, err := b.funcs()
+	return err
+}
+
+// indexFuncNames maps every function of the pclntab by its name (the first
+// one of a name wins, as in debug/gosym).
+func (b *Binary) indexFuncNames() map[string]Func {
+	ft, err := b.funcs()
+	if err != nil {
+		return nil
+	}
+	t := ft.tab
+	byName := make(map[string]Func, t.nfunc)
+	for i := 0; i < t.nfunc; i++ {
+		entryOff, funcOff := t.ftabEntry(i)
+		nextOff, _ := t.ftabEntry(i + 1)
+		if funcOff == ^uint32(0) || nextOff <= entryOff {
+			continue
+		}
+		f, ok := t.decodeFunc(uint64(funcOff))
+		if !ok || f.entry != uint64(entryOff) {
+			continue
+		}
+		name := t.funcName(f.nameOff)
+		if _, dup := byName[name]; name == "" || dup {
+			continue
+		}
+		byName[name] = Func{Name: name, Entry: t.text + uint64(entryOff), End: t.text + uint64(nextOff)}
+	}
+	return byName
 }
 
 // dataSymbol returns a data symbol from .symtab; ok is false for stripped
@@ -64,26 +95,23 @@ func (b *Binary) dataSymbol(name string) (elf.Symbol, bool) {
 
 // loadSymtab reads .symtab (once, through b.symtab).
 func (b *Binary) loadSymtab() (*symbols, error) {
-	s := b.elf.Section(".symtab")
+	s := b.im.f.Section(".symtab")
 	if s == nil {
 		return nil, fmt.Errorf("no .symtab: %w", ErrNotFound)
 	}
-	if s.Offset > uint64(b.size) || s.Size > uint64(b.size)-s.Offset {
+	if s.Offset > uint64(b.im.size) || s.Size > uint64(b.im.size)-s.Offset {
 		return nil, fmt.Errorf(".symtab exceeds the file")
 	}
 	var list []elf.Symbol
 	if err := safely("read .symtab", func() error {
 		var err error
-		list, err = b.elf.Symbols()
+		list, err = b.im.f.Symbols()
 		return err
 	}); err != nil {
 		return nil, err
 	}
 	syms := &symbols{funcs: map[string]Func{}, objs: map[string]elf.Symbol{}}
 	for _, sym := range list {
-		if sym.Name == "runtime.text" {
-			syms.runtimeText = sym.Value
-		}
 		switch elf.ST_TYPE(sym.Info) {
 		case elf.STT_FUNC:
 			if sym.Size > 0 && sym.Value+sym.Size > sym.Value {
@@ -96,8 +124,19 @@ func (b *Binary) loadSymtab() (*symbols, error) {
 	return syms, nil
 }
 
-// loadPclntab parses the Go function table (once, through b.pclntab).
-func (b *Binary) loadPclntab() (*pclnIndex, error) {
+// loadFuncTable decodes the pclntab and finds the moduledata that says
+// where its offsets start (once, through b.funcs). The decoder checks
+// every bound itself; recover is the last line behind it.
+func (b *Binary) loadFuncTable() (ft *funcTable, err error) {
+	err = safely("decode the Go function table", func() error {
+		ft, err = b.decodeFuncTable()
+		return err
+	})
+	return ft, err
+}
+
+func (b *Binary) decodeFuncTable() (*funcTable, error) {
+	im := b.im
 	s := b.pclntabSection()
 	if s == nil {
 		return nil, ErrNotGo
@@ -106,14 +145,19 @@ func (b *Binary) loadPclntab() (*pclnIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	textStart := b.textStart(s, data)
-	var table *gosym.Table
-	if err := safely("parse .gopclntab", func() error {
-		var err error
-		table, err = gosym.NewTable(nil, gosym.NewLineTable(data, textStart))
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("parse .gopclntab: %w", err)
+	tab, err := parsePclntab(data, s.Addr, im.order)
+	if err != nil {
+		return nil, err
 	}
-	return &pclnIndex{table: table}, nil
+	md, err := findModuledata(im, tab)
+	if err != nil {
+		return nil, err
+	}
+	tab.text = md.text
+	tab.trim(md.lens)
+	gofunc, err := im.readRest(md.gofunc, uint64(im.size))
+	if err != nil {
+		return nil, fmt.Errorf("reading go:func.*: %w", err)
+	}
+	return &funcTable{tab: tab, gofuncData: gofunc, ids: findSpecialIDs(tab)}, nil
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // FuzzOpen feeds arbitrary files to Open and, when they open, to everything
-// that reads them: nothing may panic or hang.
+// that reads them (hook decoding, build ID, moduledata search, pclntab,
+// inline trees): nothing may panic or hang.
 func FuzzOpen(f *testing.F) {
 	f.Add([]byte("\x7fELF"))
 	f.Add([]byte("#!/bin/sh\n"))
@@ -32,6 +33,13 @@ func FuzzOpen(f *testing.F) {
 			_, _ = b.FileOffset(fn.Entry)
 		}
 		_, _ = b.ResolveHooks()
+		_ = b.BuildID()
+		if b.LoadFuncTable() == nil {
+			for _, s := range b.Segments() {
+				_ = b.Expand(s.Vaddr)
+				_ = b.Expand(s.Vaddr + 1)
+			}
+		}
 	})
 }
 

@@ -36,9 +36,9 @@ type Hooks struct {
 	MemProfileRateWhy  string
 }
 
-// image is what ResolveHooks reads from a binary; tests substitute a
+// hookSource is what ResolveHooks reads from a binary; tests substitute a
 // doctored one.
-type image interface {
+type hookSource interface {
 	Arch() string
 	GoVersion() string
 	Function(name string) (Func, error)
@@ -61,7 +61,7 @@ func (b *Binary) sectionName(vaddr, n uint64) string {
 // cross-checks them against the version table and the symbol table.
 func (b *Binary) ResolveHooks() (*Hooks, error) { return resolveHooks(b) }
 
-func resolveHooks(img image) (*Hooks, error) {
+func resolveHooks(img hookSource) (*Hooks, error) {
 	h := &Hooks{GoVersion: img.GoVersion()}
 	if major, minor, ok := ParseGoVersion(h.GoVersion); ok && major == 1 && minor < minGoMinor {
 		return nil, fmt.Errorf("%s is older than go1.%d, the oldest supported release", h.GoVersion, minGoMinor)
@@ -102,7 +102,7 @@ func resolveHooks(img image) (*Hooks, error) {
 // setup.
 func (b *Binary) Hook(name string) (Hook, error) { return resolveHook(b, name) }
 
-func resolveHook(img image, name string) (Hook, error) {
+func resolveHook(img hookSource, name string) (Hook, error) {
 	fn, err := img.Function(name)
 	if err != nil {
 		return Hook{}, err
@@ -126,7 +126,7 @@ func resolveHook(img image, name string) (Hook, error) {
 // resolveSpecialKind decodes the kind store in setprofilebucket. For a
 // version in the table the decoded value must equal the table's; otherwise
 // it is trusted only when exactly one candidate was found.
-func resolveSpecialKind(img image, fn Func, version string) (specialKind, string, error) {
+func resolveSpecialKind(img hookSource, fn Func, version string) (specialKind, string, error) {
 	code, err := img.Code(fn)
 	if err != nil {
 		return specialKind{}, "", err
@@ -151,27 +151,4 @@ func resolveSpecialKind(img image, fn Func, version string) (specialKind, string
 		return specialKind{}, "", fmt.Errorf("cannot verify special kind for %s: %s has %d candidate byte stores %v", v, fn.Name, len(found), found)
 	}
 	return found[0], fmt.Sprintf("decoded from %s (the only candidate; %q is not in the table)", fn.Name, version), nil
-}
-
-// resolveMemProfileRate prefers the symbol, but always decodes too: a
-// disagreement means one of the two methods is wrong for this binary.
-func resolveMemProfileRate(img image) (uint64, string, error) {
-	decoded, why, decErr := decodeMemProfileRate(img)
-	sym, ok := img.dataSymbol("runtime.MemProfileRate")
-	if !ok {
-		if decErr != nil {
-			return 0, "", decErr
-		}
-		return decoded, why, nil
-	}
-	if !validRateSymbol(img, sym.Value, sym.Size) {
-		return 0, "", fmt.Errorf("symbol runtime.MemProfileRate at %#x (size %d) is not an 8-byte .noptrdata int holding 524288", sym.Value, sym.Size)
-	}
-	switch {
-	case decErr != nil:
-		return 0, "", fmt.Errorf("symbol runtime.MemProfileRate is at %#x but decoding failed: %w", sym.Value, decErr)
-	case decoded != sym.Value:
-		return 0, "", fmt.Errorf("runtime.MemProfileRate: symbol says %#x, decoding says %#x", sym.Value, decoded)
-	}
-	return sym.Value, "symbol runtime.MemProfileRate; " + why + " agrees", nil
 }

@@ -60,14 +60,14 @@ func TestLocalBuilds(t *testing.T) {
 		f.LDFlags = "-linkmode=external " + ldStripped
 		s := openHooks(t, f, want)
 		sameCode(t, u.h, s.h)
-		text := mustSymtab(t, u.b).runtimeText
-		if text == u.b.elf.Section(".text").Addr {
+		text := runtimeText(t, u.b)
+		if text == u.b.im.f.Section(".text").Addr {
 			t.Errorf("runtime.text is .text (%#x): this build does not exercise the moduledata path", text)
 		}
-		inText := func(uint64) bool { return true }
-		pcln := s.b.pclntabSection()
-		if got, ok := s.b.moduledataText(pcln.Addr, inText); !ok || got != text {
-			t.Errorf("moduledata text %#x (found %v), runtime.text %#x", got, ok, text)
+		if ft, err := s.b.funcs(); err != nil {
+			t.Errorf("stripped twin: %v", err)
+		} else if ft.tab.text != text {
+			t.Errorf("moduledata text %#x, runtime.text %#x", ft.tab.text, text)
 		}
 		f.PIE, f.LDFlags = true, "-linkmode=external "+ldUnstripped
 		u = openHooks(t, f, want)
@@ -217,7 +217,7 @@ func checkHook(t *testing.T, f fixture, b *Binary, hk Hook, minor int) {
 		t.Fatalf("%v: %s: %v", f, hk.Name, err)
 	}
 	raw := make([]byte, 4)
-	if _, err := b.file.ReadAt(raw, int64(hk.FileOffset)); err != nil {
+	if _, err := b.im.r.ReadAt(raw, int64(hk.FileOffset)); err != nil {
 		t.Fatal(err)
 	}
 	rel := hk.AttachAddr - hk.Func.Entry
@@ -244,25 +244,19 @@ func checkHook(t *testing.T, f fixture, b *Binary, hk Hook, minor int) {
 // the path stripped binaries take.
 func checkPclntabAgrees(t *testing.T, f fixture, b *Binary, h *Hooks) {
 	t.Helper()
-	pcln, err := b.pclntab()
-	if err != nil {
+	if err := b.LoadFuncTable(); err != nil {
 		t.Fatalf("%v: pclntab: %v", f, err)
 	}
+	byName := b.funcsByName()
 	for _, hk := range []Hook{h.ProfileAlloc, h.SetProfileBucket, h.FreeSpecial, h.GCMarkTermination} {
-		fn := pcln.table.LookupFunc(hk.Name)
-		if fn == nil || fn.Entry != hk.Func.Entry || fn.End < hk.Func.End {
+		fn, ok := byName[hk.Name]
+		if !ok || fn.Entry != hk.Func.Entry || fn.End < hk.Func.End {
 			t.Errorf("%v: %s: symtab %#x-%#x, pclntab %+v", f, hk.Name, hk.Func.Entry, hk.Func.End, fn)
 		}
+		if chain := b.Expand(hk.Func.Entry); len(chain) == 0 || chain[len(chain)-1].Function != hk.Name {
+			t.Errorf("%v: Expand(%s entry) = %+v", f, hk.Name, chain)
+		}
 	}
-}
-
-func mustSymtab(t *testing.T, b *Binary) *symbols {
-	t.Helper()
-	s, err := b.symtab()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func localGoVersion(t *testing.T) string {
@@ -294,4 +288,20 @@ func TestHookOfAnyFunction(t *testing.T) {
 	if _, err := o.b.Hook("main.noSuchFunction"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Hook of a missing function: %v, want ErrNotFound", err)
 	}
+}
+
+// runtimeText returns the address of the runtime.text symbol.
+func runtimeText(t *testing.T, b *Binary) uint64 {
+	t.Helper()
+	syms, err := b.im.f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name == "runtime.text" {
+			return s.Value
+		}
+	}
+	t.Fatal("no runtime.text symbol")
+	return 0
 }

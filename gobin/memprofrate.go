@@ -1,10 +1,9 @@
 package gobin
 
 import (
+	"debug/elf"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"golang.org/x/arch/x86/x86asm"
@@ -15,24 +14,35 @@ import (
 // .noptrdata even when the runtime zeroes it at start-up.
 const memProfileRateInit = 512 * 1024
 
-// memProfileRateReaders are searched in order until one stage yields a
-// candidate: profilealloc reads the variable itself (c.memProfRate =
-// MemProfileRate) and usually inlines nextSample; the others read it too
-// when inlining differs (1.24+ split mallocgc into size-class variants).
-var memProfileRateReaders = [][]string{
-	{"runtime.profilealloc"},
-	{"runtime.nextSample"},
-	{"runtime.mallocgc", "runtime.mallocgcTiny", "runtime.mallocgcSmallNoscan",
-		"runtime.mallocgcSmallScanNoHeader", "runtime.mallocgcSmallScanHeader", "runtime.mallocgcLarge"},
+// memProfileRate is runtime.MemProfileRate, an 8-byte int. Its readers:
+// profilealloc reads the variable itself (c.memProfRate = MemProfileRate)
+// and usually inlines nextSample; the others read it too when inlining
+// differs (1.24+ split mallocgc into size-class variants).
+var memProfileRate = runtimeVar{
+	name: "runtime.MemProfileRate",
+	readers: [][]string{
+		{"runtime.profilealloc"},
+		{"runtime.nextSample"},
+		{"runtime.mallocgc", "runtime.mallocgcTiny", "runtime.mallocgcSmallNoscan",
+			"runtime.mallocgcSmallScanNoHeader", "runtime.mallocgcSmallScanHeader", "runtime.mallocgcLarge"},
+	},
+	is:           isMemProfileRate,
+	what:         ".noptrdata global holding 524288",
+	validSymbol:  validRateSymbol,
+	symbolShape:  "an 8-byte .noptrdata int holding 524288",
+	fallback:     decodeRunTimeRate,
+	fallbackWhen: func(src hookSource) bool { return rateSetAtRunTime(src.GoVersion()) },
+}
+
+// resolveMemProfileRate finds runtime.MemProfileRate, from the symbol and
+// the code, which must agree.
+func resolveMemProfileRate(src hookSource) (uint64, string, error) {
+	return locateVar(src, memProfileRate)
 }
 
 // decodeMemProfileRate finds runtime.MemProfileRate without symbols.
-func decodeMemProfileRate(img image) (uint64, string, error) {
-	addr, why, err := decodeStaticRate(img)
-	if err != nil && errors.Is(err, ErrNotFound) && rateSetAtRunTime(img.GoVersion()) {
-		return decodeRunTimeRate(img)
-	}
-	return addr, why, err
+func decodeMemProfileRate(src hookSource) (uint64, string, error) {
+	return decodeVar(src, memProfileRate)
 }
 
 // rateSetAtRunTime reports whether the version declares
@@ -44,55 +54,11 @@ func rateSetAtRunTime(version string) bool {
 	return ok && major == 1 && minor == 19
 }
 
-// decodeStaticRate: among the globals that the reader functions reference,
-// the one in .noptrdata whose 8 file bytes hold 524288. Exactly one must
-// qualify.
-func decodeStaticRate(img image) (addr uint64, why string, err error) {
-	for _, stage := range memProfileRateReaders {
-		cands := map[uint64][]string{}
-		for _, name := range stage {
-			fn, err := img.Function(name)
-			if err != nil {
-				continue // absent in this version, or inlined everywhere
-			}
-			code, err := img.Code(fn)
-			if err != nil {
-				return 0, "", err
-			}
-			refs, err := globalRefs(img.Arch(), code, fn.Entry)
-			if err != nil {
-				return 0, "", fmt.Errorf("%s: %w", name, err)
-			}
-			for _, r := range refs {
-				if isMemProfileRate(img, r) {
-					cands[r] = append(cands[r], name)
-				}
-			}
-		}
-		switch len(cands) {
-		case 0:
-			continue
-		case 1:
-			for a, fns := range cands {
-				return a, fmt.Sprintf("decoded from %s: the .noptrdata global holding 524288", fns[0]), nil
-			}
-		default:
-			addrs := make([]uint64, 0, len(cands))
-			for a := range cands {
-				addrs = append(addrs, a)
-			}
-			sort.Slice(addrs, func(i, j int) bool { return addrs[i] < addrs[j] })
-			return 0, "", fmt.Errorf("runtime.MemProfileRate is ambiguous: %d candidates %#x", len(addrs), addrs)
-		}
-	}
-	return 0, "", fmt.Errorf("runtime.MemProfileRate: no global in .noptrdata holding 524288 is referenced by runtime.profilealloc, nextSample or mallocgc: %w", ErrNotFound)
-}
-
 // decodeRunTimeRate (Go 1.19): the .noptrbss global that both
 // runtime.profilealloc reads and runtime.init writes, where runtime.init
 // also materialises 524288. profilealloc alone is ambiguous: mcache0 is a
 // .noptrbss global too.
-func decodeRunTimeRate(img image) (uint64, string, error) {
+func decodeRunTimeRate(img hookSource) (uint64, string, error) {
 	readers, err := noptrbssRefs(img, "runtime.profilealloc")
 	if err != nil {
 		return 0, "", err
@@ -121,18 +87,10 @@ func decodeRunTimeRate(img image) (uint64, string, error) {
 	return both[0], "decoded: the .noptrbss global read by runtime.profilealloc and set by runtime.init (go1.19 initialises it at run time)", nil
 }
 
-func noptrbssRefs(img image, name string) (map[uint64]bool, error) {
-	fn, err := img.Function(name)
+func noptrbssRefs(img hookSource, name string) (map[uint64]bool, error) {
+	refs, err := functionRefs(img, name)
 	if err != nil {
 		return nil, err
-	}
-	code, err := img.Code(fn)
-	if err != nil {
-		return nil, err
-	}
-	refs, err := globalRefs(img.Arch(), code, fn.Entry)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	set := map[uint64]bool{}
 	for _, r := range refs {
@@ -177,8 +135,9 @@ func hasImmediate(arch string, code []byte, v uint64) bool {
 }
 
 // validRateSymbol checks the symbol against the layout its version implies.
-func validRateSymbol(img image, addr, size uint64) bool {
-	if size != 8 {
+func validRateSymbol(img hookSource, sym elf.Symbol) bool {
+	addr := sym.Value
+	if sym.Size != 8 {
 		return false
 	}
 	if rateSetAtRunTime(img.GoVersion()) && img.sectionName(addr, 8) == ".noptrbss" {
@@ -187,7 +146,7 @@ func validRateSymbol(img image, addr, size uint64) bool {
 	return isMemProfileRate(img, addr)
 }
 
-func isMemProfileRate(img image, addr uint64) bool {
+func isMemProfileRate(img hookSource, addr uint64) bool {
 	if img.sectionName(addr, 8) != ".noptrdata" {
 		return false
 	}

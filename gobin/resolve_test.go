@@ -132,9 +132,9 @@ func TestSpecialKindAmbiguous(t *testing.T) {
 	}
 }
 
-// fakeCode is an image whose only function is code.
+// fakeCode is a hookSource whose only function is code.
 type fakeCode struct {
-	image
+	hookSource
 	arch string
 	code []byte
 }
@@ -231,7 +231,7 @@ func TestFileOffsetAndCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := b.elf.Section(".text")
+	text := b.im.f.Section(".text")
 	if want := fn.Entry - text.Addr + text.Offset; off != want {
 		t.Errorf("FileOffset(%#x) = %#x, want %#x", fn.Entry, off, want)
 	}

@@ -9,6 +9,18 @@ import (
 // functions are tens of KiB, so anything beyond this is a corrupt size.
 const maxCodeSize = 4 << 20
 
+// Segment is a loadable (PT_LOAD) segment of an ELF file.
+type Segment struct {
+	Vaddr  uint64 // link-time address
+	Offset uint64 // in the file
+	Filesz uint64
+	Memsz  uint64
+	Exec   bool
+}
+
+// Segments returns the loadable segments, for computing a load bias.
+func (b *Binary) Segments() []Segment { return append([]Segment(nil), b.segments...) }
+
 // FileOffset maps a link-time virtual address to its offset in the file, via
 // the PT_LOAD segment that contains it. cilium/ebpf's UprobeOptions.Address
 // takes such a file offset.
@@ -26,8 +38,9 @@ func (b *Binary) fileRange(vaddr, n uint64) (uint64, error) {
 	if n == 0 {
 		return 0, fmt.Errorf("empty range at %#x", vaddr)
 	}
-	for _, p := range b.elf.Progs {
-		if p.Type != elf.PT_LOAD || vaddr < p.Vaddr {
+	size := uint64(b.im.size)
+	for _, p := range b.im.loads {
+		if vaddr < p.Vaddr {
 			continue
 		}
 		rel := vaddr - p.Vaddr
@@ -38,7 +51,7 @@ func (b *Binary) fileRange(vaddr, n uint64) (uint64, error) {
 			return 0, fmt.Errorf("range %#x+%#x crosses the end of its segment", vaddr, n)
 		}
 		off := p.Off + rel
-		if off < p.Off || off > uint64(b.size) || n > uint64(b.size)-off {
+		if off < p.Off || off > size || n > size-off {
 			return 0, fmt.Errorf("range %#x+%#x lies beyond the end of the file", vaddr, n)
 		}
 		return off, nil
@@ -53,8 +66,8 @@ func (b *Binary) readVaddr(vaddr, n uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, n)
-	if _, err := b.file.ReadAt(buf, int64(off)); err != nil {
+	buf, err := b.im.readFile(off, n)
+	if err != nil {
 		return nil, fmt.Errorf("read %#x+%#x: %w", vaddr, n, err)
 	}
 	return buf, nil
@@ -78,7 +91,7 @@ func (b *Binary) Code(f Func) ([]byte, error) {
 // sectionHolding returns the allocated section that contains
 // [vaddr, vaddr+n), or nil.
 func (b *Binary) sectionHolding(vaddr, n uint64) *elf.Section {
-	for _, s := range b.elf.Sections {
+	for _, s := range b.im.f.Sections {
 		if s.Flags&elf.SHF_ALLOC == 0 || vaddr < s.Addr {
 			continue
 		}
@@ -92,7 +105,7 @@ func (b *Binary) sectionHolding(vaddr, n uint64) *elf.Section {
 // sectionData reads a whole section after checking its size against the
 // file, so a corrupt header cannot request a huge allocation.
 func (b *Binary) sectionData(name string) ([]byte, error) {
-	s := b.elf.Section(name)
+	s := b.im.f.Section(name)
 	if s == nil {
 		return nil, fmt.Errorf("no %s section: %w", name, ErrNotFound)
 	}
@@ -104,7 +117,7 @@ func (b *Binary) sectionData(name string) ([]byte, error) {
 		// would let a small file ask for an unbounded buffer.
 		return nil, fmt.Errorf("%s is compressed", name)
 	}
-	if s.Offset > uint64(b.size) || s.Size > uint64(b.size)-s.Offset {
+	if s.Offset > uint64(b.im.size) || s.Size > uint64(b.im.size)-s.Offset {
 		return nil, fmt.Errorf("%s: size %d at offset %d exceeds the file", name, s.Size, s.Offset)
 	}
 	var data []byte

@@ -3,6 +3,7 @@ package gobin
 import (
 	"debug/buildinfo"
 	"encoding/binary"
+	"io"
 	"strings"
 )
 
@@ -19,7 +20,7 @@ const maxVersionLen = 128
 func (b *Binary) readGoVersion() string {
 	var v string
 	_ = safely("read buildinfo", func() error {
-		bi, err := buildinfo.Read(b.file)
+		bi, err := buildinfo.Read(io.NewSectionReader(b.im.r, 0, b.im.size))
 		if err == nil && bi != nil {
 			v = bi.GoVersion
 		}

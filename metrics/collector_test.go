@@ -16,7 +16,7 @@ import (
 	"github.com/leakscope/leakscope/analysis"
 	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/report"
-	"github.com/leakscope/leakscope/tracer"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden exposition")
@@ -53,7 +53,7 @@ func sampleUpdate() *report.Update {
 			},
 		},
 		MapBytes:         map[string]uint64{"live": 1 << 20, "stacks": 2 << 20},
-		Programs:         map[string]tracer.ProgramStat{"setprofilebucket": {Runs: 10, RunTime: 1500 * time.Nanosecond}},
+		Programs:         map[string]snapshot.ProgramStat{"setprofilebucket": {Runs: 10, RunTime: 1500 * time.Nanosecond}},
 		SnapshotDuration: 25 * time.Millisecond,
 	}
 }

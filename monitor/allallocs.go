@@ -14,12 +14,8 @@ const AllAllocsWarning = "--mode=all-allocs probes EVERY heap allocation of the 
 	"Use it briefly, for exact allocation counts per site; the default sampled mode is the one for continuous watching"
 
 // attachAllAllocs adds the every-allocation probe to an attached target.
-func attachAllAllocs(att *tracer.Attachment, log *slog.Logger) error {
-	bin, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", att.PID))
-	if err != nil {
-		return fmt.Errorf("all-allocs mode: %w", err)
-	}
-	defer bin.Close()
+// bin is the target's executable, as read for its other hooks.
+func attachAllAllocs(att *tracer.Attachment, bin *gobin.Binary, log *slog.Logger) error {
 	hook, err := bin.Hook(tracer.MallocHookName)
 	if err != nil {
 		return fmt.Errorf("all-allocs mode: finding %s: %w", tracer.MallocHookName, err)

@@ -40,14 +40,14 @@ func resolveSelection(cfg Config) (*selection, error) {
 	for _, arg := range cfg.Cgroups {
 		p, err := cgroup.Resolve(arg)
 		if err != nil {
-			return nil, err
+			return nil, &ConfigError{Field: "Cgroups", Err: err}
 		}
 		s.cgroups = append(s.cgroups, p)
 	}
 	if cfg.Within != "" {
 		p, err := cgroup.Resolve(cfg.Within)
 		if err != nil {
-			return nil, err
+			return nil, &ConfigError{Field: "Within", Err: err}
 		}
 		s.within = p
 	}
@@ -56,7 +56,7 @@ func resolveSelection(cfg Config) (*selection, error) {
 		for _, arg := range cfg.Containers {
 			id, err := resolveContainer(arg, running)
 			if err != nil {
-				return nil, err
+				return nil, &ConfigError{Field: "Containers", Err: err}
 			}
 			s.containers = append(s.containers, id)
 		}
@@ -80,7 +80,7 @@ func runningContainers() map[string]bool {
 func resolveContainer(arg string, running map[string]bool) (string, error) {
 	prefix := strings.ToLower(arg)
 	if !cgroup.IsIDPrefix(prefix) {
-		return "", fmt.Errorf("--container %q: not a container ID (want up to 64 hex digits)", arg)
+		return "", fmt.Errorf("container %q: not a container ID (want up to 64 hex digits)", arg)
 	}
 	var matches []string
 	for id := range running {
@@ -91,11 +91,11 @@ func resolveContainer(arg string, running map[string]bool) (string, error) {
 	slices.Sort(matches)
 	switch len(matches) {
 	case 0:
-		return "", fmt.Errorf("--container %s: no running container has this ID (%d containers found from process cgroups; Docker, containerd, CRI-O and Podman naming)", arg, len(running))
+		return "", fmt.Errorf("container %s: no running container has this ID (%d containers found from process cgroups; Docker, containerd, CRI-O and Podman naming)", arg, len(running))
 	case 1:
 		return matches[0], nil
 	}
-	return "", fmt.Errorf("--container %s: ambiguous, matches %d containers: %s", arg, len(matches), strings.Join(matches, ", "))
+	return "", fmt.Errorf("container %s: ambiguous, matches %d containers: %s", arg, len(matches), strings.Join(matches, ", "))
 }
 
 // listPIDs lists the processes in /proc (thread ids are not listed).
@@ -269,31 +269,39 @@ func anyUnder(paths []string, dir string) bool {
 }
 
 // exeCache inspects each executable once (keyed as the tracer keys probe
-// sets): whether it is Go, and its hooks.
-type exeCache map[tracer.ExeKey]exeVerdict
+// sets): whether it is Go, and its hooks. The binaries come from bins, the
+// one reader every user of an executable shares; a verdict keeps only the
+// hooks, so that bins alone bounds how many binaries stay in memory.
+type exeCache struct {
+	bins     *gobin.Cache
+	verdicts map[tracer.ExeKey]exeVerdict
+}
+
+func newExeCache() exeCache {
+	return exeCache{bins: &gobin.Cache{}, verdicts: map[tracer.ExeKey]exeVerdict{}}
+}
 
 type exeVerdict struct {
 	hooks *gobin.Hooks
 	err   error
 }
 
-// hooks resolves the hooks of the executable pid runs (key), or says why
+// inspect resolves the hooks of the executable pid runs (key), or says why
 // it cannot be watched.
-func (c exeCache) hooks(pid uint32, key tracer.ExeKey) (*gobin.Hooks, error) {
-	if v, ok := c[key]; ok {
-		return v.hooks, v.err
+func (c exeCache) inspect(pid uint32, key tracer.ExeKey) exeVerdict {
+	if v, ok := c.verdicts[key]; ok {
+		return v
 	}
-	v := inspect(pid)
-	c[key] = v
-	return v.hooks, v.err
+	v := c.resolve(pid)
+	c.verdicts[key] = v
+	return v
 }
 
-func inspect(pid uint32) exeVerdict {
-	bin, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", pid))
+func (c exeCache) resolve(pid uint32) exeVerdict {
+	bin, err := c.bins.Open(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
 		return exeVerdict{err: err}
 	}
-	defer bin.Close()
 	hooks, err := bin.ResolveHooks()
 	if err != nil {
 		return exeVerdict{err: fmt.Errorf("%s: cannot watch: %w", orUnknown(bin.GoVersion()), err)}

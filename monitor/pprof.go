@@ -6,7 +6,7 @@ import (
 
 	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/report"
-	"github.com/leakscope/leakscope/tracer"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 // PprofConfig is the cross-check against the targets' own heap profiles.
@@ -54,7 +54,7 @@ func (t *target) stopPprof() {
 
 // observePprof gives the comparison leakscope's view at snapshot s and
 // the latest profile fetched, without waiting for a fetch.
-func (t *target) observePprof(s *tracer.Snapshot) {
+func (t *target) observePprof(s *snapshot.Snapshot) {
 	if t.pprof == nil || t.pprof.watch == nil {
 		return // nothing to compare with
 	}

@@ -16,9 +16,22 @@ import (
 	"github.com/leakscope/leakscope/cgroup"
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/report"
-	"github.com/leakscope/leakscope/symbolize"
 	"github.com/leakscope/leakscope/tracer"
 )
+
+// ConfigError is a value of Config that cannot be used. Field names the
+// Config field ("Containers", "Cgroups", "Within", "OutDir"), so that a
+// caller can tell its user which setting to mend.
+type ConfigError struct {
+	Field string
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ErrNoTarget: the configuration names no pid and no selector.
+var ErrNoTarget = errors.New("no target: no pid, container, cgroup or all-processes selector")
 
 // exitedRetention is how long an exited target stays in the reports when
 // targets come and go (containers, cgroups, --all): long enough for its
@@ -32,25 +45,10 @@ const exitedRetention = 5 * time.Minute
 // error. A target that cannot be watched is reported and skipped; only
 // when nothing at all can be watched is that an error.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	// Check every target before loading anything into the kernel, so bad
-	// input fails fast with its own message.
-	for _, pid := range cfg.PIDs {
-		if _, err := identify(pid); err != nil {
-			return err
-		}
-	}
-	sel, err := resolveSelection(cfg)
+	sel, err := checkConfig(cfg)
 	if err != nil {
 		return err
 	}
-	if len(cfg.PIDs) == 0 && !sel.dynamic() {
-		return errors.New("no target: give --pid, --container, --cgroup or --all")
-	}
-	// An unwritable --out must fail before anything touches a target.
-	if err := checkWritable(cfg.OutDir); err != nil {
-		return err
-	}
-	rateState{dir: cfg.StateDir}.prune()
 	tr, err := tracer.New(cfg.Maps)
 	if err != nil {
 		return err
@@ -74,8 +72,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// The targets' own heap profiles are fetched off this loop (pctx); the
 	// fetchers stop before the targets are detached.
 	pctx, stopFetch := context.WithCancel(ctx)
-	w := &watch{cfg: cfg, log: log, tr: tr, cache: &symbolize.Cache{}, exes: exeCache{}, pctx: pctx,
-		sel: sel, scan: newScanner(sel), live: map[uint32]*target{}, skipped: map[uint32]report.Skipped{}}
+	w := newWatch(pctx, cfg, log, tr, sel)
 	defer w.restoreRates() // runs before the tracer closes: the targets are still ours
 	defer func() {
 		stopFetch()
@@ -83,34 +80,80 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			t.stopPprof()
 		}
 	}()
-	var failed []error
-	for _, pid := range cfg.PIDs {
-		if err := w.attachPID(pid); err != nil {
-			failed = append(failed, err)
-		}
+	if err := w.attachNamed(); err != nil {
+		return err
 	}
-	if len(w.live) == 0 && !sel.dynamic() {
-		return errors.Join(failed...)
-	}
-
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
 	}
+	return w.loop(ctx)
+}
+
+// checkConfig checks every target and the output directory before anything
+// is loaded into the kernel, so bad input fails fast with its own message.
+func checkConfig(cfg Config) (*selection, error) {
+	for _, pid := range cfg.PIDs {
+		if _, err := identify(pid); err != nil {
+			return nil, err
+		}
+	}
+	sel, err := resolveSelection(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.PIDs) == 0 && !sel.dynamic() {
+		return nil, ErrNoTarget
+	}
+	// An unwritable output directory must fail before anything touches a
+	// target.
+	if err := checkWritable(cfg.OutDir); err != nil {
+		return nil, &ConfigError{Field: "OutDir", Err: err}
+	}
+	rateState{dir: cfg.StateDir}.prune()
+	return sel, nil
+}
+
+// newWatch starts a run on tr; the targets' heap-profile fetchers run
+// under pctx.
+func newWatch(pctx context.Context, cfg Config, log *slog.Logger, tr *tracer.Tracer, sel *selection) *watch {
+	return &watch{cfg: cfg, log: log, tr: tr, exes: newExeCache(), pctx: pctx,
+		sel: sel, scanner: newScanner(sel), live: map[uint32]*target{}, skipped: map[uint32]report.Skipped{}}
+}
+
+// attachNamed attaches the pids the operator named. Failing all of them is
+// an error only when no selector can bring targets later.
+func (w *watch) attachNamed() error {
+	var failed []error
+	for _, pid := range w.cfg.PIDs {
+		if err := w.attachPID(pid); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(w.live) == 0 && !w.sel.dynamic() {
+		return errors.Join(failed...)
+	}
+	return nil
+}
+
+// loop reports every interval and discovers new targets every discovery
+// period, until ctx ends (a final report) or, with pids only, every target
+// has exited.
+func (w *watch) loop(ctx context.Context) error {
 	var discoverC <-chan time.Time
-	if sel.dynamic() {
+	if w.sel.dynamic() {
 		w.discover()
-		period := cfg.Discovery
+		period := w.cfg.Discovery
 		if period <= 0 {
 			period = time.Second
 		}
 		d := time.NewTicker(period)
 		defer d.Stop()
 		discoverC = d.C
-		log.Info("watching for processes", "containers", sel.containers, "cgroups", sel.cgroups, "all", sel.all, "targets", len(w.live))
+		w.log.Info("watching for processes", "containers", w.sel.containers, "cgroups", w.sel.cgroups, "all", w.sel.all, "targets", len(w.live))
 	}
-	tick := time.NewTicker(cfg.Interval)
+	tick := time.NewTicker(w.cfg.Interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -125,8 +168,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err := w.snapshotAndReport(false); err != nil {
 			return err
 		}
-		if !sel.dynamic() && len(w.live) == 0 {
-			log.Info("every target has exited")
+		if !w.sel.dynamic() && len(w.live) == 0 {
+			w.log.Info("every target has exited")
 			return nil
 		}
 	}
@@ -134,14 +177,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 // watch is one run: the tracer, the targets so far, and what selects more.
 type watch struct {
-	cfg   Config
-	log   *slog.Logger
-	tr    *tracer.Tracer
-	cache *symbolize.Cache
-	exes  exeCache
-	sel   *selection
-	scan  *scanner
-	pctx  context.Context // the targets' heap-profile fetchers run under it
+	cfg     Config
+	log     *slog.Logger
+	tr      *tracer.Tracer
+	exes    exeCache
+	sel     *selection
+	scanner *scanner
+	pctx    context.Context // the targets' heap-profile fetchers run under it
 
 	targets []*target          // attached, exited ones until exitedRetention
 	live    map[uint32]*target // by pid, not exited
@@ -165,12 +207,13 @@ func (w *watch) attachPID(pid uint32) error {
 // attach watches c, or records why it cannot.
 func (w *watch) attach(c candidate) error {
 	pid := c.id.pid
-	hooks, err := w.exes.hooks(pid, c.exe)
+	exe := w.exes.inspect(pid, c.exe)
+	err := exe.err
 	if err != nil {
 		err = fmt.Errorf("pid %d (%s): %w", pid, exeName(pid), err)
 	} else {
 		var t *target
-		if t, err = attach(w.tr, w.cache, c, hooks, w.cfg, w.log); err == nil {
+		if t, err = attachTarget(w.tr, w.exes.bins, c, exe.hooks, w.cfg, w.log); err == nil {
 			t.startPprof(w.pctx, w.cfg.Pprof)
 			w.targets = append(w.targets, t)
 			w.live[pid] = t
@@ -189,12 +232,12 @@ func (w *watch) attach(c candidate) error {
 // discover attaches the processes that entered the selection since the
 // last look, and forgets skipped ones that have gone.
 func (w *watch) discover() {
-	for _, c := range w.scan.scan() {
+	for _, c := range w.scanner.scan() {
 		if old := w.live[c.id.pid]; old != nil {
 			if old.id == c.id && old.exeKey == c.exe {
 				continue // named with --pid too
 			}
-			w.exited(old) // the pid was reused, or the process exec'd
+			w.retire(old) // the pid was reused, or the process exec'd
 		}
 		_ = w.attach(c)
 	}
@@ -207,9 +250,9 @@ func (w *watch) discover() {
 	}
 }
 
-// exited lets go of a target whose process ended; it stays in the reports,
+// retire lets go of a target whose process ended; it stays in the reports,
 // status exited, for exitedRetention.
-func (w *watch) exited(t *target) {
+func (w *watch) retire(t *target) {
 	t.exited, t.exitedAt = true, time.Now()
 	t.stopPprof()
 	delete(w.live, t.id.pid)
@@ -261,7 +304,7 @@ func (w *watch) snapshotAndReport(final bool) error {
 		}
 		if gone {
 			t.replaced = replaced
-			w.exited(t) // observed once more above: its last findings are reported
+			w.retire(t) // observed once more above: its last findings are reported
 		}
 	}
 	w.targets = kept
@@ -366,11 +409,11 @@ func checkWritable(dir string) error {
 		return nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("--out %s: %w", dir, err)
+		return fmt.Errorf("output directory %s: %w", dir, err)
 	}
 	f, err := os.CreateTemp(dir, ".leakscope-write-test-*")
 	if err != nil {
-		return fmt.Errorf("--out %s: not writable: %w", dir, err)
+		return fmt.Errorf("output directory %s: not writable: %w", dir, err)
 	}
 	f.Close()
 	return os.Remove(f.Name())

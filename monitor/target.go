@@ -10,6 +10,7 @@ import (
 	"github.com/leakscope/leakscope/analysis"
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/report"
+	"github.com/leakscope/leakscope/snapshot"
 	"github.com/leakscope/leakscope/symbolize"
 	"github.com/leakscope/leakscope/tracer"
 )
@@ -38,22 +39,22 @@ type target struct {
 	exited      bool
 	exitedAt    time.Time
 	replaced    bool // exited by executing another program, or the pid reused
-	last        *tracer.Snapshot
+	last        *snapshot.Snapshot
 	profile     string // the latest leak profile written
 	attachedAt  time.Time
 	pprof       *pprofCheck
 }
 
-// attach watches the process c with the hooks of its executable: it
+// attachTarget watches the process c with the hooks of its executable: it
 // attaches the probes and applies the sampling policy. On error nothing
 // stays attached.
-func attach(tr *tracer.Tracer, cache *symbolize.Cache, c candidate, hooks *gobin.Hooks, cfg Config, log *slog.Logger) (_ *target, err error) {
+func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, hooks *gobin.Hooks, cfg Config, log *slog.Logger) (_ *target, err error) {
 	pid := c.id.pid
 	if !gobin.KnownVersion(hooks.GoVersion) {
 		log.Warn("Go version not in leakscope's tables: watching it because every hook and constant verified by decoding",
 			"pid", pid, "go", orUnknown(hooks.GoVersion), "special_kind", hooks.SpecialKindWhy, "memprofilerate", hooks.MemProfileRateWhy)
 	}
-	proc, err := symbolize.OpenProcess(int(pid), cache)
+	proc, err := symbolize.OpenProcess(int(pid), bins)
 	if err != nil {
 		return nil, fmt.Errorf("pid %d: reading its binary and mappings: %w", pid, err)
 	}
@@ -96,7 +97,7 @@ func attach(tr *tracer.Tracer, cache *symbolize.Cache, c candidate, hooks *gobin
 		return nil, fmt.Errorf("pid %d exited or executed another program while leakscope attached", pid)
 	}
 	if cfg.AllAllocs {
-		if err := attachAllAllocs(t.att, log); err != nil {
+		if err := attachAllAllocs(t.att, proc.Executable(), log); err != nil {
 			return nil, fmt.Errorf("pid %d: %w", pid, err)
 		}
 	}
@@ -201,7 +202,7 @@ func (t *target) noticeEarlierChange(p RatePolicy, log *slog.Logger) {
 }
 
 // observe feeds one snapshot to the analysis.
-func (t *target) observe(s *tracer.Snapshot) {
+func (t *target) observe(s *snapshot.Snapshot) {
 	if r, err := t.rate.Read(); err == nil {
 		t.rateNow = r // the application may change it itself
 	}
@@ -224,7 +225,7 @@ func (t *target) info(now time.Time) report.TargetInfo {
 	return report.TargetInfo{
 		PID:            t.id.pid,
 		Exe:            t.exe,
-		BuildID:        t.proc.Binary().BuildID(),
+		BuildID:        t.proc.Executable().BuildID(),
 		GoVersion:      t.goVersion,
 		MemProfileRate: t.rateNow,
 		Time:           now,

@@ -7,7 +7,7 @@ import (
 
 	"github.com/leakscope/leakscope/analysis"
 	"github.com/leakscope/leakscope/crosscheck"
-	"github.com/leakscope/leakscope/tracer"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 // Document is the content of suspects.json.
@@ -96,7 +96,7 @@ type Target struct {
 }
 
 // Observe copies the target-wide figures of snapshot s into t.
-func (t *Target) Observe(s *tracer.Snapshot) {
+func (t *Target) Observe(s *snapshot.Snapshot) {
 	t.PID = s.PID
 	t.MemProfileRate = s.MemProfileRate
 	t.GCCycles = s.GCCycles

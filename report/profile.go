@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,15 +63,6 @@ func BuildProfile(t TargetInfo, stacks []analysis.Stack) (*profile.Profile, erro
 	return b.p, nil
 }
 
-// WriteProfile writes the gzip-compressed profile of stacks to w.
-func WriteProfile(w io.Writer, t TargetInfo, stacks []analysis.Stack) error {
-	p, err := BuildProfile(t, stacks)
-	if err != nil {
-		return err
-	}
-	return p.Write(w)
-}
-
 // ProfilePath returns dir/<pid>/leak-<time>.pb.gz for t.
 func ProfilePath(dir string, t TargetInfo) string {
 	ts := t.Time
@@ -81,16 +71,6 @@ func ProfilePath(dir string, t TargetInfo) string {
 	}
 	name := "leak-" + ts.UTC().Format("20060102T150405Z") + ".pb.gz"
 	return filepath.Join(dir, strconv.FormatUint(uint64(t.PID), 10), name)
-}
-
-// WriteProfileFile writes the profile of stacks to ProfilePath(dir, t),
-// atomically, creating the directory, and returns the path.
-func WriteProfileFile(dir string, t TargetInfo, stacks []analysis.Stack) (string, error) {
-	p, err := BuildProfile(t, stacks)
-	if err != nil {
-		return "", err
-	}
-	return SaveProfile(dir, t, p)
 }
 
 // SaveProfile writes p, a profile of t, to ProfilePath(dir, t), atomically,

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +13,8 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/snapshot"
 	"github.com/leakscope/leakscope/symbolize"
-	"github.com/leakscope/leakscope/tracer"
 )
 
 // symbolizer resolves a fixed table of PCs, expanding inlined frames.
@@ -51,11 +52,11 @@ func testSymbolizer() symbolizer {
 func testStacks(t *testing.T) []analysis.Stack {
 	t.Helper()
 	tg := analysis.NewTarget(analysis.Config{})
-	snap := func(sec int) *tracer.Snapshot {
-		return &tracer.Snapshot{
+	snap := func(sec int) *snapshot.Snapshot {
+		return &snapshot.Snapshot{
 			PID: 4242, Time: time.Unix(int64(1_700_000_000+sec), 0), GCCycles: uint64(sec),
 			MemProfileRate: 512 * 1024,
-			Stacks: map[int32]*tracer.StackStats{
+			Stacks: map[int32]*snapshot.StackStats{
 				1: {StackID: 1, PCs: []uint64{0x401000, 0x402000, 0x404000, 0x405000},
 					Allocs: 100, AllocBytes: 100 << 20, LiveObjects: 90, LiveBytes: 90 << 20,
 					LiveAges: []uint64{10, 20, 60}, Frees: 10, FreeBytes: 10 << 20},
@@ -82,7 +83,7 @@ func testInfo() TargetInfo {
 func TestProfileRoundTrip(t *testing.T) {
 	stacks := testStacks(t)
 	var buf bytes.Buffer
-	if err := WriteProfile(&buf, testInfo(), stacks); err != nil {
+	if err := writeProfile(&buf, testInfo(), stacks); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.HasPrefix(buf.Bytes(), []byte{0x1f, 0x8b}) {
@@ -161,7 +162,7 @@ func TestProfileRoundTrip(t *testing.T) {
 
 func TestWriteProfileFile(t *testing.T) {
 	dir := t.TempDir()
-	path, err := WriteProfileFile(dir, testInfo(), testStacks(t))
+	path, err := writeProfileFile(dir, testInfo(), testStacks(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestWriteProfileFile(t *testing.T) {
 
 func TestEmptyProfile(t *testing.T) {
 	var buf bytes.Buffer
-	if err := WriteProfile(&buf, testInfo(), nil); err != nil {
+	if err := writeProfile(&buf, testInfo(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := profile.Parse(&buf); err != nil {
@@ -198,7 +199,7 @@ func TestPprofTopShowsLeakFirst(t *testing.T) {
 	if err != nil {
 		t.Skip("go command not found")
 	}
-	path, err := WriteProfileFile(t.TempDir(), testInfo(), testStacks(t))
+	path, err := writeProfileFile(t.TempDir(), testInfo(), testStacks(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,4 +221,23 @@ func TestPprofTopShowsLeakFirst(t *testing.T) {
 		}
 	}
 	t.Fatalf("no table in pprof output:\n%s", out)
+}
+
+// writeProfile writes the gzip-compressed profile of stacks to w.
+func writeProfile(w io.Writer, t TargetInfo, stacks []analysis.Stack) error {
+	p, err := BuildProfile(t, stacks)
+	if err != nil {
+		return err
+	}
+	return p.Write(w)
+}
+
+// writeProfileFile writes the profile of stacks to ProfilePath(dir, t),
+// atomically, creating the directory, and returns the path.
+func writeProfileFile(dir string, t TargetInfo, stacks []analysis.Stack) (string, error) {
+	p, err := BuildProfile(t, stacks)
+	if err != nil {
+		return "", err
+	}
+	return SaveProfile(dir, t, p)
 }

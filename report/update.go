@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"github.com/leakscope/leakscope/tracer"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 // Update is everything the exporters (metrics, HTTP) serve, made once per
@@ -17,7 +17,7 @@ type Update struct {
 	Profiles map[uint32]*profile.Profile
 	// Programs holds the BPF programs' run counts and times, when the
 	// kernel's BPF statistics are on (else nil).
-	Programs map[string]tracer.ProgramStat
+	Programs map[string]snapshot.ProgramStat
 	// MapBytes is the kernel memory charged to each BPF map.
 	MapBytes map[string]uint64
 	// SnapshotDuration is how long reading the kernel maps took.

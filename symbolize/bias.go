@@ -2,16 +2,9 @@ package symbolize
 
 import (
 	"fmt"
-)
 
-// Segment is a loadable (PT_LOAD) segment of an ELF file.
-type Segment struct {
-	Vaddr  uint64 // link-time address
-	Offset uint64 // in the file
-	Filesz uint64
-	Memsz  uint64
-	Exec   bool
-}
+	"github.com/leakscope/leakscope/gobin"
+)
 
 // LoadBias returns what the loader added to the link-time addresses of the
 // file mapped by m: run-time address = link-time address + bias. It is 0
@@ -30,10 +23,10 @@ type Segment struct {
 // the one starting closest. Pass executable mappings: a read-only segment
 // and a RELRO segment can map the same file page at different addresses,
 // which the offset alone cannot tell apart, but code is in one segment.
-func LoadBias(m Mapping, segs []Segment) (uint64, error) {
+func LoadBias(m Mapping, segs []gobin.Segment) (uint64, error) {
 	exec := len(m.Perms) > 2 && m.Perms[2] == 'x'
-	var best *Segment
-	better := func(s *Segment) bool {
+	var best *gobin.Segment
+	better := func(s *gobin.Segment) bool {
 		if best == nil {
 			return true
 		}

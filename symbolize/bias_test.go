@@ -1,35 +1,37 @@
 package symbolize
 
+import "github.com/leakscope/leakscope/gobin"
+
 import "testing"
 
 func TestLoadBias(t *testing.T) {
 	// Segments as Go's internal linker lays out a PIE binary: link-time
 	// addresses from 0x400000, the data segment sharing no page.
-	goPIE := []Segment{
+	goPIE := []gobin.Segment{
 		{Vaddr: 0x400000, Offset: 0, Filesz: 0xc70f0, Memsz: 0xc70f0, Exec: true},
 		{Vaddr: 0x4c8000, Offset: 0xc8000, Filesz: 0x1002d8, Memsz: 0x1002d8},
 		{Vaddr: 0x5c9000, Offset: 0x1c9000, Filesz: 0x30a48, Memsz: 0x30a48},
 	}
 	// As GNU ld lays out a PIE: from address 0.
-	gccPIE := []Segment{
+	gccPIE := []gobin.Segment{
 		{Vaddr: 0, Offset: 0, Filesz: 0x5f8, Memsz: 0x5f8},
 		{Vaddr: 0x1000, Offset: 0x1000, Filesz: 0x1b5, Memsz: 0x1b5, Exec: true},
 		{Vaddr: 0x2000, Offset: 0x2000, Filesz: 0xf4, Memsz: 0xf4},
 		{Vaddr: 0x3df0, Offset: 0x2df0, Filesz: 0x220, Memsz: 0x228},
 	}
-	sharedPage := []Segment{
+	sharedPage := []gobin.Segment{
 		{Vaddr: 0x400000, Offset: 0, Filesz: 0x1100, Memsz: 0x1100},
 		{Vaddr: 0x401100, Offset: 0x1100, Filesz: 0x5000, Memsz: 0x5000, Exec: true},
 	}
 	// A fixed-address executable.
-	exec := []Segment{
+	exec := []gobin.Segment{
 		{Vaddr: 0x400000, Offset: 0, Filesz: 0xc6d11, Memsz: 0xc6d11, Exec: true},
 		{Vaddr: 0x4c7000, Offset: 0xc7000, Filesz: 0xff828, Memsz: 0xff828},
 	}
 	for _, tc := range []struct {
 		name string
 		m    Mapping
-		segs []Segment
+		segs []gobin.Segment
 		want uint64
 	}{
 		{"exec text", Mapping{Start: 0x400000, End: 0x4c7000, Perms: "r-xp"}, exec, 0},

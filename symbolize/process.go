@@ -8,13 +8,15 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/leakscope/leakscope/gobin"
 )
 
 // Process symbolizes addresses of one running process: its main executable
 // through the Go symbol table, everything else by mapping and offset.
 type Process struct {
 	pid int
-	exe *Binary
+	exe *gobin.Binary
 
 	mu   sync.RWMutex
 	maps []procMapping // sorted by Start
@@ -28,16 +30,17 @@ type procMapping struct {
 }
 
 // OpenProcess reads the executable and the mappings of pid. The executable
-// comes from cache if it is not nil. It fails if the executable is not a Go
-// binary this package can read.
-func OpenProcess(pid int, cache *Cache) (*Process, error) {
-	exePath := "/proc/" + strconv.Itoa(pid) + "/exe"
-	var exe *Binary
-	var err error
-	if cache != nil {
-		exe, err = cache.Binary(exePath)
-	} else {
-		exe, err = OpenBinary(exePath)
+// comes from cache, which opens each executable once however many
+// processes (and users of one process) need it; nil means a cache of its
+// own. It fails if the executable is not a Go binary whose function table
+// gobin can read.
+func OpenProcess(pid int, cache *gobin.Cache) (*Process, error) {
+	if cache == nil {
+		cache = &gobin.Cache{}
+	}
+	exe, err := cache.Open("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err == nil {
+		err = exe.LoadFuncTable()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("process %d: %w", pid, err)
@@ -52,8 +55,8 @@ func OpenProcess(pid int, cache *Cache) (*Process, error) {
 // PID returns the process ID.
 func (p *Process) PID() int { return p.pid }
 
-// Binary returns the symbol table of the main executable.
-func (p *Process) Binary() *Binary { return p.exe }
+// Executable returns the reader of the main executable.
+func (p *Process) Executable() *gobin.Binary { return p.exe }
 
 // Refresh rereads /proc/PID/maps, to see libraries loaded since.
 func (p *Process) Refresh() error {
@@ -114,7 +117,7 @@ func (id fileIdentity) matches(m Mapping) bool {
 // mapping of the executable from its own offset, so even oddly split
 // mappings translate right. Only code mappings count: Go code lives in
 // them, and their bias is unambiguous (see LoadBias).
-func newProcMappings(maps []Mapping, exe *Binary, isExe func(Mapping) bool) ([]procMapping, error) {
+func newProcMappings(maps []Mapping, exe *gobin.Binary, isExe func(Mapping) bool) ([]procMapping, error) {
 	pms := make([]procMapping, len(maps))
 	found := false
 	for i, m := range maps {
@@ -122,7 +125,7 @@ func newProcMappings(maps []Mapping, exe *Binary, isExe func(Mapping) bool) ([]p
 		if exe == nil || len(m.Perms) < 3 || m.Perms[2] != 'x' || !isExe(m) {
 			continue
 		}
-		bias, err := LoadBias(m, exe.segments)
+		bias, err := LoadBias(m, exe.Segments())
 		if err != nil {
 			continue // not a part of the file that holds code
 		}
@@ -183,7 +186,7 @@ func (p *Process) Symbolize(pcs []uint64) []Frame {
 		if hasNext {
 			next = pcs[i+1] - m.bias
 		}
-		chain := p.exe.selectFrames(p.exe.expandMemo(lookup), next, hasNext)
+		chain := selectFrames(p.exe, p.exe.Expand(lookup), next, hasNext)
 		if len(chain) == 0 {
 			// Code in the executable that Go does not know: cgo's C
 			// code, PLT stubs.

@@ -3,6 +3,8 @@ package symbolize
 import (
 	"strings"
 	"testing"
+
+	"github.com/leakscope/leakscope/gobin"
 )
 
 func TestForeignName(t *testing.T) {
@@ -28,16 +30,29 @@ func TestForeignName(t *testing.T) {
 }
 
 // funcEntry finds the link-time entry of the named function.
-func funcEntry(t *testing.T, b *Binary, name string) uint64 {
+func funcEntry(t *testing.T, b *gobin.Binary, name string) uint64 {
 	t.Helper()
-	for i := 0; i < b.tab.nfunc; i++ {
-		entryOff, off := b.tab.ftabEntry(i)
-		if f, ok := b.tab.decodeFunc(uint64(off)); ok && b.tab.funcName(f.nameOff) == name {
-			return b.tab.text + uint64(entryOff)
-		}
+	f, err := b.Function(name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no function %s", name)
-	return 0
+	return f.Entry
+}
+
+// openBinary opens the executable at path for the test.
+func openBinary(t *testing.T, path string) *gobin.Binary {
+	t.Helper()
+	b, err := gobin.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// framesAt symbolizes one link-time address of b with no stack around it.
+func framesAt(b *gobin.Binary, pc uint64) []Frame {
+	return toFrames(selectFrames(b, b.Expand(pc), 0, false), pc)
 }
 
 // TestSymbolizeSyntheticMaps places a PIE build of the fixture at a made-up
@@ -45,14 +60,11 @@ func funcEntry(t *testing.T, b *Binary, name string) uint64 {
 // gets its frames and none is dropped.
 func TestSymbolizeSyntheticMaps(t *testing.T) {
 	path := buildFixture(t, buildVariant{name: "pie", flags: []string{"-buildmode=pie"}})
-	b, err := OpenBinary(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBinary(t, path)
 	const base = 0x555555554000 // where the first segment's page lands
-	text := b.segments[0]
+	text := b.Segments()[0]
 	if !text.Exec {
-		t.Fatalf("first segment is not code: %+v", b.segments)
+		t.Fatalf("first segment is not code: %+v", b.Segments())
 	}
 	bias := base - (text.Vaddr - text.Offset)
 	maps := []Mapping{
@@ -90,24 +102,18 @@ func TestSymbolizeSyntheticMaps(t *testing.T) {
 			t.Errorf("frame %d = %+v, want %s", i+1, f, want)
 		}
 	}
-	// The same function through the Binary API, by link-time address.
-	if fs := b.Frames(outer - bias); len(fs) != 1 || fs[0].Function != "main.outer" {
-		t.Errorf("Frames(main.outer) = %+v", fs)
+	// The same function by link-time address.
+	if fs := framesAt(b, outer-bias); len(fs) != 1 || fs[0].Function != "main.outer" || fs[0].PC != outer-bias {
+		t.Errorf("frames at main.outer = %+v", fs)
 	}
-	if fs := b.FramesForReturnAddress(outer - bias + 1); len(fs) != 1 || fs[0].Function != "main.outer" || fs[0].PC != outer-bias+1 {
-		t.Errorf("FramesForReturnAddress(main.outer+1) = %+v", fs)
-	}
-	if fs := b.Frames(0x10); fs != nil {
-		t.Errorf("Frames(0x10) = %+v, want nil", fs)
+	if fs := framesAt(b, 0x10); fs != nil {
+		t.Errorf("frames at 0x10 = %+v, want nil", fs)
 	}
 }
 
 func TestNewProcMappingsNeedsExecutable(t *testing.T) {
 	path := buildFixture(t, buildVariant{name: "default"})
-	b, err := OpenBinary(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBinary(t, path)
 	maps := []Mapping{{Start: 0x400000, End: 0x500000, Perms: "r-xp", Path: "/other"}}
 	if _, err := newProcMappings(maps, b, func(m Mapping) bool { return m.Path == path }); err == nil {
 		t.Error("newProcMappings accepted maps without the executable")

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leakscope/leakscope/gobin"
 )
 
 // fixtureOutput is what testdata/selfpcs prints.
@@ -118,17 +120,16 @@ func startFixture(t *testing.T, bin string) (pid int, out fixtureOutput) {
 
 // checkFixture symbolizes the fixture's stacks through /proc and compares
 // with what runtime.CallersFrames reported inside it.
-func checkFixture(t *testing.T, bin string, cache *Cache) {
+func checkFixture(t *testing.T, bin string, cache *gobin.Cache) {
 	t.Helper()
 	pid, out := startFixture(t, bin)
 	p, err := OpenProcess(pid, cache)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Binary().GoVersion(); got != out.GoVersion {
+	if got := p.Executable().GoVersion(); got != out.GoVersion {
 		t.Errorf("GoVersion() = %q, fixture runs %q", got, out.GoVersion)
 	}
-	checkSpecialIDs(t, p.Binary())
 	if len(out.Stacks) == 0 {
 		t.Fatal("fixture recorded no stacks")
 	}
@@ -172,38 +173,6 @@ func checkFixture(t *testing.T, bin string, cache *Cache) {
 	}
 }
 
-// checkSpecialIDs verifies the funcIDs derived for wrapper elision: the
-// compiler marks method value wrappers (-fm) and generated equality
-// functions either normal or FuncIDWrapper, never anything else.
-func checkSpecialIDs(t *testing.T, b *Binary) {
-	t.Helper()
-	if !b.ids.known {
-		t.Fatalf("special funcIDs not found: %+v", b.ids)
-	}
-	wrappers := 0
-	for i := 0; i < b.tab.nfunc; i++ {
-		_, off := b.tab.ftabEntry(i)
-		f, ok := b.tab.decodeFunc(uint64(off))
-		if !ok {
-			t.Fatalf("function %d does not decode", i)
-		}
-		name := b.tab.funcName(f.nameOff)
-		if !strings.HasSuffix(name, "-fm") && !strings.HasPrefix(name, "type:.eq.") && !strings.HasPrefix(name, "type..eq.") {
-			continue
-		}
-		switch f.funcID {
-		case 0:
-		case b.ids.wrapper:
-			wrappers++
-		default:
-			t.Errorf("%s has funcID %d, want 0 or the wrapper ID %d", name, f.funcID, b.ids.wrapper)
-		}
-	}
-	if wrappers == 0 {
-		t.Errorf("no function has the derived wrapper funcID %d", b.ids.wrapper)
-	}
-}
-
 func compareFrames(t *testing.T, what string, got []Frame, want []string) {
 	t.Helper()
 	var g []string
@@ -216,7 +185,7 @@ func compareFrames(t *testing.T, what string, got []Frame, want []string) {
 }
 
 func TestSymbolizeFixture(t *testing.T) {
-	cache := &Cache{}
+	cache := &gobin.Cache{}
 	for _, v := range buildVariants {
 		t.Run(v.name, func(t *testing.T) {
 			checkFixture(t, buildFixture(t, v), cache)
@@ -248,7 +217,7 @@ func TestSymbolizeFixtureOldToolchains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache := &Cache{}
+	cache := &gobin.Cache{}
 	for _, tc := range list {
 		t.Run(strings.TrimPrefix(strings.ReplaceAll(tc, "/", "_"), "_"), func(t *testing.T) {
 			// A module of its own, outside this one whose go.mod asks

@@ -1,49 +1,6 @@
 package symbolize
 
-// specialIDs are the abi.FuncID values that decide which inlined wrapper
-// frames the runtime hides. Their numbers change between releases (new IDs
-// are inserted in alphabetical order), so they are read from the binary
-// itself: runtime.gopanic, runtime.sigpanic and runtime.panicwrap carry
-// their own IDs, and FuncIDWrapper has been sigpanic+3 (after systemstack
-// and systemstack_switch, the list's end) in every release from go1.18 to
-// go1.26.
-type specialIDs struct {
-	known                                 bool
-	wrapper, gopanic, sigpanic, panicwrap uint8
-}
-
-func findSpecialIDs(t *pclntab) specialIDs {
-	var ids specialIDs
-	found := 0
-	for i := 0; i < t.nfunc && found < 3; i++ {
-		_, off := t.ftabEntry(i)
-		f, ok := t.decodeFunc(uint64(off))
-		if !ok || f.funcID == 0 {
-			continue
-		}
-		switch t.funcName(f.nameOff) {
-		case "runtime.gopanic":
-			ids.gopanic = f.funcID
-			found++
-		case "runtime.sigpanic":
-			ids.sigpanic = f.funcID
-			found++
-		case "runtime.panicwrap":
-			ids.panicwrap = f.funcID
-			found++
-		}
-	}
-	ids.known = found == 3
-	ids.wrapper = ids.sigpanic + 3
-	return ids
-}
-
-// elideWrapperCalling reports whether a wrapper that called a function of
-// this ID is hidden, like runtime.elideWrapperCalling: it is shown only when
-// it panicked instead of calling the wrapped function.
-func (ids specialIDs) elideWrapperCalling(callee uint8) bool {
-	return !(callee == ids.gopanic || callee == ids.sigpanic || callee == ids.panicwrap)
-}
+import "github.com/leakscope/leakscope/gobin"
 
 // selectFrames filters the expansion of one PC the way
 // runtime.(*Frames).Next does:
@@ -57,20 +14,19 @@ func (ids specialIDs) elideWrapperCalling(callee uint8) bool {
 //
 // Unlike the runtime, the last PC of a stack is expanded too: a truncated
 // stack should not lose the callers it still knows.
-func (b *Binary) selectFrames(chain []logicalFrame, next uint64, hasNext bool) []logicalFrame {
+func selectFrames(b *gobin.Binary, chain []gobin.LogicalFrame, next uint64, hasNext bool) []gobin.LogicalFrame {
 	if len(chain) == 0 {
 		return nil
 	}
-	out := []logicalFrame{chain[0]}
+	out := []gobin.LogicalFrame{chain[0]}
 	cur := 0
 	for {
 		found := false
 		for k := cur + 1; k < len(chain); k++ {
-			if hasNext && next == chain[k].pc+1 {
+			if hasNext && next == chain[k].PC+1 {
 				return out
 			}
-			if b.ids.known && chain[k].funcID == b.ids.wrapper &&
-				b.ids.elideWrapperCalling(chain[cur].funcID) {
+			if b.HidesWrapper(chain[k], chain[cur]) {
 				continue
 			}
 			out = append(out, chain[k])
@@ -81,4 +37,16 @@ func (b *Binary) selectFrames(chain []logicalFrame, next uint64, hasNext bool) [
 			return out
 		}
 	}
+}
+
+// toFrames gives every logical frame of one address the run-time address pc.
+func toFrames(chain []gobin.LogicalFrame, pc uint64) []Frame {
+	if len(chain) == 0 {
+		return nil
+	}
+	frames := make([]Frame, len(chain))
+	for i, lf := range chain {
+		frames[i] = Frame{PC: pc, Function: lf.Function, File: lf.File, Line: lf.Line, Inlined: lf.Inlined}
+	}
+	return frames
 }

@@ -9,16 +9,8 @@ import (
 
 	"github.com/leakscope/leakscope/bpf"
 	"github.com/leakscope/leakscope/gobin"
+	"github.com/leakscope/leakscope/snapshot"
 )
-
-// AllocSite is the exact allocation count of one stack, from the
-// all-allocs mode (every call of runtime.mallocgc), since attach.
-type AllocSite struct {
-	StackID int32    // negative when the stack walk failed
-	PCs     []uint64 // innermost (runtime.mallocgc) first, like StackStats.PCs
-	Allocs  uint64   // heap allocations (zero-size ones excluded)
-	Bytes   uint64   // bytes requested (before size-class rounding)
-}
 
 // MallocHookName is the function the all-allocs mode probes. Since Go 1.24
 // it dispatches to mallocgcTiny, mallocgcSmallNoscan, mallocgcSmallScan*,
@@ -59,18 +51,18 @@ func (a *Attachment) AttachAllAllocs(malloc gobin.Hook) error {
 
 // readAllocSites adds the all-allocs counts to the snapshots, summing the
 // per-CPU copies.
-func (t *Tracer) readAllocSites(snaps map[uint32]*Snapshot) error {
+func (t *Tracer) readAllocSites(snaps map[uint32]*snapshot.Snapshot) error {
 	return perCPUAll(t.objs.AllocCounts, func(k bpf.LeakscopeSiteKey, perCPU []bpf.LeakscopeAllocCount) {
 		s := snaps[k.Tgid]
 		if s == nil {
 			return
 		}
 		if s.AllocSites == nil {
-			s.AllocSites = map[int32]*AllocSite{}
+			s.AllocSites = map[int32]*snapshot.AllocSite{}
 		}
 		site := s.AllocSites[k.StackId]
 		if site == nil {
-			site = &AllocSite{StackID: k.StackId}
+			site = &snapshot.AllocSite{StackID: k.StackId}
 			s.AllocSites[k.StackId] = site
 		}
 		for _, c := range perCPU {

@@ -34,7 +34,7 @@ type bucketInfo struct {
 
 // targetBuckets is what has been read of one target's buckets. Buckets
 // differing only in size share a stack, and a stack ID, so the analysis
-// sees one StackStats per stack.
+// sees one snapshot.StackStats per stack.
 type targetBuckets struct {
 	byAddr map[uint64]bucketInfo
 	ids    map[string]int32
@@ -85,7 +85,7 @@ func (t *Tracer) bucketPCs(pid uint32, id int32) []uint64 {
 }
 
 // readBucket reads one memory-profile bucket from the target and returns
-// its stack in the form StackStats.PCs documents, and its object size.
+// its stack in the form snapshot.StackStats.PCs documents, and its object size.
 func readBucket(pid uint32, addr uint64) (pcs []uint64, size uint64, err error) {
 	// One read usually covers the whole bucket; it may stop short at the
 	// end of a mapping, which is fine as long as the stack is in.

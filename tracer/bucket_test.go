@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 // addrOf is the address of a fake bucket in this process, which
@@ -62,21 +64,21 @@ func TestReadBucket(t *testing.T) {
 }
 
 // Buckets that differ only in object size share their stack: one
-// StackStats, with each bucket's counts turned into bytes at its size.
+// snapshot.StackStats, with each bucket's counts turned into bytes at its size.
 func TestBucketsOfOneStackMerge(t *testing.T) {
 	pid := uint32(os.Getpid())
 	tr := &Tracer{buckets: map[uint32]*targetBuckets{}}
 	small := fakeBucket(bucketTypeMem, 64, 0x401001, 0x402002)
 	large := fakeBucket(bucketTypeMem, 4096, 0x401001, 0x402002)
 	other := fakeBucket(bucketTypeMem, 64, 0x401001, 0x409009)
-	s := &Snapshot{PID: pid, Stacks: map[int32]*StackStats{}}
+	s := &snapshot.Snapshot{PID: pid, Stacks: map[int32]*snapshot.StackStats{}}
 	for _, c := range []struct {
 		b      []uint64
-		counts StackStats
+		counts snapshot.StackStats
 	}{
-		{small, StackStats{Allocs: 10, Frees: 4, LiveObjects: 6, OldestAllocNS: 500}},
-		{large, StackStats{Allocs: 3, Frees: 1, LiveObjects: 2, OldestAllocNS: 300}},
-		{other, StackStats{Allocs: 1, LiveObjects: 1, OldestAllocNS: 100}},
+		{small, snapshot.StackStats{Allocs: 10, Frees: 4, LiveObjects: 6, OldestAllocNS: 500}},
+		{large, snapshot.StackStats{Allocs: 3, Frees: 1, LiveObjects: 2, OldestAllocNS: 300}},
+		{other, snapshot.StackStats{Allocs: 1, LiveObjects: 1, OldestAllocNS: 100}},
 	} {
 		info, err := tr.bucket(pid, addrOf(c.b))
 		if err != nil {
@@ -90,7 +92,7 @@ func TestBucketsOfOneStackMerge(t *testing.T) {
 		t.Fatalf("%d stacks, want 2", len(s.Stacks))
 	}
 	st := s.Stacks[0]
-	want := StackStats{Allocs: 13, AllocBytes: 10*64 + 3*4096, Frees: 5, FreeBytes: 4*64 + 4096,
+	want := snapshot.StackStats{Allocs: 13, AllocBytes: 10*64 + 3*4096, Frees: 5, FreeBytes: 4*64 + 4096,
 		LiveObjects: 8, LiveBytes: 6*64 + 2*4096, OldestAllocNS: 300}
 	if st.Allocs != want.Allocs || st.AllocBytes != want.AllocBytes || st.Frees != want.Frees ||
 		st.FreeBytes != want.FreeBytes || st.LiveObjects != want.LiveObjects || st.LiveBytes != want.LiveBytes ||

@@ -1,23 +1,33 @@
 package tracer
 
-// LossReasons names the kernel's loss counters, in the order of enum
-// loss_reason in bpf/leakscope.c.
-var LossReasons = [...]string{
-	"live_map_full",      // sample not tracked: live-object map full
-	"stats_map_full",     // sample not tracked: per-stack map full
-	"stack_walk_failed",  // all-allocs mode: allocation counted under an unknown stack
-	"stack_collision",    // all-allocs mode: the same, stack-map buckets taken (after retries)
-	"free_unmatched",     // free of an address never seen (most: sampled before attach)
-	"address_reused",     // address allocated again before its free arrived
-	"target_read_failed", // reading target memory failed
-	"alloc_counts_full",  // all-allocs mode: allocation not counted, per-stack count map full
+import (
+	"github.com/leakscope/leakscope/bpf"
+	"github.com/leakscope/leakscope/snapshot"
+)
+
+// The kernel's counters, named by their generated enum values: a reason
+// or event added to bpf/leakscope.c grows the generated LOSS_MAX or
+// EV_MAX and these arrays with it, and TestCounterNames fails until it
+// has a name here. The lengths are those of the counters' own arrays
+// (struct counts), so they cannot disagree with what is read.
+
+// lossNames names enum loss_reason.
+var lossNames = [len(bpf.LeakscopeCounts{}.Loss)]string{
+	bpf.LeakscopeLossReasonLOSS_LIVE_FULL:       snapshot.LossLiveMapFull,
+	bpf.LeakscopeLossReasonLOSS_STATS_FULL:      snapshot.LossStatsMapFull,
+	bpf.LeakscopeLossReasonLOSS_STACK_FAILED:    snapshot.LossStackWalkFailed,
+	bpf.LeakscopeLossReasonLOSS_STACK_COLLISION: snapshot.LossStackCollision,
+	bpf.LeakscopeLossReasonLOSS_FREE_UNMATCHED:  snapshot.LossFreeUnmatched,
+	bpf.LeakscopeLossReasonLOSS_ADDR_REUSED:     snapshot.LossAddressReused,
+	bpf.LeakscopeLossReasonLOSS_READ_FAILED:     snapshot.LossTargetReadFailed,
+	bpf.LeakscopeLossReasonLOSS_ALLOCS_FULL:     snapshot.LossAllocCountsFull,
 }
 
-// EventNames names the kernel's event counters, in the order of enum event.
-var EventNames = [...]string{
-	"samples",       // runtime.setprofilebucket hits: samples the runtime recorded
-	"special_frees", // runtime.freeSpecial hits, any kind of special
-	"sample_frees",  // frees matched to a tracked sample
-	"gc_cycles",     // runtime.gcMarkTermination hits
-	"mallocs",       // all-allocs mode: runtime.mallocgc hits (heap allocations)
+// eventNames names enum event.
+var eventNames = [len(bpf.LeakscopeCounts{}.Event)]string{
+	bpf.LeakscopeEventEV_SAMPLE:  snapshot.EventSamples,
+	bpf.LeakscopeEventEV_SPECIAL: snapshot.EventSpecialFrees,
+	bpf.LeakscopeEventEV_FREE:    snapshot.EventSampleFrees,
+	bpf.LeakscopeEventEV_GC:      snapshot.EventGCCycles,
+	bpf.LeakscopeEventEV_MALLOC:  snapshot.EventMallocs,
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/leakscope/leakscope/bpf"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 // maxLiveAge caps the per-age histogram of live objects; older objects are
@@ -16,56 +17,92 @@ const maxLiveAge = 63
 
 // Snapshot reads the kernel maps once and returns one snapshot per watched
 // target. Reading is lock-free on the kernel side: probes keep running.
-func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
-	now := time.Now()
+func (t *Tracer) Snapshot() (map[uint32]*snapshot.Snapshot, error) {
+	snaps := t.emptySnapshots(time.Now())
+	if err := t.readCounters(snaps); err != nil {
+		return nil, err
+	}
+	perBucket, err := t.readBuckets(snaps)
+	if err != nil {
+		return nil, err
+	}
+	t.mergeBuckets(snaps, perBucket)
+	if err := t.readAllocSites(snaps); err != nil {
+		return nil, fmt.Errorf("reading allocation counts: %w", err)
+	}
+	t.addStacks(snaps)
+	return snaps, nil
+}
+
+// emptySnapshots starts one snapshot per watched target.
+func (t *Tracer) emptySnapshots(now time.Time) map[uint32]*snapshot.Snapshot {
 	t.mu.Lock()
-	snaps := make(map[uint32]*Snapshot, len(t.targets))
+	defer t.mu.Unlock()
+	snaps := make(map[uint32]*snapshot.Snapshot, len(t.targets))
 	for pid := range t.targets {
-		snaps[pid] = &Snapshot{PID: pid, Time: now, Stacks: map[int32]*StackStats{},
+		snaps[pid] = &snapshot.Snapshot{PID: pid, Time: now, Stacks: map[int32]*snapshot.StackStats{},
 			Losses: map[string]uint64{}, Events: map[string]uint64{}}
 	}
-	t.mu.Unlock()
+	return snaps
+}
 
+// readCounters reads each target's GC clock and its loss and event
+// counters, summing the per-CPU copies.
+func (t *Tracer) readCounters(snaps map[uint32]*snapshot.Snapshot) error {
 	for pid, s := range snaps {
 		var tgt bpf.LeakscopeTarget
 		if err := t.objs.Targets.Lookup(pid, &tgt); err != nil {
-			return nil, fmt.Errorf("reading target %d: %w", pid, err)
+			return fmt.Errorf("reading target %d: %w", pid, err)
 		}
 		s.GCCycles = tgt.GcCycles
 		var perCPU []bpf.LeakscopeCounts
 		if err := t.objs.Counters.Lookup(pid, &perCPU); err != nil {
-			return nil, fmt.Errorf("reading counters of %d: %w", pid, err)
+			return fmt.Errorf("reading counters of %d: %w", pid, err)
 		}
 		for _, c := range perCPU {
-			for i, name := range LossReasons {
+			for i, name := range lossNames {
 				s.Losses[name] += c.Loss[i]
 			}
-			for i, name := range EventNames {
+			for i, name := range eventNames {
 				s.Events[name] += c.Event[i]
 			}
 		}
 	}
+	return nil
+}
 
-	// The kernel keys samples on the runtime's profile bucket; gather per
-	// bucket first, then merge buckets of one stack into its StackStats.
-	type bucketKey struct {
-		pid  uint32
-		addr uint64
+// bucketKey is one profile bucket of one target: the kernel keys samples
+// on the runtime's bucket, so counts are gathered per bucket first, then
+// merged per stack.
+type bucketKey struct {
+	pid  uint32
+	addr uint64
+}
+
+// bucketCounts are the counts of each bucket read so far.
+type bucketCounts map[bucketKey]*snapshot.StackStats
+
+func (bc bucketCounts) at(k bucketKey) *snapshot.StackStats {
+	st := bc[k]
+	if st == nil {
+		st = &snapshot.StackStats{LiveAges: make([]uint64, maxLiveAge+1)}
+		bc[k] = st
 	}
-	perBucket := map[bucketKey]*StackStats{}
-	bucket := func(k bucketKey) *StackStats {
-		st := perBucket[k]
-		if st == nil {
-			st = &StackStats{LiveAges: make([]uint64, maxLiveAge+1)}
-			perBucket[k] = st
-		}
-		return st
-	}
+	return st
+}
+
+// readBuckets reads the per-bucket totals and the live objects of the
+// targets in snaps.
+func (t *Tracer) readBuckets(snaps map[uint32]*snapshot.Snapshot) (bucketCounts, error) {
+	perBucket := bucketCounts{}
 	err := batchAll(t.objs.Stats, func(k bpf.LeakscopeStatsKey, v bpf.LeakscopeStatsVal) {
 		if snaps[k.Tgid] == nil {
 			return
 		}
-		st := bucket(bucketKey{k.Tgid, k.Bucket})
+		st := perBucket.at(bucketKey{k.Tgid, k.Bucket})
+		// FreedAge is [snapshot.AgeBuckets]uint64, the generated one
+		// [AGE_BUCKETS]uint64: this assignment compiles only while they
+		// agree.
 		st.Allocs, st.Frees, st.FreedAge = v.Allocs, v.Frees, v.FreedAge
 	})
 	if err != nil {
@@ -76,7 +113,7 @@ func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
 		if s == nil {
 			return
 		}
-		st := bucket(bucketKey{k.Tgid, v.Bucket})
+		st := perBucket.at(bucketKey{k.Tgid, v.Bucket})
 		st.LiveObjects++
 		age := uint64(0)
 		if s.GCCycles > v.Gc {
@@ -90,21 +127,27 @@ func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading live objects: %w", err)
 	}
+	return perBucket, nil
+}
+
+// mergeBuckets adds each bucket's counts to the stack it records, read
+// from the target (once per bucket; see bucket.go).
+func (t *Tracer) mergeBuckets(snaps map[uint32]*snapshot.Snapshot, perBucket bucketCounts) {
 	for k, b := range perBucket {
 		s := snaps[k.pid]
 		info, err := t.bucket(k.pid, k.addr)
 		if err != nil {
 			// Counted; the objects still show, under no stack and with
 			// no size (the size is in the bucket).
-			s.Losses["stack_read_failed"]++
+			s.Losses[snapshot.LossStackReadFailed]++
 			info.stackID = -1
 		}
 		mergeBucket(s, info, b)
 	}
-	if err := t.readAllocSites(snaps); err != nil {
-		return nil, fmt.Errorf("reading allocation counts: %w", err)
-	}
+}
 
+// addStacks fills in the PCs of every stack of the snapshots.
+func (t *Tracer) addStacks(snaps map[uint32]*snapshot.Snapshot) {
 	for _, s := range snaps {
 		for id, st := range s.Stacks {
 			if id >= 0 {
@@ -115,15 +158,14 @@ func (t *Tracer) Snapshot() (map[uint32]*Snapshot, error) {
 			site.PCs = t.pcsOrCount(s, id)
 		}
 	}
-	return snaps, nil
 }
 
 // mergeBucket adds one bucket's counts to the StackStats of its stack,
 // turning counts into bytes with the bucket's object size.
-func mergeBucket(s *Snapshot, info bucketInfo, b *StackStats) {
+func mergeBucket(s *snapshot.Snapshot, info bucketInfo, b *snapshot.StackStats) {
 	st := s.Stacks[info.stackID]
 	if st == nil {
-		st = &StackStats{StackID: info.stackID, LiveAges: make([]uint64, maxLiveAge+1)}
+		st = &snapshot.StackStats{StackID: info.stackID, LiveAges: make([]uint64, maxLiveAge+1)}
 		s.Stacks[info.stackID] = st
 	}
 	st.Allocs += b.Allocs
@@ -146,13 +188,13 @@ func mergeBucket(s *Snapshot, info bucketInfo, b *StackStats) {
 // pcsOrCount returns the all-allocs stack recorded under kernel stack id,
 // or nil for an unknown stack (negative id) and for one that cannot be
 // read, which is counted: its allocations still show, under no stack.
-func (t *Tracer) pcsOrCount(s *Snapshot, id int32) []uint64 {
+func (t *Tracer) pcsOrCount(s *snapshot.Snapshot, id int32) []uint64 {
 	if id < 0 {
 		return nil
 	}
 	pcs, err := t.stackPCs(id)
 	if err != nil {
-		s.Losses["stack_read_failed"]++
+		s.Losses[snapshot.LossStackReadFailed]++
 		return nil
 	}
 	return pcs

@@ -4,18 +4,12 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
-)
 
-// ProgramStat is what the kernel counted for one BPF program while BPF
-// statistics were on.
-type ProgramStat struct {
-	Runs    uint64
-	RunTime time.Duration
-}
+	"github.com/leakscope/leakscope/snapshot"
+)
 
 // EnableStats turns on the kernel's BPF run-time statistics until the
 // returned Closer is closed. They cost two clock reads per program run,
@@ -36,14 +30,14 @@ func StatsEnabledBySysctl() bool {
 
 // ProgramStats returns each program's accumulated runs and run time, by
 // program name. Programs whose statistics cannot be read are left out.
-func (t *Tracer) ProgramStats() map[string]ProgramStat {
-	out := map[string]ProgramStat{}
+func (t *Tracer) ProgramStats() map[string]snapshot.ProgramStat {
+	out := map[string]snapshot.ProgramStat{}
 	for name, p := range t.programs() {
 		s, err := p.Stats()
 		if err != nil {
 			continue
 		}
-		out[name] = ProgramStat{Runs: s.RunCount, RunTime: s.Runtime}
+		out[name] = snapshot.ProgramStat{Runs: s.RunCount, RunTime: s.Runtime}
 	}
 	return out
 }

@@ -239,7 +239,7 @@ func TestBadTargetChoices(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out = runLeakscope(t, bin, nil, "--pid", strconv.Itoa(p.PID()), "--duration=1s", "--out", filepath.Join(file, "out"))
-	wantCleanError(t, code, out, "--out "+filepath.Join(file, "out"))
+	wantCleanError(t, code, out, "--out: output directory "+filepath.Join(file, "out"))
 	if strings.Contains(out, "attached") {
 		t.Errorf("attached before checking --out:\n%s", out)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,11 @@ type Flags struct {
 	StateDir       string
 	Mode           string
 	Maps           tracer.Options
+
+	// Parsed once from the strings above, by parseFlags.
+	Rate       monitor.RatePolicy
+	Level      slog.Level
+	PprofByPID map[uint32]string // --pprof-url
 
 	// HTTP (see serve.go).
 	Listen         string
@@ -126,8 +132,12 @@ func parseFlags(args []string) (*Flags, error) {
 	if f.Mode != "sampled" && f.Mode != "all-allocs" {
 		return nil, fmt.Errorf("--mode %q: want sampled or all-allocs", f.Mode)
 	}
-	if _, err := parseRate(f.MemProfileRate); err != nil {
+	var err error
+	if f.Rate, err = parseRate(f.MemProfileRate); err != nil {
 		return nil, err
+	}
+	if err := f.Level.UnmarshalText([]byte(f.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	if (f.TLSCert == "") != (f.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")
@@ -138,7 +148,7 @@ func parseFlags(args []string) (*Flags, error) {
 	if f.PprofInterval < time.Second {
 		return nil, fmt.Errorf("--pprof-interval %v: must be at least 1s", f.PprofInterval)
 	}
-	if _, err := parsePprofURLs(f.PprofURLs, f.PIDs, f.PprofGC); err != nil {
+	if f.PprofByPID, err = parsePprofURLs(f.PprofURLs, f.PIDs, f.PprofGC); err != nil {
 		return nil, err
 	}
 	for name, n := range map[string]uint32{
@@ -150,6 +160,27 @@ func parseFlags(args []string) (*Flags, error) {
 		}
 	}
 	return f, nil
+}
+
+// configFlags names the flag behind each monitor.Config field that
+// monitor.ConfigError can report.
+var configFlags = map[string]string{
+	"Containers": "--container",
+	"Cgroups":    "--cgroup",
+	"Within":     "--within-cgroup",
+	"OutDir":     "--out",
+}
+
+// withFlagName puts the flag that set a bad configuration value in front
+// of the library's error, which names only the value.
+func withFlagName(err error) error {
+	var ce *monitor.ConfigError
+	if errors.As(err, &ce) {
+		if name, ok := configFlags[ce.Field]; ok {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return err
 }
 
 // parsePprofURLs reads --pprof-url: PID=URL, or a bare URL when one

@@ -26,12 +26,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "leakscope:", err)
 		os.Exit(2)
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(flags.LogLevel)); err != nil {
-		fmt.Fprintln(os.Stderr, "leakscope: --log-level:", err)
-		os.Exit(2)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: flags.Level}))
 
 	// SIGHUP (a closed terminal) stops cleanly like SIGINT and SIGTERM, so
 	// the target's MemProfileRate is restored; a closed stdout pipe must not
@@ -40,20 +35,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if err := run(ctx, flags, log); err != nil {
-		fmt.Fprintln(os.Stderr, "leakscope:", err)
+		fmt.Fprintln(os.Stderr, "leakscope:", withFlagName(err))
 		os.Exit(1)
 	}
 }
 
 func run(ctx context.Context, f *Flags, log *slog.Logger) error {
-	rate, err := parseRate(f.MemProfileRate)
-	if err != nil {
-		return err
-	}
-	urls, err := parsePprofURLs(f.PprofURLs, f.PIDs, f.PprofGC)
-	if err != nil {
-		return err
-	}
 	var pids []uint32
 	seen := map[int]bool{}
 	for _, p := range f.PIDs {
@@ -86,7 +73,7 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 		OutDir:       f.Out,
 		KeepProfiles: f.KeepProfiles,
 		StateDir:     f.StateDir,
-		Rate:         rate,
+		Rate:         f.Rate,
 		MaxSuspects:  f.MaxSuspects,
 		Maps:         f.Maps,
 		AllAllocs:    f.Mode == "all-allocs",
@@ -94,7 +81,7 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 		Publish:      publish,
 		BPFStats:     f.BPFStats,
 		Pprof: monitor.PprofConfig{
-			URLs:     urls,
+			URLs:     f.PprofByPID,
 			Discover: !f.NoPprofDiscover,
 			GC:       f.PprofGC,
 			Interval: f.PprofInterval,

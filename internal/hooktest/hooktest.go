@@ -16,16 +16,17 @@ import (
 // runtime.MemProfileRate lives at run time.
 func Resolve(t testing.TB, pid int) (*gobin.Hooks, tracer.ProfileRate) {
 	t.Helper()
-	b, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", pid))
+	// One reader for the hooks and the mappings, as monitor does.
+	var cache gobin.Cache
+	b, err := cache.Open(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
 	hooks, err := b.ResolveHooks()
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc, err := symbolize.OpenProcess(pid, nil)
+	proc, err := symbolize.OpenProcess(pid, &cache)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package symbolize
+package gobin
 
 // pcValue returns the value that the pc-value table at off in pctab gives
 // the link-time address target of the function starting at entry, or -1 if

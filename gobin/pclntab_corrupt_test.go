@@ -1,4 +1,4 @@
-package symbolize
+package gobin
 
 import (
 	"bytes"
@@ -12,16 +12,18 @@ import (
 // it may reject them or return wrong frames, but must not panic, hang or
 // allocate beyond the file.
 func TestCorruptBinaries(t *testing.T) {
-	for _, v := range []buildVariant{
-		{name: "default"},
-		{name: "pie-stripped", flags: []string{"-buildmode=pie", "-ldflags=-s -w"}},
+	for _, v := range []fixture{
+		{GOARCH: "amd64"},
+		{GOARCH: "amd64", PIE: true, LDFlags: ldStripped},
 	} {
-		t.Run(v.name, func(t *testing.T) {
+		t.Run(v.Name(), func(t *testing.T) {
 			orig, err := os.ReadFile(buildFixture(t, v))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := newBinary(bytes.NewReader(orig), int64(len(orig))); err != nil {
+			if b, err := newBinary(bytes.NewReader(orig), int64(len(orig)), "orig"); err != nil {
+				t.Fatal(err)
+			} else if err := b.LoadFuncTable(); err != nil {
 				t.Fatal(err)
 			}
 			// Damage where the decoder reads: the pclntab, the inline
@@ -56,20 +58,20 @@ func TestCorruptBinaries(t *testing.T) {
 				if i%10 == 0 {
 					data = data[:rng.Intn(len(data))]
 				}
-				b, err := newBinary(bytes.NewReader(data), int64(len(data)))
-				if err != nil {
+				b, err := newBinary(bytes.NewReader(data), int64(len(data)), "damaged")
+				if err != nil || b.LoadFuncTable() != nil {
 					continue
 				}
 				accepted++
 				// Walk addresses across the text with a stride, plus
 				// ones far off.
 				for pc := text.Addr; pc < text.Addr+text.Size; pc += 97 {
-					b.Frames(pc)
-					b.FramesForReturnAddress(pc)
+					b.Expand(pc)
+					b.Expand(pc - 1)
 				}
-				b.Frames(0)
-				b.Frames(^uint64(0))
-				b.FramesForReturnAddress(0)
+				b.Expand(0)
+				b.Expand(^uint64(0))
+				_, _ = b.Function("runtime.mallocgc")
 			}
 			t.Logf("%d of %d damaged copies decoded and queried", accepted, iterations)
 		})

@@ -1,4 +1,4 @@
-package symbolize
+package gobin
 
 import (
 	"debug/elf"

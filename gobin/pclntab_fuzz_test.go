@@ -1,11 +1,9 @@
-package symbolize
+package gobin
 
 import (
-	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -59,30 +57,6 @@ func FuzzPclntab(f *testing.F) {
 				_, _ = tab.funcdataOff(fn, funcdataInlTree)
 				_ = tab.pcdataOff(fn, pcdataInlTreeIndex)
 			}
-		}
-	})
-}
-
-// FuzzOpenBinary feeds arbitrary files to OpenBinary (ELF, build id,
-// moduledata search, pclntab) and symbolizes a few addresses in what it
-// accepts.
-func FuzzOpenBinary(f *testing.F) {
-	f.Add([]byte("\x7fELF\x02\x01\x01"))
-	f.Add(bytes.Repeat([]byte{0}, 64))
-	dir := f.TempDir()
-	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(dir, "bin")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		b, err := OpenBinary(path)
-		if err != nil {
-			return
-		}
-		_ = b.GoVersion() + b.BuildID()
-		for _, s := range b.Segments() {
-			_ = b.Frames(s.Vaddr)
-			_ = b.FramesForReturnAddress(s.Vaddr + 1)
 		}
 	})
 }

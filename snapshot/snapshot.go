@@ -1,4 +1,9 @@
-package tracer
+// Package snapshot holds what one read of the kernel maps yields for a
+// target (Snapshot: per-stack sampled counts, losses, events), the data
+// that analysis, report and the exporters consume. It is a leaf: it
+// imports neither the BPF loader nor anything else of leakscope, so the
+// statistics do not depend on the kernel side.
+package snapshot
 
 import "time"
 
@@ -18,12 +23,12 @@ type Snapshot struct {
 	MemProfileRate int64
 	// Stacks holds one entry per distinct allocation stack seen.
 	Stacks map[int32]*StackStats
-	// Losses counts data lost, by reason (see LossReasons).
+	// Losses counts data lost, by reason (the Loss* names).
 	Losses map[string]uint64
-	// Events counts probe hits by kind (see EventNames).
+	// Events counts probe hits by kind (the Event* names).
 	Events map[string]uint64
 	// AllocSites holds exact allocation counts per stack, only when the
-	// target is watched with the all-allocs probe (AttachAllAllocs).
+	// target is watched with the all-allocs probe.
 	AllocSites map[int32]*AllocSite
 }
 
@@ -53,4 +58,20 @@ type StackStats struct {
 	LiveAges []uint64
 	// OldestAllocNS is the kernel monotonic time of the oldest live object.
 	OldestAllocNS uint64
+}
+
+// AllocSite is the exact allocation count of one stack, from the
+// all-allocs mode (every call of runtime.mallocgc), since attach.
+type AllocSite struct {
+	StackID int32    // negative when the stack walk failed
+	PCs     []uint64 // innermost (runtime.mallocgc) first, like StackStats.PCs
+	Allocs  uint64   // heap allocations (zero-size ones excluded)
+	Bytes   uint64   // bytes requested (before size-class rounding)
+}
+
+// ProgramStat is what the kernel counted for one BPF program while BPF
+// statistics were on.
+type ProgramStat struct {
+	Runs    uint64
+	RunTime time.Duration
 }
