@@ -220,3 +220,12 @@ func isFullID(s string) bool {
 	}
 	return true
 }
+
+// String lists the directories, for messages.
+func (s Sources) String() string {
+	dirs := append(append([]string(nil), s.DockerRoots...), s.BundleDirs...)
+	if len(dirs) == 0 {
+		return "no runtime directories"
+	}
+	return strings.Join(dirs, ", ")
+}

@@ -54,7 +54,7 @@ func resolveSelection(cfg Config) (*selection, error) {
 	if len(cfg.Containers) > 0 {
 		running := runningContainers()
 		for _, arg := range cfg.Containers {
-			id, err := resolveContainer(arg, running)
+			id, err := resolveContainerArg(arg, running, cfg.Meta)
 			if err != nil {
 				return nil, err
 			}
