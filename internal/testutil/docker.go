@@ -271,6 +271,9 @@ func (d *Docker) Run(t testing.TB, args ...string) string {
 	return out
 }
 
+// RunErr is Run returning the error instead of failing the test.
+func (d *Docker) RunErr(args ...string) (string, error) { return d.run(args...) }
+
 // Build builds image tag FROM scratch holding files (name in the image ->
 // path on the host; static binaries) with entrypoint as its ENTRYPOINT.
 func (d *Docker) Build(t testing.TB, tag string, files map[string]string, entrypoint ...string) {
