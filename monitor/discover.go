@@ -243,7 +243,7 @@ func (s *scanner) pick(id procIdentity, key tracer.ExeKey) (candidate, bool) {
 	if s.sel.within != "" && !anyUnder(of.Paths, s.sel.within) {
 		return candidate{}, false
 	}
-	if s.sel.exclude[exeName(id.pid)] {
+	if s.sel.exclude[exeName(id.pid)] || runtimeInit(id.pid) {
 		return candidate{}, false
 	}
 	c := candidate{id: id, exe: key, where: of}

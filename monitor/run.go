@@ -262,6 +262,9 @@ func (w *watch) snapshotAndReport(final bool) error {
 		if gone {
 			t.replaced = replaced
 			w.exited(t) // observed once more above: its last findings are reported
+			if replaced && w.scan != nil {
+				w.scan.forget(t.id.pid) // its new program may be selected too
+			}
 		}
 	}
 	w.targets = kept

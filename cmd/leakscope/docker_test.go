@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -56,14 +57,15 @@ func pollDocker(out string, timeout time.Duration, ok func(dockerDoc) bool) (doc
 }
 
 // targetStatus is the status of the target with this host pid and
-// container ID, "" when absent.
+// container ID ("watching" if one of several is), "" when absent.
 func (d dockerDoc) targetStatus(pid int, id string) string {
+	status := ""
 	for _, t := range d.Targets {
-		if t.HostPID == pid && t.ContainerID == id {
-			return t.Status
+		if t.HostPID == pid && t.ContainerID == id && status != "watching" {
+			status = t.Status
 		}
 	}
-	return ""
+	return status
 }
 
 // leakscopeImages are the fixture images of the Docker tests: the leaky
@@ -158,7 +160,7 @@ func dockerNames(t *testing.T, d *testutil.Docker, leakscope string, imgs leaksc
 	const uid = "0f1e2d3c-aaaa-bbbb-cccc-000000000001"
 	parent := d.CgroupParent + "/names"
 	web := d.Run(t, append(append([]string{"run", "-d", "--network", "none", "--cgroup-parent", parent, "--name", podName},
-		k8sLabels("shop-7d9f", "prod", "app", uid)...), imgs.leaky, "-leak=map", "-churn-rate=4194304")...)
+		k8sLabels("shop-7d9f", "prod", "app", uid)...), imgs.leaky, "-leak=map", "-churn-rate=16777216")...)
 	plain := d.Run(t, "run", "-d", "--network", "none", "--cgroup-parent", parent, "--name", plainName, imgs.leaky, "-leak=none", "-churn-rate=2097152")
 	webPID, plainPID := d.PID(t, web), d.PID(t, plain)
 
@@ -178,11 +180,11 @@ func dockerNames(t *testing.T, d *testutil.Docker, leakscope string, imgs leaksc
 	lossy := startLossyWatch(t, leakscope, dir)
 	prom := startPrometheus(t, dir, addr, lossy)
 
-	doc, ok := pollDocker(out, 90*time.Second, func(doc dockerDoc) bool {
+	doc, ok := pollDocker(out, 150*time.Second, func(doc dockerDoc) bool {
 		return hasLeak(doc, web, "main.leakMap") && doc.targetStatus(plainPID, plain) == "watching"
 	})
 	if !ok {
-		t.Fatalf("within 90 s: want %s (pid %d) watched with a leak at main.leakMap and %s (pid %d) watched; suspects.json %+v",
+		t.Fatalf("within 150 s: want %s (pid %d) watched with a leak at main.leakMap and %s (pid %d) watched; suspects.json %+v",
 			podName, webPID, plainName, plainPID, doc)
 	}
 	for _, tg := range doc.Targets {
@@ -289,6 +291,11 @@ func dockerAll(t *testing.T, d *testutil.Docker, leakscope string, imgs leakscop
 		if tg.ContainerID == c && !strings.HasPrefix(tg.GoVersion, imgs.oldVersion) {
 			t.Errorf("container c: go_version %q, want %s", tg.GoVersion, imgs.oldVersion)
 		}
+		// runc's init process (Go, in the container's cgroup until the
+		// program starts) is the runtime's, never a target.
+		if tg.Exe != "app" {
+			t.Errorf("target %+v: not the containers' program", tg)
+		}
 	}
 
 	// The re-executed program is a new target under the same pid.
@@ -385,14 +392,17 @@ func dockerImage(t *testing.T, d *testutil.Docker, imgs leakscopeImages) {
 	pid := d.PID(t, target)
 	outDir, stateDir := t.TempDir(), t.TempDir()
 	port := testutil.FreePort(t)
-	self := d.Run(t, "run", "-d", "--name", "ls-self-"+suffix,
-		"--pid=host", "--network=host", "--read-only",
-		"--cap-drop", "ALL", "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_PTRACE", "--cap-add", "SYS_RESOURCE",
+	caps := []string{"--cap-drop", "ALL", "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_PTRACE"}
+	if inBoundingSet(t, 24) { // CAP_SYS_RESOURCE: only kernels before 5.11 need it; this VM withholds it
+		caps = append(caps, "--cap-add", "SYS_RESOURCE")
+	}
+	self := d.Run(t, append(append([]string{"run", "-d", "--name", "ls-self-" + suffix,
+		"--pid=host", "--network=host", "--read-only"}, caps...),
 		"--security-opt", "seccomp=unconfined",
 		"-v", outDir+":/var/lib/leakscope", "-v", stateDir+":/run/leakscope",
 		"-v", filepath.Join(d.DataRoot, "containers")+":/var/lib/docker/containers:ro",
 		"-v", d.Bundles+":/run/docker/containerd/daemon/io.containerd.runtime.v2.task:ro",
-		image, "--container", name, "--listen", testutil.LoopbackAddr(port), "--out", "/var/lib/leakscope", "--interval=2s")
+		image, "--container", name, "--listen", testutil.LoopbackAddr(port), "--out", "/var/lib/leakscope", "--interval=2s")...)
 	base := "http://" + testutil.LoopbackAddr(port)
 	defer func() {
 		if t.Failed() {
@@ -401,15 +411,17 @@ func dockerImage(t *testing.T, d *testutil.Docker, imgs leakscopeImages) {
 		}
 	}()
 	waitHTTP(t, base+"/healthz", 30*time.Second)
-	want := fmt.Sprintf(`leakscope_suspect_leak{container="%s",container_id="%s",exe="app",function="main.leakMap",namespace="",ns_pid="1",pid="%d",pod=""} 1`, name, target, pid)
+	// The leak site, labelled with the container's name (a verdict takes
+	// more GC cycles than this test waits for; the names test checks it).
+	want := fmt.Sprintf(`leakscope_suspect_growth_bytes_per_second{container="%s",container_id="%s",exe="app",function="main.leakMap",namespace="",ns_pid="1",pid="%d",pod=""}`, name, target, pid)
 	var metrics string
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
 		if metrics = httpGet(t, base+"/metrics"); strings.Contains(metrics, want) {
 			break
 		}
 	}
 	if !strings.Contains(metrics, want) {
-		t.Fatalf("the image's /metrics never had %s within 90 s:\n%s", want, metrics)
+		t.Fatalf("the image's /metrics never had %s within 60 s:\n%s", want, metrics)
 	}
 	// A clean stop restores the target's sampling rate and exits 0.
 	d.Run(t, "stop", "-t", "20", self)
@@ -423,6 +435,23 @@ func dockerImage(t *testing.T, d *testutil.Docker, imgs leakscopeImages) {
 	if entries, _ := os.ReadDir(outDir); len(entries) == 0 {
 		t.Error("nothing written to the mounted output directory")
 	}
+}
+
+// inBoundingSet reports whether capability bit is in the test's bounding
+// set (what the engine can hand out).
+func inBoundingSet(t *testing.T, bit uint) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapBnd:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && n&(1<<bit) != 0
+		}
+	}
+	return false
 }
 
 // runIn runs a command in dir with extra environment and returns its
