@@ -28,8 +28,9 @@ func readDocker(path string) (Meta, error) {
 	}
 	m := kubernetesNames(c.Config.Labels)
 	m.Runtime = "docker"
+	m.RuntimeName = clean(strings.TrimPrefix(c.Name, "/"))
 	if m.Name == "" {
-		m.Name = clean(strings.TrimPrefix(c.Name, "/"))
+		m.Name = m.RuntimeName
 	}
 	return m, nil
 }

@@ -13,11 +13,14 @@ import (
 // Meta is what a runtime says about one container. Empty fields are
 // unknown (a plain Docker container has a Name but no pod).
 type Meta struct {
-	Name      string // the container's name: Kubernetes' container name, else the runtime's (Docker's without its "/")
-	Pod       string
-	Namespace string
-	PodUID    string
-	Runtime   string // "docker", "containerd" or "cri-o": which files said so
+	Name string // the container's name: Kubernetes' container name, else the runtime's
+	// RuntimeName is the runtime's own name for it (Docker's, without its
+	// "/"; for a pod's container cri-dockerd's k8s_<container>_<pod>_...).
+	RuntimeName string
+	Pod         string
+	Namespace   string
+	PodUID      string
+	Runtime     string // "docker", "containerd" or "cri-o": which files said so
 }
 
 // maxValue bounds each name: Kubernetes names are at most 253 bytes, and
@@ -144,7 +147,7 @@ func (s Sources) FindByName(name string) ([]string, error) {
 
 func (m Meta) matches(name string) bool {
 	name = strings.TrimPrefix(name, "/")
-	if m.Name == name {
+	if m.Name == name || m.RuntimeName == name {
 		return true
 	}
 	if m.Pod == "" || m.Name == "" {
@@ -157,6 +160,9 @@ func (m Meta) matches(name string) bool {
 func merge(a, b Meta) Meta {
 	if a.Name == "" {
 		a.Name = b.Name
+	}
+	if a.RuntimeName == "" {
+		a.RuntimeName = b.RuntimeName
 	}
 	if a.Pod == "" {
 		a.Pod = b.Pod

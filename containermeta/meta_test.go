@@ -65,8 +65,8 @@ func TestLookup(t *testing.T) {
 		id   string
 		want Meta
 	}{
-		{idDocker, Meta{Name: "web-1", Runtime: "docker"}},
-		{idK8sDock, Meta{Name: "app", Pod: "shop-7d9f", Namespace: "prod", PodUID: "0f1e2d3c-aaaa-bbbb-cccc-000000000001", Runtime: "docker"}},
+		{idDocker, Meta{Name: "web-1", RuntimeName: "web-1", Runtime: "docker"}},
+		{idK8sDock, Meta{Name: "app", RuntimeName: "k8s_app_shop-7d9f_prod_0f1e_0", Pod: "shop-7d9f", Namespace: "prod", PodUID: "0f1e2d3c-aaaa-bbbb-cccc-000000000001", Runtime: "docker"}},
 		{idCtrd, Meta{Name: "worker", Pod: "worker-5b6c", Namespace: "batch", PodUID: "11111111-2222-3333-4444-555555555555", Runtime: "containerd"}},
 		{idPause, Meta{Name: "POD", Pod: "worker-5b6c", Namespace: "batch", PodUID: "11111111-2222-3333-4444-555555555555", Runtime: "containerd"}},
 		{idCRIO, Meta{Name: "api", Pod: "api-0", Namespace: "web", PodUID: "9a8b7c6d-0000-1111-2222-333333333333", Runtime: "cri-o"}},
