@@ -110,7 +110,9 @@ func requireStatic(t *testing.T, bin string) {
 // TestDocker watches containers of a real Docker engine the test starts
 // for itself (no bridge, containers on --network none or host):
 //   - names: --container by Docker name and by ID prefix; Kubernetes names
-//     from the labels cri-dockerd sets, in suspects.json, the metrics, the
+//     from the labels cri-dockerd sets and from the CRI annotations of a
+//     container run on the engine's containerd (its OCI bundle), in
+//     suspects.json, the metrics, the
 //     profile and the web view's namespace filter; every PromQL expression
 //     of the Grafana dashboard and the alert rules against a real
 //     Prometheus scraping it (TestDashboardQueries' checks).
@@ -163,6 +165,19 @@ func dockerNames(t *testing.T, d *testutil.Docker, leakscope string, imgs leaksc
 		k8sLabels("shop-7d9f", "prod", "app", uid)...), imgs.leaky, "-leak=map", "-churn-rate=16777216")...)
 	plain := d.Run(t, "run", "-d", "--network", "none", "--cgroup-parent", parent, "--name", plainName, imgs.leaky, "-leak=none", "-churn-rate=2097152")
 	webPID, plainPID := d.PID(t, web), d.PID(t, plain)
+	// A pod's container run by containerd the way its CRI plugin does:
+	// the bundle's config.json carries the CRI annotations.
+	ctrd := randomHex(t, 32)
+	const ctrdUID = "11111111-2222-3333-4444-555555555555"
+	d.RunContainerd(t, "k8s.io", imgs.leaky, ctrd, parent+"/"+ctrd, map[string]string{
+		"io.kubernetes.cri.container-type":    "container",
+		"io.kubernetes.cri.container-name":    "worker",
+		"io.kubernetes.cri.sandbox-id":        randomHex(t, 32),
+		"io.kubernetes.cri.sandbox-name":      "worker-5b6c",
+		"io.kubernetes.cri.sandbox-namespace": "batch",
+		"io.kubernetes.cri.sandbox-uid":       ctrdUID,
+	}, "/app", "-leak=none", "-churn-rate=2097152")
+	ctrdPID := d.ContainerdPID(t, "k8s.io", ctrd)
 
 	// An unknown name is a clean error before anything is loaded.
 	code, log := runLeakscope(t, leakscope, nil, "--container", "no-such-container-"+suffix, "--docker-root", d.DataRoot, "--bundle-dir", d.Bundles, "--listen", "")
@@ -170,7 +185,7 @@ func dockerNames(t *testing.T, d *testutil.Docker, leakscope string, imgs leaksc
 
 	addr := testutil.LoopbackAddr(testutil.FreePort(t))
 	out := filepath.Join(dir, "out")
-	ls := testutil.Start(t, leakscope, "--container", plainName, "--container", web[:12],
+	ls := testutil.Start(t, leakscope, "--container", plainName, "--container", web[:12], "--container", ctrd[:12],
 		"--docker-root", d.DataRoot, "--bundle-dir", d.Bundles, "--interval=2s", "--listen", addr, "--out", out)
 	base := "http://" + addr
 	waitHTTP(t, base+"/healthz", 20*time.Second)
@@ -181,7 +196,7 @@ func dockerNames(t *testing.T, d *testutil.Docker, leakscope string, imgs leaksc
 	prom := startPrometheus(t, dir, addr, lossy)
 
 	doc, ok := pollDocker(out, 150*time.Second, func(doc dockerDoc) bool {
-		return hasLeak(doc, web, "main.leakMap") && doc.targetStatus(plainPID, plain) == "watching"
+		return hasLeak(doc, web, "main.leakMap") && doc.targetStatus(plainPID, plain) == "watching" && doc.targetStatus(ctrdPID, ctrd) == "watching"
 	})
 	if !ok {
 		t.Fatalf("within 150 s: want %s (pid %d) watched with a leak at main.leakMap and %s (pid %d) watched; suspects.json %+v",
@@ -194,6 +209,8 @@ func dockerNames(t *testing.T, d *testutil.Docker, leakscope string, imgs leaksc
 			want = [4]string{"app", "shop-7d9f", "prod", uid}
 		case plain:
 			want = [4]string{plainName, "", "", ""}
+		case ctrd:
+			want = [4]string{"worker", "worker-5b6c", "batch", ctrdUID}
 		default:
 			t.Errorf("target %+v: not a container the test named", tg)
 			continue
@@ -207,6 +224,7 @@ func dockerNames(t *testing.T, d *testutil.Docker, leakscope string, imgs leaksc
 	for _, want := range []string{
 		fmt.Sprintf(`leakscope_suspect_leak{container="app",container_id="%s",exe="app",function="main.leakMap",namespace="prod",ns_pid="1",pid="%d",pod="shop-7d9f"} 1`, web, webPID),
 		fmt.Sprintf(`leakscope_target_sampled_allocs_total{container="%s",container_id="%s",exe="app",namespace="",ns_pid="1",pid="%d",pod=""}`, plainName, plain, plainPID),
+		fmt.Sprintf(`leakscope_target_sampled_allocs_total{container="worker",container_id="%s",exe="app",namespace="batch",ns_pid="1",pid="%d",pod="worker-5b6c"}`, ctrd, ctrdPID),
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -218,6 +236,7 @@ func dockerNames(t *testing.T, d *testutil.Docker, leakscope string, imgs leaksc
 	}
 	page := httpGet(t, base+"/?namespace=prod")
 	if !strings.Contains(page, fmt.Sprintf(`id="pid-%d"`, webPID)) || strings.Contains(page, fmt.Sprintf(`id="pid-%d"`, plainPID)) ||
+		strings.Contains(page, fmt.Sprintf(`id="pid-%d"`, ctrdPID)) || !strings.Contains(page, `<a href="/?namespace=batch">batch</a>`) ||
 		!strings.Contains(page, `pod <span class="pod">prod/shop-7d9f</span>`) {
 		t.Errorf("web view ?namespace=prod: want the pod's target only, with its names:\n%s", page)
 	}

@@ -318,3 +318,66 @@ func (d *Docker) ID(t testing.TB, container string) string {
 	t.Helper()
 	return d.Run(t, "inspect", "-f", "{{.Id}}", container)
 }
+
+// Ctr runs containerd's client against the daemon's own containerd (the
+// one dockerd started), in containerd namespace ns; an error fails the
+// test.
+func (d *Docker) Ctr(t testing.TB, ns string, args ...string) string {
+	t.Helper()
+	sock := filepath.Join(d.ExecRoot, "containerd", "containerd.sock")
+	cmd := exec.Command("ctr", append([]string{"--address", sock, "--namespace", ns}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ctr %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// RunContainerd runs image (from the Docker engine's store) as container
+// id straight on the daemon's containerd, in namespace ns, with OCI
+// annotations: the way containerd's CRI plugin runs a pod's container
+// (its bundle under Bundles/<ns>/<id>), with a network namespace of its
+// own holding only loopback, in cgroup cgroupPath; args is the whole
+// command line (ctr does not keep the image's entrypoint). It is removed when the
+// test ends, before the daemon stops.
+func (d *Docker) RunContainerd(t testing.TB, ns, image, id, cgroupPath string, annotations map[string]string, args ...string) {
+	t.Helper()
+	tar := filepath.Join(t.TempDir(), "image.tar")
+	d.Run(t, "save", "-o", tar, image)
+	ref := "docker.io/" + image + ":latest"
+	d.Ctr(t, ns, "images", "import", tar)
+	run := []string{"run", "-d", "--cgroup", cgroupPath}
+	for _, k := range slices.Sorted(maps.Keys(annotations)) {
+		run = append(run, "--annotation", k+"="+annotations[k])
+	}
+	run = append(append(run, ref, id), args...)
+	d.Ctr(t, ns, run...)
+	t.Cleanup(func() {
+		sock := filepath.Join(d.ExecRoot, "containerd", "containerd.sock")
+		for _, c := range [][]string{{"task", "kill", "-s", "SIGKILL", id}, {"task", "delete", "-f", id}, {"container", "delete", id}} {
+			out, err := exec.Command("ctr", append([]string{"--address", sock, "--namespace", ns}, c...)...).CombinedOutput()
+			if err != nil && c[0] != "task" {
+				t.Logf("ctr %s: %v: %s", strings.Join(c, " "), err, out)
+			}
+			if c[1] == "kill" {
+				time.Sleep(500 * time.Millisecond)
+			}
+		}
+	})
+}
+
+// ContainerdPID is the host PID of a containerd task's main process.
+func (d *Docker) ContainerdPID(t testing.TB, ns, id string) int {
+	t.Helper()
+	for _, line := range strings.Split(d.Ctr(t, ns, "task", "ls"), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == id {
+			n, err := strconv.Atoi(f[1])
+			if err == nil {
+				return n
+			}
+		}
+	}
+	t.Fatalf("containerd task %s not listed", id)
+	return 0
+}
