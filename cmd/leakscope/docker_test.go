@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,23 +22,25 @@ import (
 
 // dockerDoc is the part of suspects.json about containers.
 type dockerDoc struct {
-	Targets []struct {
-		HostPID       int    `json:"host_pid"`
-		NSPID         int    `json:"ns_pid"`
-		ContainerID   string `json:"container_id"`
-		ContainerName string `json:"container_name"`
-		Pod           string `json:"pod"`
-		Namespace     string `json:"namespace"`
-		PodUID        string `json:"pod_uid"`
-		Status        string `json:"status"`
-		Exe           string `json:"exe"`
-		GoVersion     string `json:"go_version"`
-		Suspects      []struct {
-			Function string `json:"function"`
-			Verdict  string `json:"verdict"`
-		} `json:"suspects"`
-	} `json:"targets"`
-	ProbeSets int `json:"probe_sets"`
+	Targets   []dockerTarget `json:"targets"`
+	ProbeSets int            `json:"probe_sets"`
+}
+
+type dockerTarget struct {
+	HostPID       int    `json:"host_pid"`
+	NSPID         int    `json:"ns_pid"`
+	ContainerID   string `json:"container_id"`
+	ContainerName string `json:"container_name"`
+	Pod           string `json:"pod"`
+	Namespace     string `json:"namespace"`
+	PodUID        string `json:"pod_uid"`
+	Status        string `json:"status"`
+	Exe           string `json:"exe"`
+	GoVersion     string `json:"go_version"`
+	Suspects      []struct {
+		Function string `json:"function"`
+		Verdict  string `json:"verdict"`
+	} `json:"suspects"`
 }
 
 // pollDocker reads out/suspects.json until ok accepts it or timeout passes.
@@ -295,6 +298,11 @@ func dockerAll(t *testing.T, d *testutil.Docker, leakscope string, imgs leakscop
 	// Started after leakscope: found by --all within seconds.
 	a, aPID, aStart := run("ls-a-"+suffix, imgs.leaky, "-leak=map", "-churn-rate=4194304")
 	t.Logf("attach time of a new container (docker run returned -> watching): %v", waitWatched("container a", aPID, a, aStart))
+	if doc, _ := pollDocker(out, time.Second, func(dockerDoc) bool { return true }); !slices.ContainsFunc(doc.Targets, func(tg dockerTarget) bool {
+		return tg.ContainerID == a && tg.ContainerName == "ls-a-"+suffix
+	}) {
+		t.Errorf("container a not named ls-a-%s in suspects.json: %+v", suffix, doc.Targets)
+	}
 	b, bPID, bStart := run("ls-b-"+suffix, imgs.leaky, "-leak=none", "-churn-rate=2097152")
 	waitWatched("container b (same image)", bPID, b, bStart)
 	c, cPID, cStart := run("ls-c-"+suffix, "-i", imgs.old)
