@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 )
 
 // Meta is what a runtime says about one container. Empty fields are
@@ -199,17 +200,19 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// clean bounds a value and keeps it printable: it comes from files the
-// container's owner controls and ends up in labels and logs.
+// clean bounds a value and keeps it printable, valid UTF-8 (Prometheus
+// refuses label values that are not): it comes from files the container's
+// owner controls and ends up in labels and logs.
 func clean(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
 		}
 		return r
-	}, s)
-	if len(s) > maxValue {
-		s = s[:maxValue]
+	}, strings.ToValidUTF8(s, ""))
+	for len(s) > maxValue {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
 	}
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func write(t *testing.T, path, body string) {
@@ -121,6 +122,13 @@ func TestHostileFiles(t *testing.T) {
 	}
 	if len(m.Name) != maxValue || m.Namespace != "abc" {
 		t.Errorf("name %d bytes, namespace %q; want %d bytes and %q", len(m.Name), m.Namespace, maxValue, "abc")
+	}
+	// A multi-byte name cut at the bound, and bytes that are not UTF-8.
+	utf := strings.Repeat("7", 64)
+	write(t, filepath.Join(dir, "containers", utf, "config.v2.json"), `{"Name":"/`+strings.Repeat("é", 200)+`","Config":{"Labels":{"io.kubernetes.pod.name":"a`+"\xff"+`b"}}}`)
+	// (encoding/json turns the stray byte into U+FFFD)
+	if m, err := s.Lookup(utf); err != nil || len(m.Name) != 252 || !utf8.ValidString(m.Name) || m.Pod != "a\uFFFDb" {
+		t.Errorf("name of %d bytes (valid UTF-8 %v), pod %q, %v; want 252 bytes of é and pod a\uFFFDb", len(m.Name), utf8.ValidString(m.Name), m.Pod, err)
 	}
 	bad := strings.Repeat("8", 64)
 	write(t, filepath.Join(dir, "containers", bad, "config.v2.json"), `{"Name":`)
