@@ -6,12 +6,19 @@ BIN     := bin/leakscope
 DEMO    := bin/leakscope-demo-target
 DEMOOUT ?= demo-out
 
-.PHONY: all build generate check-generate test-deps test test-short demo lint clean bench bench-smoke eval matrix fuzz test-caps soak
+.PHONY: image all build generate check-generate test-deps test test-short demo lint clean bench bench-smoke eval matrix fuzz test-caps soak
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/leakscope
+
+# The container image (Dockerfile): the static binary FROM scratch.
+ARCH  ?= $(shell $(GO) env GOARCH)
+IMAGE ?= leakscope
+image:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags="-s -w" -o bin/linux-$(ARCH)/leakscope ./cmd/leakscope
+	docker build --build-arg TARGETARCH=$(ARCH) -t $(IMAGE) .
 
 # Regenerates the BPF objects and their Go bindings (committed, so a plain
 # build needs no clang). Installs Debian's clang and libbpf headers if missing.
@@ -28,8 +35,9 @@ check-generate: generate
 # Outside programs the tests drive (Debian packages): a real Prometheus and
 # promtool for the metrics, headless Chromium for the web view; the aarch64
 # C cross compiler for the matrix's arm64 cgo builds; strace for the
-# hostile-symlink test's system-call check.
-TEST_PACKAGES := prometheus chromium gcc-aarch64-linux-gnu strace
+# hostile-symlink test's system-call check; docker.io for the container
+# tests (each starts a daemon of its own: internal/testutil/docker.go).
+TEST_PACKAGES := prometheus chromium gcc-aarch64-linux-gnu strace docker.io
 
 test-deps:
 	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

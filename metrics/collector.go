@@ -17,7 +17,12 @@ const namespace = "leakscope"
 
 // Labels of per-target series; per-suspect series add "function". pid is
 // the host's, ns_pid the one the process sees in its own PID namespace.
-var targetLabels = []string{"pid", "ns_pid", "exe", "container"}
+// container_id is the container's ID; container (its name), pod and
+// namespace are what its runtime records, named as Kubernetes' own
+// metrics name them so that queries can join on them (empty when
+// unknown). Each value is bounded (containermeta) and there is one set per
+// target, so they add no series.
+var targetLabels = []string{"pid", "ns_pid", "exe", "container_id", "container", "pod", "namespace"}
 
 func desc(subsystem, name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, name), help, labels, nil)
@@ -124,7 +129,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
-	l := []string{strconv.FormatUint(uint64(t.PID), 10), strconv.FormatUint(uint64(t.NSPID), 10), t.Exe, t.ContainerID}
+	l := []string{strconv.FormatUint(uint64(t.PID), 10), strconv.FormatUint(uint64(t.NSPID), 10), t.Exe, t.ContainerID, t.ContainerName, t.Pod, t.Namespace}
 	gauge := func(d *prometheus.Desc, v float64, extra ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append(l, extra...)...)
 	}

@@ -33,7 +33,7 @@ func sampleUpdate() *report.Update {
 			Skipped:     []report.Skipped{{PID: 7, Exe: "sh", Reason: "not a Go program"}},
 			Targets: []report.Target{
 				{
-					PID: 4242, HostPID: 4242, NSPID: 1, Exe: "shop", ContainerID: "abc123", Status: report.StatusWatching,
+					PID: 4242, HostPID: 4242, NSPID: 1, Exe: "shop", ContainerID: "abc123", ContainerName: "app", Pod: "shop-7d9f", Namespace: "prod", Status: report.StatusWatching,
 					MemProfileRate: 524288, MemProfileRateSetByLeakscope: true,
 					GCCycles: 37, SampledAllocs: 1000, SampledFrees: 900, SampledLiveBytes: 65536,
 					Lost:   map[string]uint64{"live_full": 3, "unmatched_free": 0},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/leakscope/leakscope/containermeta"
 	"github.com/leakscope/leakscope/report"
 	"github.com/leakscope/leakscope/tracer"
 )
@@ -44,6 +45,9 @@ type Config struct {
 	Cgroups    []string
 	All        bool
 	Exclude    []string
+	// Meta is where container names and Kubernetes pods are read from
+	// (the runtimes' own files); the zero value reads nothing.
+	Meta containermeta.Sources
 	// Within, if set, limits every selection to one cgroup (tests scope
 	// All with it, so they never touch the host's processes).
 	Within string

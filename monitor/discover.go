@@ -54,7 +54,7 @@ func resolveSelection(cfg Config) (*selection, error) {
 	if len(cfg.Containers) > 0 {
 		running := runningContainers()
 		for _, arg := range cfg.Containers {
-			id, err := resolveContainer(arg, running)
+			id, err := resolveContainerArg(arg, running, cfg.Meta)
 			if err != nil {
 				return nil, &ConfigError{Field: "Containers", Err: err}
 			}
@@ -243,7 +243,7 @@ func (s *scanner) pick(id procIdentity, key tracer.ExeKey) (candidate, bool) {
 	if s.sel.within != "" && !anyUnder(of.Paths, s.sel.within) {
 		return candidate{}, false
 	}
-	if s.sel.exclude[exeName(id.pid)] {
+	if s.sel.exclude[exeName(id.pid)] || runtimeInit(id.pid) {
 		return candidate{}, false
 	}
 	c := candidate{id: id, exe: key, where: of}

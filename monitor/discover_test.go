@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/leakscope/leakscope/cgroup"
+	"github.com/leakscope/leakscope/containermeta"
 	"github.com/leakscope/leakscope/tracer"
 )
 
@@ -92,4 +93,47 @@ func BenchmarkScan(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(max(n, 1)), "ns/process")
 	b.ReportMetric(float64(n), "processes")
+}
+
+// TestResolveContainerByName: an exact name (Docker's, or Kubernetes'
+// pod/container and namespace/pod/container) before an ID prefix, only
+// running containers, and ambiguous names refused.
+func TestResolveContainerByName(t *testing.T) {
+	dir := t.TempDir()
+	web := strings.Repeat("a1", 32)
+	old := strings.Repeat("a2", 32) // a stopped container of the same pod
+	other := strings.Repeat("b3", 32)
+	dup1, dup2 := strings.Repeat("c4", 32), strings.Repeat("c5", 32)
+	write := func(id, body string) {
+		p := filepath.Join(dir, "containers", id, "config.v2.json")
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k8s := `{"Name":"/k8s_app_shop_prod_1","Config":{"Labels":{"io.kubernetes.pod.name":"shop","io.kubernetes.pod.namespace":"prod","io.kubernetes.container.name":"app"}}}`
+	write(web, k8s)
+	write(old, k8s)
+	write(other, `{"Name":"/b3","Config":{"Labels":{}}}`) // a name that is another's ID prefix
+	write(dup1, `{"Name":"/x","Config":{"Labels":{"io.kubernetes.pod.name":"p","io.kubernetes.pod.namespace":"a","io.kubernetes.container.name":"c"}}}`)
+	write(dup2, `{"Name":"/y","Config":{"Labels":{"io.kubernetes.pod.name":"p","io.kubernetes.pod.namespace":"b","io.kubernetes.container.name":"c"}}}`)
+	running := map[string]bool{web: true, other: true, dup1: true, dup2: true}
+	src := containermeta.Sources{DockerRoots: []string{dir}}
+	for _, tc := range []struct{ arg, want, err string }{
+		{"shop/app", web, ""},
+		{"prod/shop/app", web, ""},
+		{"k8s_app_shop_prod_1", web, ""},
+		{"/k8s_app_shop_prod_1", web, ""},
+		{"b3", other, ""}, // the name wins over the prefix of b3b3...
+		{"a1a1", web, ""}, // an ID prefix
+		{"p/c", "", "ambiguous, 2 running containers have this name"},
+		{"a/p/c", dup1, ""}, // the namespace tells them apart
+		{"nope", "", "neither a container ID nor the name of a running container"},
+		{"ff", "", "no running container has this ID"},
+	} {
+		got, err := resolveContainerArg(tc.arg, running, src)
+		if got != tc.want || (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("resolveContainerArg(%q) = %q, %v; want %q, error with %q", tc.arg, got, err, tc.want, tc.err)
+		}
+	}
 }

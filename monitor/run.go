@@ -305,6 +305,9 @@ func (w *watch) snapshotAndReport(final bool) error {
 		if gone {
 			t.replaced = replaced
 			w.retire(t) // observed once more above: its last findings are reported
+			if replaced && w.scanner != nil {
+				w.scanner.forget(t.id.pid) // its new program may be selected too
+			}
 		}
 	}
 	w.targets = kept

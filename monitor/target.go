@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/containermeta"
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/report"
 	"github.com/leakscope/leakscope/snapshot"
@@ -21,6 +22,7 @@ type target struct {
 	exeKey      tracer.ExeKey
 	nsPID       uint32 // the pid in its own PID namespace
 	containerID string
+	meta        containermeta.Meta // names of the container, from its runtime
 	cgroup      string
 	exe         string
 	goVersion   string
@@ -74,6 +76,7 @@ func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, hooks *gobi
 			MaxSuspects: cfg.MaxSuspects,
 		}),
 	}
+	t.meta = containerMeta(cfg.Meta, t.containerID, log)
 	if t.rateBefore, err = t.rate.Read(); err != nil {
 		return nil, fmt.Errorf("pid %d: %w", pid, err)
 	}
@@ -104,7 +107,7 @@ func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, hooks *gobi
 	if err := t.applyRate(cfg.Rate, log); err != nil {
 		return nil, err
 	}
-	log.Info("attached", "pid", pid, "ns_pid", t.nsPID, "container", t.containerID, "exe", t.exe, "go", t.goVersion,
+	log.Info("attached", "pid", pid, "ns_pid", t.nsPID, "container", t.containerID, "container_name", t.meta.Name, "pod", t.meta.Pod, "namespace", t.meta.Namespace, "exe", t.exe, "go", t.goVersion,
 		"memprofilerate", t.rateNow, "set_by_leakscope", t.rateChanged, "probe_sets", tr.ProbeSets())
 	return t, nil
 }
@@ -229,6 +232,7 @@ func (t *target) info(now time.Time) report.TargetInfo {
 		GoVersion:      t.goVersion,
 		MemProfileRate: t.rateNow,
 		Time:           now,
+		Container:      describeContainer(t.containerID, t.meta),
 	}
 }
 
@@ -239,6 +243,10 @@ func (t *target) reportTarget() report.Target {
 		HostPID:                      t.id.pid,
 		NSPID:                        t.nsPID,
 		ContainerID:                  t.containerID,
+		ContainerName:                t.meta.Name,
+		Pod:                          t.meta.Pod,
+		Namespace:                    t.meta.Namespace,
+		PodUID:                       t.meta.PodUID,
 		Cgroup:                       t.cgroup,
 		Exe:                          t.exe,
 		GoVersion:                    t.goVersion,

@@ -53,7 +53,14 @@ type Target struct {
 	NSPID   uint32 `json:"ns_pid"`
 	// ContainerID is the container the process runs in (absent if none
 	// recognised), from its cgroup; Cgroup is that cgroup's path.
-	ContainerID    string `json:"container_id,omitempty"`
+	ContainerID string `json:"container_id,omitempty"`
+	// The container's name and, in Kubernetes, its pod, the pod's
+	// namespace and UID, as the container runtime records them (absent
+	// when unknown; see containermeta).
+	ContainerName  string `json:"container_name,omitempty"`
+	Pod            string `json:"pod,omitempty"`
+	Namespace      string `json:"namespace,omitempty"`
+	PodUID         string `json:"pod_uid,omitempty"`
 	Cgroup         string `json:"cgroup"`
 	Exe            string `json:"exe"`
 	GoVersion      string `json:"go_version"`

@@ -22,6 +22,7 @@ type TargetInfo struct {
 	GoVersion      string
 	MemProfileRate int64
 	Time           time.Time // when the values were read
+	Container      string    // the container and its names, for a comment ("" outside containers)
 	// The main binary's mapping in the target's address space; when
 	// MapLimit is 0 it is taken as the span of the PCs in the profile.
 	MapStart, MapLimit, MapOffset uint64
@@ -118,6 +119,9 @@ func newBuilder(t TargetInfo) *builder {
 	}
 	if t.GoVersion != "" {
 		p.Comments = append(p.Comments, "go version: "+t.GoVersion)
+	}
+	if t.Container != "" {
+		p.Comments = append(p.Comments, t.Container)
 	}
 	return &builder{
 		t: t, p: p, main: m,

@@ -15,14 +15,18 @@ import (
 
 // index is the web view: every target, its losses, its suspects with a
 // chart of their live bytes, and links to its profile and pprof UI.
-func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
+// ?namespace=NS shows only the targets in that Kubernetes namespace.
+func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	u := s.opts.Store.Latest()
-	v := pageView{Generated: "no results yet: the first interval has not ended"}
+	v := pageView{Generated: "no results yet: the first interval has not ended", Namespace: r.URL.Query().Get("namespace")}
 	if u != nil && u.Doc != nil {
 		v.Generated = u.Doc.GeneratedAt.Format(time.RFC3339)
 		v.ProbeSets, v.Skipped = u.Doc.ProbeSets, u.Doc.Skipped
+		v.Namespaces = namespaces(u.Doc.Targets)
 		for _, t := range u.Doc.Targets {
-			v.Targets = append(v.Targets, s.targetView(u, t))
+			if v.Namespace == "" || t.Namespace == v.Namespace {
+				v.Targets = append(v.Targets, s.targetView(u, t))
+			}
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -32,10 +36,12 @@ func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 }
 
 type pageView struct {
-	Generated string
-	ProbeSets int
-	Targets   []targetView
-	Skipped   []report.Skipped
+	Generated  string
+	ProbeSets  int
+	Namespace  string   // the filter, "" for all
+	Namespaces []string // the Kubernetes namespaces of the targets
+	Targets    []targetView
+	Skipped    []report.Skipped
 }
 
 type targetView struct {
@@ -123,9 +129,10 @@ code{font-size:90%}
 </style></head><body>
 <h1>leakscope</h1>
 <p>Results of {{.Generated}}{{if .ProbeSets}} · {{.ProbeSets}} probe set(s){{end}} · <a href="/metrics">metrics</a> · <a href="/suspects.json">suspects.json</a> · <a href="/profiles/">profiles</a></p>
+{{if .Namespaces}}<p class="namespaces">namespace: {{if .Namespace}}<a href="/">all</a>{{else}}<b>all</b>{{end}}{{range .Namespaces}} · {{if eq . $.Namespace}}<b>{{.}}</b>{{else}}<a href="/?namespace={{.}}">{{.}}</a>{{end}}{{end}}</p>{{end}}
 {{range .Targets}}
 <section class="target" id="pid-{{.PID}}">
-<h2>pid {{.PID}}{{if and .NSPID (ne .NSPID .PID)}} (pid {{.NSPID}} in its namespace){{end}} · {{.Exe}}{{if .ContainerID}} · container {{.ContainerID}}{{end}}</h2>
+<h2>pid {{.PID}}{{if and .NSPID (ne .NSPID .PID)}} (pid {{.NSPID}} in its namespace){{end}} · {{.Exe}}{{if .Pod}} · pod <span class="pod">{{.Namespace}}/{{.Pod}}</span>{{end}}{{if .ContainerID}} · container {{if .ContainerName}}<span class="container-name">{{.ContainerName}}</span> <small class="container-id">{{.ContainerID}}</small>{{else}}{{.ContainerID}}{{end}}{{end}}</h2>
 <p>{{.GoVersion}} · {{.Status}} · MemProfileRate {{.MemProfileRate}}{{if .MemProfileRateSetByLeakscope}} (set by leakscope){{end}} · {{.GCCycles}} GC cycles · {{.SampledAllocs}} sampled allocations, {{.SampledFrees}} frees
 {{if .HasProfile}}· <a href="/profiles/{{.PID}}/leak.pb.gz">leak profile</a> · pprof UI: <a href="/ui/{{.PID}}/flamegraph">flame graph</a>, <a href="/ui/{{.PID}}/top">top</a>, <a href="/ui/{{.PID}}/source">source</a>{{end}}</p>
 {{if .Error}}<p class="lost">error: {{.Error}}</p>{{end}}
@@ -148,3 +155,15 @@ code{font-size:90%}
 {{end}}</table></section>{{end}}
 </body></html>
 `))
+
+// namespaces lists the targets' Kubernetes namespaces, sorted, once each.
+func namespaces(ts []report.Target) []string {
+	var out []string
+	for _, t := range ts {
+		if t.Namespace != "" && !slices.Contains(out, t.Namespace) {
+			out = append(out, t.Namespace)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

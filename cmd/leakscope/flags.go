@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/leakscope/leakscope/containermeta"
 	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/monitor"
 	"github.com/leakscope/leakscope/tracer"
@@ -21,12 +22,15 @@ const maxPID = 1 << 22
 
 // Flags is everything the command line sets.
 type Flags struct {
-	PIDs           []int
-	Containers     []string
-	Cgroups        []string
-	All            bool
-	Exclude        []string
-	WithinCgroup   string
+	PIDs         []int
+	Containers   []string
+	Cgroups      []string
+	All          bool
+	Exclude      []string
+	WithinCgroup string
+	// Where container names and pods are read (containermeta).
+	DockerRoots    []string
+	BundleDirs     []string
 	Interval       time.Duration
 	Duration       time.Duration
 	Out            string
@@ -68,7 +72,7 @@ func parseFlags(args []string) (*Flags, error) {
 	fs := pflag.NewFlagSet("leakscope", pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.IntSliceVar(&f.PIDs, "pid", nil, "process to watch (repeatable)")
-	fs.StringArrayVar(&f.Containers, "container", nil, "watch every process of container `ID`, now and later: full ID or unique prefix (Docker, containerd/CRI, CRI-O, Podman; repeatable)")
+	fs.StringArrayVar(&f.Containers, "container", nil, "watch every process of container `ID`, now and later: full ID, name (Docker's, or pod/container or namespace/pod/container) or unique ID prefix (Docker, containerd/CRI, CRI-O, Podman; repeatable)")
 	fs.StringArrayVar(&f.Cgroups, "cgroup", nil, "watch every process in cgroup `PATH` and below, now and later: cgroup path or directory under a cgroup mount (repeatable)")
 	fs.BoolVar(&f.All, "all", false, "watch every Go process on the host, now and later")
 	fs.StringArrayVar(&f.Exclude, "exclude", nil, "never watch executable `NAME` through --container, --cgroup or --all (repeatable)")
@@ -76,6 +80,9 @@ func parseFlags(args []string) (*Flags, error) {
 	// processes only. Hidden: not a user feature.
 	fs.StringVar(&f.WithinCgroup, "within-cgroup", "", "limit every selection to processes in this cgroup")
 	_ = fs.MarkHidden("within-cgroup")
+	meta := containermeta.DefaultSources()
+	fs.StringArrayVar(&f.DockerRoots, "docker-root", meta.DockerRoots, "Docker data root `DIR` to read container names and Kubernetes labels from (repeatable)")
+	fs.StringArrayVar(&f.BundleDirs, "bundle-dir", meta.BundleDirs, "`DIR` of OCI bundles (containerd, CRI-O) to read container names and Kubernetes annotations from (repeatable)")
 	fs.DurationVar(&f.Interval, "interval", 10*time.Second, "time between snapshots")
 	fs.DurationVar(&f.Duration, "duration", 0, "stop after this long (0: until SIGINT/SIGTERM)")
 	fs.StringVar(&f.Out, "out", "", "directory for suspects.json and pprof files")

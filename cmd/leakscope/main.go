@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/leakscope/leakscope/containermeta"
 	"github.com/leakscope/leakscope/monitor"
 	"github.com/leakscope/leakscope/report"
 )
@@ -68,6 +69,7 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 		All:          f.All,
 		Exclude:      f.Exclude,
 		Within:       f.WithinCgroup,
+		Meta:         containermeta.Sources{DockerRoots: f.DockerRoots, BundleDirs: f.BundleDirs},
 		Interval:     f.Interval,
 		Duration:     f.Duration,
 		OutDir:       f.Out,

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/leakscope/leakscope/metrics"
@@ -56,6 +57,9 @@ func newHTTPServer(f *Flags, log *slog.Logger) (*httpServer, error) {
 	store := web.NewStore()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(metrics.NewCollector(store.Latest))
+	// leakscope's own CPU time and resident memory (process_*), for the
+	// dashboard's health row.
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := &httpServer{
 		srv: web.NewServer(web.Options{
 			Store:      store,
