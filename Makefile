@@ -28,8 +28,9 @@ check-generate: generate
 # Outside programs the tests drive (Debian packages): a real Prometheus and
 # promtool for the metrics, headless Chromium for the web view; the aarch64
 # C cross compiler for the matrix's arm64 cgo builds; strace for the
-# hostile-symlink test's system-call check.
-TEST_PACKAGES := prometheus chromium gcc-aarch64-linux-gnu strace
+# hostile-symlink test's system-call check; xmllint to check `leakscope
+# run`'s JUnit reports against the JUnit schema.
+TEST_PACKAGES := prometheus chromium gcc-aarch64-linux-gnu strace libxml2-utils
 
 test-deps:
 	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

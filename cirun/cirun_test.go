@@ -383,3 +383,19 @@ func TestSummary(t *testing.T) {
 		}
 	}
 }
+
+func TestShortWatch(t *testing.T) {
+	res := sampleResult()
+	if w := ShortWatch(res); w != "" {
+		t.Errorf("2 minutes, 40 GC cycles: %q", w)
+	}
+	res.Doc.Targets[0].GCCycles = 6
+	if w := ShortWatch(res); !strings.Contains(w, "at most 6 GC cycles") {
+		t.Errorf("6 GC cycles: %q", w)
+	}
+	res = sampleResult()
+	res.End = res.Start.Add(30 * time.Second)
+	if w := ShortWatch(res); !strings.Contains(w, "too short to name a leak (30s") {
+		t.Errorf("30 s: %q", w)
+	}
+}

@@ -115,6 +115,9 @@ func Summary(res *Result, findings []Finding, out Outcome) string {
 	if len(out.Reasons) > 0 {
 		b.WriteString("\n")
 	}
+	if w := ShortWatch(res); w != "" {
+		fmt.Fprintf(&b, "> Note: %s.\n\n", mdCell(w))
+	}
 	if len(findings) > 0 {
 		b.WriteString("| Decision | Verdict | Site | Growth | Live | Score | Process | Profile |\n")
 		b.WriteString("|---|---|---|---:|---:|---:|---|---|\n")

@@ -111,19 +111,27 @@ func processList(ps []report.Skipped) string {
 	return strings.Join(names, ", ")
 }
 
-// ShortWatch says, when no watched process was watched long enough for a
-// leak verdict to be possible (analysis.DefaultMinWindow of evidence after
-// the overdue age), that a clean result means little; "" otherwise.
+// ShortWatch says, when the run was too short for a leak verdict to be
+// possible, that a clean result means little; "" otherwise. A leak needs
+// analysis.DefaultMinWindow and DefaultMinWindowGC cycles of evidence
+// after its objects become overdue (DefaultMinOldAgeGC cycles at least):
+// about 60 s and 10 GC cycles from the start, at best.
 func ShortWatch(res *Result) string {
 	if res.Doc == nil || len(res.Doc.Targets) == 0 {
 		return ""
 	}
-	longest := res.End.Sub(res.Start)
-	if longest >= analysis.DefaultMinWindow+10*time.Second {
+	var gc uint64
+	for _, t := range res.Doc.Targets {
+		gc = max(gc, t.GCCycles)
+	}
+	took := res.End.Sub(res.Start)
+	minRun := analysis.DefaultMinWindow + 10*time.Second
+	minGC := uint64(analysis.DefaultMinOldAgeGC + analysis.DefaultMinWindowGC)
+	if took >= minRun && gc >= minGC {
 		return ""
 	}
-	return fmt.Sprintf("the run lasted %s: a leak verdict needs at least %s of evidence after the objects become overdue (about %s after the start); shorter runs can only report watch",
-		longest.Round(time.Second), analysis.DefaultMinWindow, analysis.DefaultMinWindow+10*time.Second)
+	return fmt.Sprintf("the run was too short to name a leak (%s, at most %d GC cycles in a process): a leak verdict needs about %s and %d GC cycles at the least; only watch verdicts were possible (see docs/CI.md)",
+		took.Round(time.Second), gc, minRun, minGC)
 }
 
 func orDash(s string) string {

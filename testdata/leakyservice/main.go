@@ -1,11 +1,15 @@
 // Command leakyservice is the target of `leakscope run`'s tests: a small
 // HTTP service on loopback whose handler allocates like a real one and,
 // with -leak N, also keeps N bytes per request in a slice that is never
-// trimmed (the leak site is main.remember). It prints "listening on ADDR"
+// trimmed (the leak site is main.remember). Each request also encodes its
+// response through a -scratch byte buffer, garbage at once, as a service
+// reading and writing bodies makes: the heap then collects every few
+// seconds however large the leak has grown. It prints "listening on ADDR"
 // once it accepts connections, and exits on SIGTERM or SIGINT.
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -37,6 +41,7 @@ func remember(body []byte, n int) {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	leak := flag.Int("leak", 0, "bytes kept forever per request (0: no leak)")
+	scratch := flag.Int("scratch", 64<<10, "bytes of scratch buffer per request (garbage)")
 	flag.Parse()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/item", func(w http.ResponseWriter, r *http.Request) {
@@ -45,11 +50,12 @@ func main() {
 		for i := range 16 {
 			tags = append(tags, fmt.Sprintf("tag-%d-%d", id, i))
 		}
-		body, err := json.Marshal(map[string]any{"id": id, "path": r.URL.Path, "tags": tags})
-		if err != nil {
+		buf := bytes.NewBuffer(make([]byte, 0, *scratch))
+		if err := json.NewEncoder(buf).Encode(map[string]any{"id": id, "path": r.URL.Path, "tags": tags}); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
+		body := buf.Bytes()
 		if *leak > 0 {
 			remember(body, *leak)
 		}
