@@ -94,9 +94,11 @@ func EncodeJUnit(w io.Writer, res *Result, findings []Finding, out Outcome) erro
 		s.Properties = append(s.Properties, junitProperty{"load_exit", res.Load.String()})
 	}
 	// The run itself: an error when leakscope could not carry it out.
-	run := junitCase{Name: "run", Classname: "leakscope", Time: secs(took), SystemOut: strings.Join(out.Reasons, "\n")}
+	run := junitCase{Name: "run", Classname: "leakscope", Time: secs(took)}
 	if problems := Problems(res); len(problems) > 0 {
 		run.Error = &junitMessage{Message: problems[0], Type: "leakscope", Text: strings.Join(problems, "\n")}
+	} else {
+		run.SystemOut = strings.Join(append(out.Reasons, ShortWatch(res)), "\n")
 	}
 	s.Cases = append(s.Cases, run)
 	if res.Doc != nil {

@@ -184,7 +184,7 @@ func runMain(args []string) int {
 	out := cirun.Decide(res, findings, f.Propagate)
 	out = writeRunReports(f, res, findings, out)
 
-	if res.Doc != nil {
+	if res.Doc != nil && len(res.Doc.Targets) > 0 {
 		fmt.Println("final report:")
 		_ = report.WriteTable(os.Stdout, res.Doc)
 	}
