@@ -55,17 +55,107 @@ func TestRun(t *testing.T) {
 		return startRun(t, leakscope, root, nil, args...), out
 	}
 
+	// The long cases start at once and run side by side (t.Parallel would
+	// run only GOMAXPROCS of them at a time); the short ones run while
+	// they wait, and each is checked in its own subtest.
+	ws := t.TempDir()
+	summary := filepath.Join(ws, "summary.md")
+	junit := filepath.Join(ws, "junit.xml")
+	leakPort := testutil.FreePort(t)
+	leakOut := t.TempDir()
+	leakRun := startRun(t, leakscope, root, []string{"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + root, "GITHUB_STEP_SUMMARY=" + summary},
+		"run", "--interval=2s", "--out", leakOut, "--junit", junit, "--ready", fmt.Sprintf("tcp:%d", leakPort),
+		"--load", fmt.Sprintf("%s -url http://127.0.0.1:%d/item -duration 90s -rate 200", loadgen, leakPort),
+		"--", service, "-addr", testutil.LoopbackAddr(leakPort), "-leak", "2048")
+	noLeakRun, noLeakOut := loaded(t, 0)
+	goTestOut := t.TempDir()
+	goTestRun := startRun(t, leakscope, root, []string{"LEAKYPKG_SECONDS=80", "GODEBUG=gctrace=0"},
+		"run", "--interval=2s", "--out", goTestOut, "--memprofilerate=65536", "--", "go", "test", "-count=1", "-v", "./testdata/leakypkg")
+
+	t.Run("non-go", func(t *testing.T) {
+		r := startRun(t, leakscope, root, nil, "run", "--duration=3s", "--", "sh", "-c", "sleep 30 & exec sleep 60")
+		code := r.wait(t, time.Minute)
+		r.checkClean(t)
+		se := r.stderr.String()
+		if code != 2 || !strings.Contains(se, "exit status 2: no Go process was watched: the command (sh -c sleep 30 & exec sleep 60) killed by SIGTERM") ||
+			!regexp.MustCompile(`non-Go processes seen: sleep \(pid \d+\), sleep \(pid \d+\)`).MatchString(se) ||
+			!regexp.MustCompile(`not Go programs, not watched \(2\): sleep \(pid \d+\), sleep \(pid \d+\)`).MatchString(r.stdout.String()) {
+			t.Errorf("exit status %d, want 2 listing both sleeps\nstderr:\n%s\nstdout:\n%s", code, se, r.stdout.String())
+		}
+	})
+
+	t.Run("missing-command", func(t *testing.T) {
+		r := startRun(t, leakscope, root, nil, "run", "--", "/nonexistent/leakscope-test-cmd")
+		code := r.wait(t, time.Minute)
+		r.checkClean(t)
+		if code != 2 || !strings.Contains(r.stderr.String(), "leakscope run: command /nonexistent/leakscope-test-cmd: ") || !strings.Contains(r.stderr.String(), "no such file or directory") {
+			t.Errorf("exit status %d, want 2\nstderr:\n%s", code, r.stderr.String())
+		}
+	})
+
+	t.Run("exits-at-once", func(t *testing.T) {
+		r := startRun(t, leakscope, root, nil, "run", "--propagate-exit", "--", service, "-addr", "not-an-address")
+		code := r.wait(t, time.Minute)
+		r.checkClean(t)
+		se := r.stderr.String()
+		if code != 2 || !strings.Contains(se, "exit status 2: no Go process was watched: the command ("+service+" -addr not-an-address) exit status 1 after") {
+			t.Errorf("exit status %d, want 2\nstderr:\n%s", code, se)
+		}
+	})
+
+	// A load that fails is reported; with --propagate-exit its status is
+	// the run's (nothing leaks).
+	for _, propagate := range []bool{false, true} {
+		t.Run(fmt.Sprintf("failing-load/propagate=%v", propagate), func(t *testing.T) {
+			port, closed := testutil.FreePort(t), testutil.FreePort(t)
+			args := []string{"run", "--interval=1s", "--ready", fmt.Sprintf("tcp:%d", port),
+				// Attached meanwhile: a run must watch a Go process.
+				"--load", fmt.Sprintf("sleep 3; %s -url http://127.0.0.1:%d/item -duration 20s || exit 7", loadgen, closed)}
+			if propagate {
+				args = append(args, "--propagate-exit")
+			}
+			args = append(args, "--", service, "-addr", testutil.LoopbackAddr(port))
+			r := startRun(t, leakscope, root, nil, args...)
+			code := r.wait(t, time.Minute)
+			r.checkClean(t)
+			want := 0
+			if propagate {
+				want = 7
+			}
+			se := r.stderr.String()
+			if code != want || !strings.Contains(se, fmt.Sprintf("exit status %d: the load failed: exit status 7 after", want)) || !strings.Contains(se, "loadgen: first error:") {
+				t.Errorf("exit status %d, want %d\nstderr:\n%s", code, want, se)
+			}
+		})
+	}
+
+	t.Run("sigint", func(t *testing.T) {
+		r, _ := loaded(t, 2048)
+		load := r.waitStderr(t, regexp.MustCompile(`msg="ready: load started" .* pid=(\d+)`), time.Minute)
+		dir := r.cgroupDir(t)
+		procs, err := os.ReadFile(filepath.Join(dir, "command", "cgroup.procs"))
+		if err != nil || len(strings.Fields(string(procs))) == 0 {
+			t.Fatalf("the service is not in the run's cgroup %s: %v %q", dir, err, procs)
+		}
+		service, _ := strconv.Atoi(strings.Fields(string(procs))[0])
+		loadPID, _ := strconv.Atoi(load[1])
+		time.Sleep(2 * time.Second)
+		if err := r.cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		code := r.wait(t, time.Minute)
+		r.checkClean(t)
+		if code != 2 || !strings.Contains(r.stderr.String(), "exit status 2: interrupted by a signal before the run ended") {
+			t.Errorf("exit status %d, want 2\nstderr:\n%s", code, r.stderr.String())
+		}
+		for _, pid := range []int{service, loadPID} {
+			if running(pid) {
+				t.Errorf("pid %d still running after leakscope exited", pid)
+			}
+		}
+	})
 	t.Run("leak", func(t *testing.T) {
-		t.Parallel()
-		ws := t.TempDir()
-		summary := filepath.Join(ws, "summary.md")
-		junit := filepath.Join(ws, "junit.xml")
-		port := testutil.FreePort(t)
-		out := t.TempDir()
-		r := startRun(t, leakscope, root, []string{"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + root, "GITHUB_STEP_SUMMARY=" + summary},
-			"run", "--interval=2s", "--out", out, "--junit", junit, "--ready", fmt.Sprintf("tcp:%d", port),
-			"--load", fmt.Sprintf("%s -url http://127.0.0.1:%d/item -duration 90s -rate 200", loadgen, port),
-			"--", service, "-addr", testutil.LoopbackAddr(port), "-leak", "2048")
+		r, out := leakRun, leakOut
 		code := r.wait(t, 4*time.Minute)
 		r.checkClean(t)
 		if code != 1 || !strings.Contains(r.stderr.String(), "exit status 1: leak in pid") || !strings.Contains(r.stderr.String(), "main.remember (main.go:") {
@@ -104,8 +194,7 @@ func TestRun(t *testing.T) {
 	})
 
 	t.Run("no-leak", func(t *testing.T) {
-		t.Parallel()
-		r, out := loaded(t, 0)
+		r, out := noLeakRun, noLeakOut
 		code := r.wait(t, 4*time.Minute)
 		r.checkClean(t)
 		if code != 0 || !strings.Contains(r.stderr.String(), "exit status 0: no leak found") {
@@ -121,10 +210,7 @@ func TestRun(t *testing.T) {
 	})
 
 	t.Run("go-test", func(t *testing.T) {
-		t.Parallel()
-		out := t.TempDir()
-		r := startRun(t, leakscope, root, []string{"LEAKYPKG_SECONDS=80", "GODEBUG=gctrace=0"},
-			"run", "--interval=2s", "--out", out, "--memprofilerate=65536", "--", "go", "test", "-count=1", "-v", "./testdata/leakypkg")
+		r, out := goTestRun, goTestOut
 		code := r.wait(t, 5*time.Minute)
 		r.checkClean(t)
 		if code != 1 || !strings.Contains(r.stderr.String(), "leakypkg.(*cache).put (leak_test.go:") {
@@ -147,93 +233,6 @@ func TestRun(t *testing.T) {
 		}
 	})
 
-	t.Run("non-go", func(t *testing.T) {
-		t.Parallel()
-		r := startRun(t, leakscope, root, nil, "run", "--duration=3s", "--", "sh", "-c", "sleep 30 & exec sleep 60")
-		code := r.wait(t, time.Minute)
-		r.checkClean(t)
-		se := r.stderr.String()
-		if code != 2 || !strings.Contains(se, "exit status 2: no Go process was watched: the command (sh -c sleep 30 & exec sleep 60) killed by SIGTERM") ||
-			!regexp.MustCompile(`non-Go processes seen: sleep \(pid \d+\), sleep \(pid \d+\)`).MatchString(se) ||
-			!regexp.MustCompile(`not Go programs, not watched \(2\): sleep \(pid \d+\), sleep \(pid \d+\)`).MatchString(r.stdout.String()) {
-			t.Errorf("exit status %d, want 2 listing both sleeps\nstderr:\n%s\nstdout:\n%s", code, se, r.stdout.String())
-		}
-	})
-
-	t.Run("missing-command", func(t *testing.T) {
-		t.Parallel()
-		r := startRun(t, leakscope, root, nil, "run", "--", "/nonexistent/leakscope-test-cmd")
-		code := r.wait(t, time.Minute)
-		r.checkClean(t)
-		if code != 2 || !strings.Contains(r.stderr.String(), "leakscope run: command /nonexistent/leakscope-test-cmd: ") || !strings.Contains(r.stderr.String(), "no such file or directory") {
-			t.Errorf("exit status %d, want 2\nstderr:\n%s", code, r.stderr.String())
-		}
-	})
-
-	t.Run("exits-at-once", func(t *testing.T) {
-		t.Parallel()
-		r := startRun(t, leakscope, root, nil, "run", "--propagate-exit", "--", service, "-addr", "not-an-address")
-		code := r.wait(t, time.Minute)
-		r.checkClean(t)
-		se := r.stderr.String()
-		if code != 2 || !strings.Contains(se, "exit status 2: no Go process was watched: the command ("+service+" -addr not-an-address) exit status 1 after") {
-			t.Errorf("exit status %d, want 2\nstderr:\n%s", code, se)
-		}
-	})
-
-	// A load that fails is reported; with --propagate-exit its status is
-	// the run's (nothing leaks).
-	for _, propagate := range []bool{false, true} {
-		t.Run(fmt.Sprintf("failing-load/propagate=%v", propagate), func(t *testing.T) {
-			t.Parallel()
-			port, closed := testutil.FreePort(t), testutil.FreePort(t)
-			args := []string{"run", "--interval=1s", "--ready", fmt.Sprintf("tcp:%d", port),
-				// Attached meanwhile: a run must watch a Go process.
-				"--load", fmt.Sprintf("sleep 3; %s -url http://127.0.0.1:%d/item -duration 20s || exit 7", loadgen, closed)}
-			if propagate {
-				args = append(args, "--propagate-exit")
-			}
-			args = append(args, "--", service, "-addr", testutil.LoopbackAddr(port))
-			r := startRun(t, leakscope, root, nil, args...)
-			code := r.wait(t, time.Minute)
-			r.checkClean(t)
-			want := 0
-			if propagate {
-				want = 7
-			}
-			se := r.stderr.String()
-			if code != want || !strings.Contains(se, fmt.Sprintf("exit status %d: the load failed: exit status 7 after", want)) || !strings.Contains(se, "loadgen: first error:") {
-				t.Errorf("exit status %d, want %d\nstderr:\n%s", code, want, se)
-			}
-		})
-	}
-
-	t.Run("sigint", func(t *testing.T) {
-		t.Parallel()
-		r, _ := loaded(t, 2048)
-		load := r.waitStderr(t, regexp.MustCompile(`msg="ready: load started" .* pid=(\d+)`), time.Minute)
-		dir := r.cgroupDir(t)
-		procs, err := os.ReadFile(filepath.Join(dir, "command", "cgroup.procs"))
-		if err != nil || len(strings.Fields(string(procs))) == 0 {
-			t.Fatalf("the service is not in the run's cgroup %s: %v %q", dir, err, procs)
-		}
-		service, _ := strconv.Atoi(strings.Fields(string(procs))[0])
-		loadPID, _ := strconv.Atoi(load[1])
-		time.Sleep(2 * time.Second)
-		if err := r.cmd.Process.Signal(syscall.SIGINT); err != nil {
-			t.Fatal(err)
-		}
-		code := r.wait(t, time.Minute)
-		r.checkClean(t)
-		if code != 2 || !strings.Contains(r.stderr.String(), "exit status 2: interrupted by a signal before the run ended") {
-			t.Errorf("exit status %d, want 2\nstderr:\n%s", code, r.stderr.String())
-		}
-		for _, pid := range []int{service, loadPID} {
-			if running(pid) {
-				t.Errorf("pid %d still running after leakscope exited", pid)
-			}
-		}
-	})
 }
 
 // lsRun is one `leakscope run` started by a test.
