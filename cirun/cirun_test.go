@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/cgroup"
 	"github.com/leakscope/leakscope/internal/testutil"
 	"github.com/leakscope/leakscope/report"
 )
@@ -398,4 +400,68 @@ func TestShortWatch(t *testing.T) {
 	if w := ShortWatch(res); !strings.Contains(w, "too short to name a leak (30s") {
 		t.Errorf("30 s: %q", w)
 	}
+}
+
+// TestGroup creates a run's cgroup, starts a process into it, stops it
+// and removes the group; an empty group left by a killed run is removed
+// by the next one.
+func TestGroup(t *testing.T) {
+	testutil.RequireBPF(t) // root: creating cgroups
+	m, err := cgroupMountForTest()
+	if err != nil {
+		t.Skip(err)
+	}
+	self, err := v2Path(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := filepath.Join(m, filepath.Dir("/"+strings.TrimPrefix(self, "/")))
+	// A dead pid's group (pid_max is at most 4194304).
+	stale := filepath.Join(parent, groupPrefix+"4194999")
+	if err := os.MkdirAll(filepath.Join(stale, roleCommand), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewGroup(roleCommand, roleLoad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale group %s not removed: %v", stale, err)
+	}
+	dir, err := g.Open(roleCommand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", "trap '' TERM; sleep 30 & sleep 30")
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	dir.Close()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(g.Procs(roleCommand)) < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(g.Procs(roleCommand)); n != 3 || g.Empty(roleCommand) {
+		t.Fatalf("want sh and two sleeps in the group, got %v", g.Procs(roleCommand))
+	}
+	// sh ignores SIGTERM: the sleeps end, sh is killed after the grace.
+	how, err := g.Stop(roleCommand, 300*time.Millisecond)
+	if err != nil || how != "killed" || !g.Empty(roleCommand) {
+		t.Errorf("Stop: %q %v; left %v", how, err, g.Procs(roleCommand))
+	}
+	<-done
+	if err := g.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(g.dir); !os.IsNotExist(err) {
+		t.Errorf("group %s still there: %v", g.dir, err)
+	}
+}
+
+func cgroupMountForTest() (string, error) {
+	m, err := cgroup.V2Mount()
+	return m.Point, err
 }

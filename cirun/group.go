@@ -40,7 +40,8 @@ func NewGroup(roles ...string) (*Group, error) {
 	if rel, ok := strings.CutPrefix(self, m.Root); ok {
 		parent = filepath.Dir("/" + strings.TrimPrefix(rel, "/"))
 	}
-	name := fmt.Sprintf("leakscope-run-%d", os.Getpid())
+	removeStale(filepath.Join(m.Point, parent))
+	name := fmt.Sprintf("%s%d", groupPrefix, os.Getpid())
 	g := &Group{
 		dir:  filepath.Join(m.Point, parent, name),
 		path: filepath.Join(m.Root, parent, name),
@@ -55,6 +56,33 @@ func NewGroup(roles ...string) (*Group, error) {
 		}
 	}
 	return g, nil
+}
+
+// groupPrefix starts the name of a run's cgroup; the creator's pid ends it.
+const groupPrefix = "leakscope-run-"
+
+// removeStale removes the empty cgroups left in dir by runs whose
+// leakscope was killed (SIGKILL leaves no chance to clean up). A group
+// still holding processes is left alone: they are not this run's.
+func removeStale(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), groupPrefix))
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), groupPrefix) || err != nil || pid <= 0 {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			continue // its leakscope may still be running
+		}
+		g := &Group{dir: filepath.Join(dir, e.Name())}
+		children, _ := os.ReadDir(g.dir)
+		for _, c := range children {
+			if c.IsDir() && g.Empty(c.Name()) {
+				_ = os.Remove(filepath.Join(g.dir, c.Name()))
+			}
+		}
+		_ = os.Remove(g.dir) // fails while not empty
+	}
 }
 
 // Path is the cgroup path of role as /proc/PID/cgroup shows it.
