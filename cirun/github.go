@@ -94,14 +94,24 @@ func AppendSummary(path string, res *Result, findings []Finding, out Outcome) er
 // suspects, the processes watched and the ones that were not.
 func Summary(res *Result, findings []Finding, out Outcome) string {
 	var b strings.Builder
-	title := "no leak found"
+	failing := 0
+	for _, f := range findings {
+		if f.Decision == Fail {
+			failing++
+		}
+	}
+	var title string
 	switch {
-	case out.Status == StatusFailed && len(Problems(res)) > 0:
+	case len(Problems(res)) > 0:
 		title = "leakscope could not carry out the run"
-	case out.Status == StatusLeak:
+	case failing > 0:
 		title = "leak found"
-	case out.Status != StatusOK:
-		title = "command or load failed"
+	case out.Status == StatusOK:
+		title = "no leak found"
+	case res.Exit.Failed() || res.Load.Failed():
+		title = "no leak found; the command or the load failed"
+	default:
+		title = "failed"
 	}
 	fmt.Fprintf(&b, "## leakscope run: %s (exit status %d)\n\n", title, out.Status)
 	fmt.Fprintf(&b, "Command `%s`: %s", mdCode(strings.Join(res.Command, " ")), res.Exit.String())

@@ -98,7 +98,11 @@ func EncodeJUnit(w io.Writer, res *Result, findings []Finding, out Outcome) erro
 	if problems := Problems(res); len(problems) > 0 {
 		run.Error = &junitMessage{Message: problems[0], Type: "leakscope", Text: strings.Join(problems, "\n")}
 	} else {
-		run.SystemOut = strings.Join(append(out.Reasons, ShortWatch(res)), "\n")
+		lines := out.Reasons
+		if w := ShortWatch(res); w != "" {
+			lines = append(lines, w)
+		}
+		run.SystemOut = strings.Join(lines, "\n")
 	}
 	s.Cases = append(s.Cases, run)
 	if res.Doc != nil {
