@@ -110,7 +110,11 @@ func ParsePattern(s string) (Pattern, error) {
 	for i, p := range parts {
 		parts[i] = regexp.QuoteMeta(p)
 	}
-	return Pattern{text: s, re: regexp.MustCompile("^" + strings.Join(parts, ".*") + "$")}, nil
+	re, err := regexp.Compile("^" + strings.Join(parts, ".*") + "$")
+	if err != nil { // invalid UTF-8
+		return Pattern{}, fmt.Errorf("%q: %w", s, err)
+	}
+	return Pattern{text: s, re: re}, nil
 }
 
 func (p Pattern) String() string { return p.text }
