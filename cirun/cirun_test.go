@@ -465,3 +465,47 @@ func cgroupMountForTest() (string, error) {
 	m, err := cgroup.V2Mount()
 	return m.Point, err
 }
+
+// TestUndecided: a leak the detector held back because frees may be
+// missing neither fails as a leak nor passes: status 2, an error case in
+// the JUnit report, an error annotation.
+func TestUndecided(t *testing.T) {
+	res := sampleResult()
+	tg := &res.Doc.Targets[0]
+	tg.Incomplete = []string{"address_reused"}
+	tg.Suspects[0].Verdict = analysis.VerdictWatch
+	tg.Suspects[0].Evidence.FreesMayBeMissing = true
+	rules := Rules{FailOn: analysis.VerdictLeak}
+	findings := Judge(res.Doc, rules)
+	if findings[0].Decision != Undecided || !findings[0].HeldBack || findings[1].Decision != Pass {
+		t.Fatalf("findings: %+v", findings)
+	}
+	out := Decide(res, findings, false)
+	if out.Status != StatusFailed || !strings.Contains(out.Reasons[0], "undecided in pid 100 (svc): main.remember (main.go:30) met the bars of a leak, held back to watch: frees may be missing (address_reused)") {
+		t.Errorf("outcome: %+v", out)
+	}
+	var b strings.Builder
+	WriteAnnotations(&b, res, findings, "")
+	if !strings.HasPrefix(b.String(), "::error file=/ws/repo/main.go,line=30,") || !strings.Contains(b.String(), "frees may be missing") {
+		t.Errorf("annotations:\n%s", b.String())
+	}
+	if s := Summary(res, findings, out); !strings.Contains(s, "## leakscope run: a leak could not be confirmed: data was lost (exit status 2)") {
+		t.Errorf("summary:\n%s", s)
+	}
+	var x bytes.Buffer
+	EncodeJUnit(&x, res, findings, out)
+	if !strings.Contains(x.String(), `type="undecided"`) {
+		t.Errorf("JUnit:\n%s", x.String())
+	}
+	if xmllint, err := exec.LookPath("xmllint"); err == nil {
+		ValidateJUnit(t, xmllint, x.Bytes())
+	}
+	// Ignored or known, it is not undecided; under --fail-on watch it fails.
+	rules.Baseline = map[string]bool{"heap main.remember": true}
+	if f := Judge(res.Doc, rules); f[0].Decision != Known {
+		t.Errorf("known: %s", f[0].Decision)
+	}
+	if f := Judge(res.Doc, Rules{FailOn: analysis.VerdictWatch}); f[0].Decision != Fail {
+		t.Errorf("fail-on watch: %s", f[0].Decision)
+	}
+}

@@ -25,7 +25,7 @@ func WriteAnnotations(w io.Writer, res *Result, findings []Finding, workspace st
 	for _, f := range findings {
 		level := ""
 		switch {
-		case f.Decision == Fail:
+		case f.Decision == Fail, f.Decision == Undecided:
 			level = "error"
 		case f.Decision == Known:
 			level = "notice"
@@ -44,8 +44,11 @@ func WriteAnnotations(w io.Writer, res *Result, findings []Finding, workspace st
 		}
 		props = append(props, "title="+escapeProperty(fmt.Sprintf("leakscope: %s %s", f.Site.Kind, f.Verdict)))
 		msg := findingLine(f)
-		if f.Decision == Known {
+		switch f.Decision {
+		case Known:
 			msg += " (known: in the baseline)"
+		case Undecided:
+			msg += ": " + f.Reason
 		}
 		if f.Profile != "" {
 			msg += "\nprofile: " + f.Profile
@@ -106,6 +109,8 @@ func Summary(res *Result, findings []Finding, out Outcome) string {
 		title = "leakscope could not carry out the run"
 	case failing > 0:
 		title = "leak found"
+	case out.Status == StatusFailed && len(out.Reasons) > 0 && strings.HasPrefix(out.Reasons[0], "undecided"):
+		title = "a leak could not be confirmed: data was lost"
 	case out.Status == StatusOK:
 		title = "no leak found"
 	case res.Exit.Failed() || res.Load.Failed():

@@ -47,6 +47,10 @@ const (
 	Pass    Decision = "pass"    // reported only: below the fail-on verdict
 	Ignored Decision = "ignored" // matches an ignore pattern
 	Known   Decision = "known"   // in the baseline: a leak already known
+	// Undecided: the evidence met the bars of a leak, but the process
+	// lost data that can hide frees, so the detector held the verdict
+	// back to watch: neither a leak nor a pass can be claimed.
+	Undecided Decision = "undecided"
 )
 
 // Rules decide which suspects fail a run.
@@ -173,6 +177,9 @@ type Finding struct {
 	Profile  string  // the process's leak profile, if written
 	Decision Decision
 	Reason   string
+	// HeldBack: the detector lowered a leak to watch because frees may
+	// be missing (see Undecided).
+	HeldBack bool
 }
 
 // Judge judges every suspect of every process in doc.
@@ -185,9 +192,17 @@ func Judge(doc *report.Document, r Rules) []Finding {
 		for _, s := range t.Suspects {
 			site := heapSite(s)
 			d, why := r.Judge(s.Verdict, site)
+			heldBack := s.Evidence.FreesMayBeMissing && s.Verdict != analysis.VerdictLeak
+			if heldBack && d == Pass {
+				// Judged as the leak it would have been.
+				if d, why = r.Judge(analysis.VerdictLeak, site); d == Fail {
+					d = Undecided
+					why = fmt.Sprintf("met the bars of a leak, held back to watch: frees may be missing (%s)", strings.Join(t.Incomplete, ", "))
+				}
+			}
 			out = append(out, Finding{
 				PID: t.PID, Exe: t.Exe, Site: site, Stack: s.Stack, Verdict: s.Verdict, Score: s.Score,
-				Growth: s.GrowthBytesPerSecond, Live: s.LiveBytes, Profile: t.Profile, Decision: d, Reason: why,
+				Growth: s.GrowthBytesPerSecond, Live: s.LiveBytes, Profile: t.Profile, Decision: d, Reason: why, HeldBack: heldBack,
 			})
 		}
 	}

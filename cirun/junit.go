@@ -128,6 +128,8 @@ func EncodeJUnit(w io.Writer, res *Result, findings []Finding, out Outcome) erro
 		switch f.Decision {
 		case Fail:
 			c.Failure = &junitMessage{Message: findingLine(f), Type: string(f.Verdict), Text: detail}
+		case Undecided:
+			c.Error = &junitMessage{Message: findingLine(f) + ": " + f.Reason, Type: "undecided", Text: detail}
 		case Ignored, Known:
 			c.Skipped = &junitMessage{Message: f.Reason}
 			c.SystemOut = detail

@@ -127,32 +127,12 @@ func Run(ctx context.Context, o Options, log *slog.Logger) (*Result, error) {
 	// The watch runs until the run ends, whatever ended it, so that its
 	// last snapshot is always taken: its context is not ctx.
 	acc := newAccumulator()
-	wcfg := o.Watch
-	wcfg.PIDs, wcfg.Containers, wcfg.All, wcfg.Within = nil, nil, false, ""
-	wcfg.Cgroups = []string{g.Path(roleCommand)}
-	wcfg.Duration, wcfg.Stdout = 0, nil
-	if wcfg.Discovery <= 0 {
-		wcfg.Discovery = 250 * time.Millisecond // short-lived test binaries too
-	}
-	publish := wcfg.Publish
-	wcfg.Publish = func(u *report.Update) {
-		acc.add(u.Doc)
-		if publish != nil {
-			publish(u)
-		}
-	}
 	wctx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWatch()
 	watchDone := make(chan error, 1)
-	go func() { watchDone <- monitor.Run(wctx, wcfg, log) }()
+	go func() { watchDone <- monitor.Run(wctx, watchConfig(o.Watch, g, acc), log) }()
 
-	env := o.Env
-	switch o.Rate.Mode {
-	case monitor.RateAuto:
-		env = WithGODEBUG(env, "memprofilerate", fmt.Sprint(monitor.DefaultRate), false)
-	case monitor.RateSet:
-		env = WithGODEBUG(env, "memprofilerate", fmt.Sprint(o.Rate.Rate), true)
-	}
+	env := commandEnv(o.Env, o.Rate)
 	matcher := newLineMatcher(o.Ready.Log)
 	cmd, outputs, err := startCommand(g, path, o, env, matcher)
 	if err != nil {
@@ -191,6 +171,37 @@ func Run(ctx context.Context, o Options, log *slog.Logger) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// watchConfig is w scoped to the command's cgroup, feeding acc.
+func watchConfig(w monitor.Config, g *Group, acc *accumulator) monitor.Config {
+	w.PIDs, w.Containers, w.All, w.Within = nil, nil, false, ""
+	w.Cgroups = []string{g.Path(roleCommand)}
+	w.Duration, w.Stdout = 0, nil
+	if w.Discovery <= 0 {
+		w.Discovery = 250 * time.Millisecond // short-lived test binaries too
+	}
+	publish := w.Publish
+	w.Publish = func(u *report.Update) {
+		acc.add(u.Doc)
+		if publish != nil {
+			publish(u)
+		}
+	}
+	return w
+}
+
+// commandEnv is env with the sampling rate set through GODEBUG as rate
+// asks: the runtime's default unless the user set one (auto), the
+// given rate (set), or nothing (keep).
+func commandEnv(env []string, rate monitor.RatePolicy) []string {
+	switch rate.Mode {
+	case monitor.RateAuto:
+		return WithGODEBUG(env, "memprofilerate", fmt.Sprint(monitor.DefaultRate), false)
+	case monitor.RateSet:
+		return WithGODEBUG(env, "memprofilerate", fmt.Sprint(rate.Rate), true)
+	}
+	return env
 }
 
 // runState is a run between the command's start and its end.

@@ -26,8 +26,8 @@ type Outcome struct {
 
 // Decide turns a run and its judged findings into an exit status.
 // leakscope's own failure comes first (its findings are not to be
-// trusted), then failing suspects, then (with propagate) the command's
-// or the load's failure.
+// trusted), then failing suspects, then undecided ones (status 2: data
+// was lost), then (with propagate) the command's or the load's failure.
 func Decide(res *Result, findings []Finding, propagate bool) Outcome {
 	if failed := Problems(res); len(failed) > 0 {
 		return Outcome{Status: StatusFailed, Reasons: failed}
@@ -37,6 +37,16 @@ func Decide(res *Result, findings []Finding, propagate bool) Outcome {
 		if f.Decision == Fail {
 			o.Status = StatusLeak
 			o.Reasons = append(o.Reasons, fmt.Sprintf("%s in pid %d (%s): %s", f.Verdict, f.PID, f.Exe, f.Site))
+		}
+	}
+	if o.Status != StatusOK {
+		return o
+	}
+	// A leak the detector could not confirm is not a pass.
+	for _, f := range findings {
+		if f.Decision == Undecided {
+			o.Status = StatusFailed
+			o.Reasons = append(o.Reasons, fmt.Sprintf("undecided in pid %d (%s): %s %s", f.PID, f.Exe, f.Site, f.Reason))
 		}
 	}
 	if o.Status != StatusOK {
