@@ -56,7 +56,7 @@ func parseRunFlags(args []string) (*RunFlags, error) {
 	fs.SortFlags = false
 	fs.SetInterspersed(false) // COMMAND's own flags are not ours
 	fs.StringVar(&f.Load, "load", "", "load generator or test script (`CMD`, run with sh -c) started once COMMAND is ready; the run ends when it does")
-	ready := fs.String("ready", "", "when COMMAND is ready for the load: log:REGEXP (a line of its output), tcp:[HOST:]PORT (accepting) or delay:DURATION (default: at once)")
+	ready := fs.String("ready", "", "when COMMAND is ready for the load (`SPEC`): log:REGEXP (a line of its output), tcp:[HOST:]PORT (accepting) or delay:DURATION (default: at once)")
 	fs.DurationVar(&f.ReadyTimeout, "ready-timeout", 2*time.Minute, "fail (status 2) if COMMAND is not ready by then (0: no limit)")
 	fs.DurationVar(&f.Duration, "duration", 0, "end the run after this long, load or not (0: when the load, else COMMAND, ends)")
 	fs.DurationVar(&f.Grace, "grace", 10*time.Second, "after the last snapshot, time COMMAND has to exit after SIGTERM before SIGKILL")
