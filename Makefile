@@ -36,8 +36,9 @@ check-generate: generate
 # promtool for the metrics, headless Chromium for the web view; the aarch64
 # C cross compiler for the matrix's arm64 cgo builds; strace for the
 # hostile-symlink test's system-call check; docker.io for the container
-# tests (each starts a daemon of its own: internal/testutil/docker.go).
-TEST_PACKAGES := prometheus chromium gcc-aarch64-linux-gnu strace docker.io
+# tests (each starts a daemon of its own: internal/testutil/docker.go);
+# xmllint to check `leakscope run`'s JUnit reports against the JUnit schema.
+TEST_PACKAGES := prometheus chromium gcc-aarch64-linux-gnu strace docker.io libxml2-utils
 
 test-deps:
 	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -19,6 +19,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "run" { // leakscope run (run.go)
+		os.Exit(runMain(os.Args[2:]))
+	}
 	flags, err := parseFlags(os.Args[1:])
 	if errors.Is(err, pflag.ErrHelp) {
 		return
