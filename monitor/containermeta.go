@@ -68,14 +68,14 @@ func resolveContainerArg(arg string, running map[string]bool, src containermeta.
 		return named[0], nil
 	default:
 		slices.Sort(named)
-		return "", fmt.Errorf("--container %s: ambiguous, %d running containers have this name: %s", arg, len(named), strings.Join(named, ", "))
+		return "", fmt.Errorf("container %q: ambiguous, %d running containers have this name: %s", arg, len(named), strings.Join(named, ", "))
 	}
 	id, err := resolveContainer(arg, running)
 	if err == nil {
 		return id, nil
 	}
 	if !cgroup.IsIDPrefix(strings.ToLower(arg)) {
-		err = fmt.Errorf("--container %q: neither a container ID nor the name of a running container (%d containers found from process cgroups; names read from %s)", arg, len(running), src)
+		err = fmt.Errorf("container %q: not a container ID, nor the name of a running container (%d containers found from process cgroups; names read from %s)", arg, len(running), src)
 	}
 	if nameErr != nil {
 		err = errors.Join(err, fmt.Errorf("reading container names: %w", nameErr))

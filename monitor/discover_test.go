@@ -128,7 +128,7 @@ func TestResolveContainerByName(t *testing.T) {
 		{"a1a1", web, ""}, // an ID prefix
 		{"p/c", "", "ambiguous, 2 running containers have this name"},
 		{"a/p/c", dup1, ""}, // the namespace tells them apart
-		{"nope", "", "neither a container ID nor the name of a running container"},
+		{"nope", "", "not a container ID, nor the name of a running container"},
 		{"ff", "", "no running container has this ID"},
 	} {
 		got, err := resolveContainerArg(tc.arg, running, src)

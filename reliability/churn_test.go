@@ -147,7 +147,9 @@ func TestAttachDetachChurn(t *testing.T) {
 	if samples == 0 {
 		t.Error("no probe hit in any cycle: the churn attached nothing")
 	}
-	if after.total() != before.total() {
+	// A descriptor of the test process itself may close meanwhile ("other"
+	// fell by one under load): only growth, or any kernel object left, is a leak.
+	if after.total() > before.total() || after.total()-after.fds["other"] != before.total()-before.fds["other"] {
 		t.Errorf("descriptors grew: %v before, %v after", before, after)
 	}
 	if heapAfter > heapWarm+8<<20 {

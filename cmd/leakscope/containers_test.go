@@ -292,7 +292,7 @@ func TestBadSelectors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--container", "0123456789ab"}, "no running container has this ID"},
-		{[]string{"--container", "not-hex"}, "neither a container ID nor the name of a running container"},
+		{[]string{"--container", "not-hex"}, "not a container ID, nor the name of a running container"},
 		{[]string{"--cgroup", "/leakscope-no-such-cgroup"}, "no such cgroup"},
 		{[]string{"--cgroup", "relative/path"}, "want an absolute path"},
 	} {

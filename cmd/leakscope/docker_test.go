@@ -184,7 +184,7 @@ func dockerNames(t *testing.T, d *testutil.Docker, leakscope string, imgs leaksc
 
 	// An unknown name is a clean error before anything is loaded.
 	code, log := runLeakscope(t, leakscope, nil, "--container", "no-such-container-"+suffix, "--docker-root", d.DataRoot, "--bundle-dir", d.Bundles, "--listen", "")
-	wantCleanError(t, code, log, "neither a container ID nor the name of a running container")
+	wantCleanError(t, code, log, "not a container ID, nor the name of a running container")
 
 	addr := testutil.LoopbackAddr(testutil.FreePort(t))
 	out := filepath.Join(dir, "out")
