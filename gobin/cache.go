@@ -2,6 +2,7 @@ package gobin
 
 import (
 	"container/list"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -20,9 +21,10 @@ const defaultCacheSize = 64
 // so a process that is not Go is not parsed again and again. Safe for
 // concurrent use.
 //
-// The Binaries it returns are shared and stay open: do not Close them. One
-// dropped from the cache closes its file once nothing uses it any more
-// (the file's finalizer).
+// The Binaries it returns are shared and keep their file open (one
+// descriptor per cached executable): do not Close them; Close the Cache
+// when done. One dropped from the cache closes its file once nothing uses
+// it any more (the file's finalizer).
 type Cache struct {
 	// Max is the number of binaries kept; 0 means 64.
 	Max int
@@ -100,6 +102,25 @@ func (c *Cache) Open(path string) (*Binary, error) {
 	}
 	close(e.ready)
 	return e.bin, e.err
+}
+
+// Close closes the files of the cached binaries and empties the cache.
+// Binaries already handed out still symbolize (Expand works from memory
+// once LoadFuncTable has run), but can no longer read code.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		e := el.Value.(*cacheEntry)
+		<-e.ready
+		if e.bin != nil {
+			errs = append(errs, e.bin.Close())
+		}
+	}
+	c.entries = nil
+	c.lru.Init()
+	return errors.Join(errs...)
 }
 
 // Parsed returns how many executables the cache has parsed: one per

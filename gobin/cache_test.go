@@ -123,3 +123,24 @@ func TestOpenNotGo(t *testing.T) {
 	}
 	t.Skip("no /bin/true")
 }
+
+// TestCacheClose: Close releases the files; what is in memory still
+// symbolizes.
+func TestCacheClose(t *testing.T) {
+	var c Cache
+	b, err := c.Open(buildFixture(t, fixture{GOARCH: "amd64"}))
+	must(t, err)
+	must(t, b.LoadFuncTable())
+	fn, err := b.Function("main.main")
+	must(t, err)
+	must(t, c.Close())
+	if chain := b.Expand(fn.Entry); len(chain) == 0 || chain[len(chain)-1].Function != "main.main" {
+		t.Errorf("Expand(main.main) after Close = %+v", chain)
+	}
+	if _, err := b.Code(fn); err == nil {
+		t.Error("Code read from a closed file")
+	}
+	if n := c.Parsed(); n != 1 {
+		t.Errorf("Parsed() = %d", n)
+	}
+}

@@ -73,6 +73,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// fetchers stop before the targets are detached.
 	pctx, stopFetch := context.WithCancel(ctx)
 	w := newWatch(pctx, cfg, log, tr, sel)
+	defer w.exes.bins.Close()
 	defer w.restoreRates() // runs before the tracer closes: the targets are still ours
 	defer func() {
 		stopFetch()

@@ -31,17 +31,12 @@ type procMapping struct {
 
 // OpenProcess reads the executable and the mappings of pid. The executable
 // comes from cache, which opens each executable once however many
-// processes (and users of one process) need it; nil means a cache of its
-// own. It fails if the executable is not a Go binary whose function table
-// gobin can read.
+// processes (and users of one process) need it. With a nil cache the
+// executable is read for this process alone, and its file closed once the
+// function table is in memory. It fails if the executable is not a Go
+// binary whose function table gobin can read.
 func OpenProcess(pid int, cache *gobin.Cache) (*Process, error) {
-	if cache == nil {
-		cache = &gobin.Cache{}
-	}
-	exe, err := cache.Open("/proc/" + strconv.Itoa(pid) + "/exe")
-	if err == nil {
-		err = exe.LoadFuncTable()
-	}
+	exe, err := openExecutable("/proc/"+strconv.Itoa(pid)+"/exe", cache)
 	if err != nil {
 		return nil, fmt.Errorf("process %d: %w", pid, err)
 	}
@@ -50,6 +45,27 @@ func OpenProcess(pid int, cache *gobin.Cache) (*Process, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// openExecutable reads the executable at path through cache, or alone.
+func openExecutable(path string, cache *gobin.Cache) (*gobin.Binary, error) {
+	if cache != nil {
+		exe, err := cache.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		return exe, exe.LoadFuncTable()
+	}
+	exe, err := gobin.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	err = exe.LoadFuncTable()
+	// Symbolizing reads nothing from the file after the function table.
+	if cerr := exe.Close(); err == nil {
+		err = cerr
+	}
+	return exe, err
 }
 
 // PID returns the process ID.

@@ -18,6 +18,7 @@ func Resolve(t testing.TB, pid int) (*gobin.Hooks, tracer.ProfileRate) {
 	t.Helper()
 	// One reader for the hooks and the mappings, as monitor does.
 	var cache gobin.Cache
+	defer cache.Close()
 	b, err := cache.Open(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
 		t.Fatal(err)
