@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"math"
 	"time"
 
@@ -17,6 +18,13 @@ type point struct {
 	liveGE [numEdges]uint32
 	// freed is the cumulative freed-age histogram of sampled objects.
 	freed [tracer.AgeBuckets]uint64
+	// live is every sampled live object, of any age, and liveBytes
+	// their scaled bytes; exposure is the sum over them of the GC
+	// cycles each survived (capped at 63): the collections that could
+	// have freed them. For the survival evidence (see assess).
+	live      uint32
+	liveBytes float64
+	exposure  float64
 }
 
 // liveAtLeast returns the live count at age >= a, for a = k or one of
@@ -43,10 +51,16 @@ type current struct {
 	pt                       point
 }
 
-// group is every stack sharing the frames from one leak site outward.
+// group is every stack sharing one leak site (siteKey): the first frame
+// outside the runtime and the standard library, and the frames outward.
 type group struct {
 	frames []symbolize.Frame // from the leak site outward
 	ids    []int32
+	// parts are the group's source-level stacks from the first frame
+	// outside the runtime (what allocated: the site itself, or a library
+	// function it called), by groupKey; profiles and the cross-check
+	// with the target's own heap profile work on them.
+	parts map[string]*part
 
 	// pts holds this group's points from sequence number start on; the
 	// points before start hold nothing old and no old object was freed
@@ -63,15 +77,41 @@ type group struct {
 	firstLeak time.Time
 }
 
-// accumulate adds one stack's stats to the group's current state.
-func (g *group) accumulate(st *tracer.StackStats, rate int64, k int) {
+// part is one source-level stack of a group (see group.parts).
+type part struct {
+	frames []symbolize.Frame // from the first frame outside the runtime
+	site   int               // index of the group's site in frames
+	ids    []int32
+	cur    partValues
+}
+
+// partValues are a part's scaled values at the latest snapshot.
+type partValues struct {
+	liveObjects, liveBytes   int64
+	allocObjects, allocBytes int64
+	ageSum, old              float64
+}
+
+func (v *partValues) add(o partValues) {
+	v.liveObjects += o.liveObjects
+	v.liveBytes += o.liveBytes
+	v.allocObjects += o.allocObjects
+	v.allocBytes += o.allocBytes
+	v.ageSum += o.ageSum
+	v.old += o.old
+}
+
+// accumulate adds one stack's stats to the group's current state and to
+// its part's.
+func (g *group) accumulate(st *tracer.StackStats, rate int64, k int, p *part) {
 	c := &g.cur
-	lo, lb := scaled(st.LiveObjects, st.LiveBytes, rate)
-	ao, ab := scaled(st.Allocs, st.AllocBytes, rate)
-	c.liveObjects += lo
-	c.liveBytes += lb
-	c.allocObjects += ao
-	c.allocBytes += ab
+	var v partValues
+	v.liveObjects, v.liveBytes = scaled(st.LiveObjects, st.LiveBytes, rate)
+	v.allocObjects, v.allocBytes = scaled(st.Allocs, st.AllocBytes, rate)
+	c.liveObjects += v.liveObjects
+	c.liveBytes += v.liveBytes
+	c.allocObjects += v.allocObjects
+	c.allocBytes += v.allocBytes
 	c.allocs += st.Allocs
 	c.frees += st.Frees
 
@@ -79,12 +119,33 @@ func (g *group) accumulate(st *tracer.StackStats, rate int64, k int) {
 	h.add(st)
 	c.ages.merge(&h)
 	// Object scale for the age sum, so AgeGCCycles/LiveObjects is a mean.
-	c.ageSum += float64(h.ageSum()) * scaleFactor(st.LiveObjects, st.LiveBytes, rate)
+	v.ageSum = float64(h.ageSum()) * scaleFactor(st.LiveObjects, st.LiveBytes, rate)
+	c.ageSum += v.ageSum
 	// Only counts are known per age; old bytes assume the stack's old
 	// objects have its average live size (one call site, usually one size).
 	if total, old := h.liveAtLeast(0), h.liveAtLeast(k); total > 0 {
-		c.pt.old += float64(lb) * float64(old) / float64(total)
+		v.old = float64(v.liveBytes) * float64(old) / float64(total)
+		c.pt.old += v.old
 	}
+	c.pt.liveBytes += float64(v.liveBytes)
+	if p != nil {
+		p.cur.add(v)
+	}
+}
+
+// largest is the part holding the most live bytes (then allocated bytes).
+func (g *group) largest() *part {
+	var best *part
+	var bestKey string
+	for k, p := range g.parts {
+		if best == nil || cmp.Or(
+			cmp.Compare(p.cur.liveBytes, best.cur.liveBytes),
+			cmp.Compare(p.cur.allocBytes, best.cur.allocBytes),
+			cmp.Compare(bestKey, k)) > 0 {
+			best, bestKey = p, k
+		}
+	}
+	return best
 }
 
 // record appends the current point to the series at sequence seq.
@@ -97,8 +158,13 @@ func (g *group) record(seq uint64, k int) {
 		p.liveGE[i] = uint32(a.liveAtLeast(e))
 	}
 	p.freed = a.freed
+	p.live = uint32(a.liveAtLeast(0))
+	p.exposure = float64(a.ageSum())
 	if len(g.pts) == 0 {
-		if p.liveOld == 0 && p.old == 0 && a.freedAtLeast(k) == 0 {
+		// Nothing to record until the group holds a live object or
+		// freed an old one: stacks of young garbage seen between
+		// collections cost one point per snapshot they are live in.
+		if p.live == 0 && p.old == 0 && a.freedAtLeast(k) == 0 {
 			return
 		}
 		g.start = seq
@@ -176,6 +242,7 @@ func (g *group) window(h *history, idx []int, k int, usual float64, attach time.
 		w.overdue = append(w.overdue, 0)
 		w.overdueDeaths = append(w.overdueDeaths, 0)
 	}
+	g.liveSeries(h, &w, start, lastPt, firstPt)
 	// When ages saturate: the overdue age and the saturation age in
 	// seconds, at the window's mean collection rate.
 	edge, resolved := overdueAge(w.overdueAge, k)
@@ -224,6 +291,33 @@ func (g *group) window(h *history, idx []int, k int, usual float64, attach time.
 		w.overdueDeaths = append(w.overdueDeaths, freedAtLeastHist(&p.freed, deathAge))
 	}
 	return w
+}
+
+// liveSeries fills the survival evidence and the live series of w: every
+// snapshot of the window (thinned to maxTrendPoints), from the attach
+// (every count zero) with sinceAttach. Unlike old objects, live ones
+// change between collections: their growth is seen snapshot by snapshot
+// even in a process that collects every two minutes.
+func (g *group) liveSeries(h *history, w *window, start time.Time, lastPt, firstPt point) {
+	w.survivors = float64(lastPt.liveGE[0]) // age >= 1
+	w.exposure = lastPt.exposure
+	w.survivorDeaths = math.Max(0, freedAtLeastHist(&lastPt.freed, 1)-freedAtLeastHist(&firstPt.freed, 1))
+	n := len(h.obs)
+	if w.sinceAttach {
+		w.liveT = append(w.liveT, 0)
+		w.live = append(w.live, 0)
+		w.liveBytes = append(w.liveBytes, 0)
+	}
+	step := max(1, (n+maxTrendPoints-1)/maxTrendPoints)
+	for j := 0; j < n; j++ {
+		if j%step != 0 && j != n-1 {
+			continue
+		}
+		p := g.at(h.base + uint64(j))
+		w.liveT = append(w.liveT, h.obs[j].t.Sub(start).Seconds())
+		w.live = append(w.live, float64(p.live))
+		w.liveBytes = append(w.liveBytes, p.liveBytes)
+	}
 }
 
 // gcTime estimates when the GC count since attach reached n: linearly

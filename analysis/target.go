@@ -30,6 +30,7 @@ type Target struct {
 type stackEntry struct {
 	pcs []uint64
 	g   *group
+	p   *part
 }
 
 // NewTarget returns an empty Target; zero Config fields take defaults.
@@ -71,6 +72,9 @@ func (t *Target) Add(s *tracer.Snapshot, sym Symbolizer) {
 
 	for _, g := range t.groups {
 		g.cur = current{}
+		for _, p := range g.parts {
+			p.cur = partValues{}
+		}
 	}
 	ids := make([]int32, 0, len(s.Stacks))
 	for id := range s.Stacks {
@@ -82,7 +86,8 @@ func (t *Target) Add(s *tracer.Snapshot, sym Symbolizer) {
 		if st == nil {
 			continue
 		}
-		t.group(id, st.PCs, sym).accumulate(st, s.MemProfileRate, k)
+		e := t.group(id, st.PCs, sym)
+		e.g.accumulate(st, s.MemProfileRate, k, e.p)
 	}
 
 	seq := t.hist.next()
@@ -105,11 +110,11 @@ func (t *Target) restart(attached bool) {
 	}
 }
 
-// group returns the group of stack id, symbolizing it on first sight (or
-// if the kernel reused the id for other PCs).
-func (t *Target) group(id int32, pcs []uint64, sym Symbolizer) *group {
+// group returns the group and part of stack id, symbolizing it on first
+// sight (or if the kernel reused the id for other PCs).
+func (t *Target) group(id int32, pcs []uint64, sym Symbolizer) *stackEntry {
 	if e, ok := t.stacks[id]; ok && slices.Equal(e.pcs, pcs) {
-		return e.g
+		return e
 	}
 	var frames []symbolize.Frame
 	if sym != nil && len(pcs) > 0 {
@@ -120,17 +125,28 @@ func (t *Target) group(id int32, pcs []uint64, sym Symbolizer) *group {
 		}
 	}
 	frames = frames[leakSite(frames):]
-	key := groupKey(frames)
+	site := userSite(frames)
+	key := siteKey(frames[site:])
 	g, ok := t.groups[key]
 	if !ok {
-		g = &group{frames: slices.Clone(frames)}
+		g = &group{frames: slices.Clone(frames[site:]), parts: map[string]*part{}}
 		t.groups[key] = g
 	}
 	if !slices.Contains(g.ids, id) {
 		g.ids = append(g.ids, id)
 	}
-	t.stacks[id] = &stackEntry{pcs: slices.Clone(pcs), g: g}
-	return g
+	pk := groupKey(frames)
+	p, ok := g.parts[pk]
+	if !ok {
+		p = &part{frames: slices.Clone(frames), site: site}
+		g.parts[pk] = p
+	}
+	if !slices.Contains(p.ids, id) {
+		p.ids = append(p.ids, id)
+	}
+	e := &stackEntry{pcs: slices.Clone(pcs), g: g, p: p}
+	t.stacks[id] = e
+	return e
 }
 
 // judge runs the detector on g, over the history points idx, and updates
@@ -140,7 +156,7 @@ func (t *Target) judge(g *group, idx []int, now time.Time, lossy bool) {
 	wasLeak := g.verdict == VerdictLeak
 	g.verdict, g.evidence, g.score = "", Evidence{}, 0
 	k := t.cfg.MinOldAgeGC
-	if len(g.pts) == 0 || g.cur.ages.liveAtLeast(k) == 0 || len(idx) == 0 {
+	if len(g.pts) == 0 || g.cur.ages.liveAtLeast(0) == 0 || len(idx) == 0 {
 		return
 	}
 	usual := g.cur.ages.usualFreeAge(k)
@@ -151,6 +167,7 @@ func (t *Target) judge(g *group, idx []int, now time.Time, lossy bool) {
 	}
 	if v == VerdictLeak && lossy {
 		v, ev.FreesMayBeMissing = VerdictWatch, true
+		ev.Reason = "frees may be missing: losses that can hide frees rose in the window"
 	}
 	if allocs := g.cur.allocs; allocs > 0 {
 		ev.UnfreedShare = clamp01(float64(allocs-min(g.cur.frees, allocs)) / float64(allocs))
@@ -161,8 +178,11 @@ func (t *Target) judge(g *group, idx []int, now time.Time, lossy bool) {
 	}
 }
 
-// Suspects returns the groups whose old bytes grow, highest score first
-// (then fastest growth, then most live bytes), at most Config.MaxSuspects.
+// Suspects returns the groups that show growth, at most
+// Config.MaxSuspects, in the order a user should act on them: every leak
+// before every watch (a score is a confidence within its verdict, not
+// comparable across them), then the fastest growth, then the most live
+// bytes (then the highest score, then the stack, for a fixed order).
 func (t *Target) Suspects() []Suspect {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -173,12 +193,7 @@ func (t *Target) Suspects() []Suspect {
 		}
 	}
 	slices.SortFunc(out, func(a, b Suspect) int {
-		return cmp.Or(
-			cmp.Compare(b.Score, a.Score),
-			cmp.Compare(b.GrowthBytesPerSecond, a.GrowthBytesPerSecond),
-			cmp.Compare(b.LiveBytes, a.LiveBytes),
-			slices.Compare(a.Stack, b.Stack),
-		)
+		return CompareSuspects(a, b)
 	})
 	if len(out) > t.cfg.MaxSuspects {
 		out = out[:t.cfg.MaxSuspects]
@@ -186,29 +201,53 @@ func (t *Target) Suspects() []Suspect {
 	return out
 }
 
-// Stacks returns every group seen in the latest snapshot with its current
-// values, most live bytes first.
+// CompareSuspects is the order of Suspects (negative: a first).
+func CompareSuspects(a, b Suspect) int {
+	return cmp.Or(
+		cmp.Compare(verdictRank(a.Verdict), verdictRank(b.Verdict)),
+		cmp.Compare(b.GrowthBytesPerSecond, a.GrowthBytesPerSecond),
+		cmp.Compare(b.LiveBytes, a.LiveBytes),
+		cmp.Compare(b.Score, a.Score),
+		slices.Compare(a.Stack, b.Stack),
+	)
+}
+
+func verdictRank(v Verdict) int {
+	switch v {
+	case VerdictLeak:
+		return 0
+	case VerdictWatch:
+		return 1
+	}
+	return 2
+}
+
+// Stacks returns every source-level stack (a part of a leak site's group,
+// from the first frame outside the runtime) seen in the latest snapshot
+// with its current values and its site's verdict, most live bytes first.
 func (t *Target) Stacks() []Stack {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []Stack
 	for _, g := range t.groups {
-		c := &g.cur
-		if c.allocs == 0 && c.liveObjects == 0 {
-			continue
+		for _, p := range g.parts {
+			c := &p.cur
+			if c.allocObjects == 0 && c.liveObjects == 0 {
+				continue
+			}
+			out = append(out, Stack{
+				Frames:       slices.Clone(p.frames),
+				StackIDs:     slices.Sorted(slices.Values(p.ids)),
+				LiveObjects:  c.liveObjects,
+				LiveBytes:    c.liveBytes,
+				AllocObjects: c.allocObjects,
+				AllocBytes:   c.allocBytes,
+				AgeGCCycles:  int64(c.ageSum),
+				OldBytes:     int64(c.old),
+				Verdict:      g.verdict,
+				Score:        g.score,
+			})
 		}
-		out = append(out, Stack{
-			Frames:       slices.Clone(g.frames),
-			StackIDs:     slices.Sorted(slices.Values(g.ids)),
-			LiveObjects:  c.liveObjects,
-			LiveBytes:    c.liveBytes,
-			AllocObjects: c.allocObjects,
-			AllocBytes:   c.allocBytes,
-			AgeGCCycles:  int64(c.ageSum),
-			OldBytes:     int64(c.pt.old),
-			Verdict:      g.verdict,
-			Score:        g.score,
-		})
 	}
 	slices.SortFunc(out, func(a, b Stack) int {
 		return cmp.Or(
