@@ -24,6 +24,7 @@ type Target struct {
 	groups map[string]*group     // by groupKey
 	hist   history
 	rate   int64 // MemProfileRate of the last snapshot
+	regime regimeTracker
 }
 
 // stackEntry caches what one kernel stack id resolved to.
@@ -64,6 +65,7 @@ func (t *Target) Add(s *tracer.Snapshot, sym Symbolizer) {
 		switch {
 		case s.GCCycles < prev.gc:
 			t.restart(true) // the tracer re-attached: counts are new
+			t.regime = regimeTracker{}
 		case s.MemProfileRate != t.rate:
 			t.restart(false)
 		}
@@ -92,6 +94,11 @@ func (t *Target) Add(s *tracer.Snapshot, sym Symbolizer) {
 
 	seq := t.hist.next()
 	t.hist.add(observation{t: s.Time, gc: s.GCCycles, hidden: hiddenFreesOf(s)}, t.cfg)
+	var live float64
+	for _, g := range t.groups {
+		live += float64(g.cur.liveBytes)
+	}
+	t.regime.observe(s.Time, s.GCCycles, live, t.hist.attachTime(t.cfg))
 	idx := t.hist.points()
 	lossy := len(t.hist.lossesInWindow()) > 0
 	for _, g := range t.groups {
