@@ -96,17 +96,17 @@ func TestRareGCLeakDetected(t *testing.T) {
 		},
 		{
 			// The goal's floor: 100 KiB/s with a collection every 20 s.
-			name: "100KiB/s, 3 GC a minute",
-			gcs:  func(seed uint64) []float64 { return everyFrom(float64(seed%20), 20, 900) },
+			name:    "100KiB/s, 3 GC a minute",
+			gcs:     func(seed uint64) []float64 { return everyFrom(float64(seed%20), 20, 900) },
 			streams: []stream{leakAt(1, 100*kib), churnAt(2, 20*kib, 0.5)},
-			within: 90, share: 0.9, duration: 180,
+			within:  90, share: 0.9, duration: 180,
 		},
 		{
 			// Quiet: 32 KiB/s, collections only by the forced GC.
-			name: "quiet 32KiB/s, forced GC only",
-			gcs:  func(seed uint64) []float64 { return everyFrom(float64(seed%120), 120, 2000) },
+			name:    "quiet 32KiB/s, forced GC only",
+			gcs:     func(seed uint64) []float64 { return everyFrom(float64(seed%120), 120, 2000) },
 			streams: []stream{{stack: 1, size: 320, rate: constRate(sampledRate(32*kib, 320)), death: forever}},
-			within: 600, share: 0.9, duration: 900,
+			within:  600, share: 0.9, duration: 900,
 		},
 	}
 	for _, c := range cases {
@@ -190,24 +190,24 @@ func TestRareGCNoFalseLeak(t *testing.T) {
 		{
 			// A bounded ring buffer of 1 KiB entries, each replaced
 			// after ~40 s, the only allocation: GC every ~40 s.
-			name: "ring buffer",
-			gcs:  func(seed uint64) []float64 { return everyFrom(float64(seed%40), 40, 3600) },
-			streams: []stream{{stack: 1, size: 1024, rate: constRate(sampledRate(100*kib, 1024)), death: fixedLife(40)}},
+			name:     "ring buffer",
+			gcs:      func(seed uint64) []float64 { return everyFrom(float64(seed%40), 40, 3600) },
+			streams:  []stream{{stack: 1, size: 1024, rate: constRate(sampledRate(100*kib, 1024)), death: fixedLife(40)}},
 			duration: 1800,
 		},
 		{
 			// A working set living ~60 s in a process collecting every
 			// 10 s: survivors die, so the survival rule does not apply.
-			name: "working set, GC every 10s",
-			gcs:  func(seed uint64) []float64 { return everyFrom(float64(seed%10), 10, 3600) },
-			streams: []stream{{stack: 1, size: 200, rate: constRate(20), death: expLife(60)}},
+			name:     "working set, GC every 10s",
+			gcs:      func(seed uint64) []float64 { return everyFrom(float64(seed%10), 10, 3600) },
+			streams:  []stream{{stack: 1, size: 200, rate: constRate(20), death: expLife(60)}},
 			duration: 1200,
 		},
 		{
 			// Sessions of ~5 minutes, collections every 2 minutes.
-			name: "sessions, forced GC only",
-			gcs:  func(seed uint64) []float64 { return everyFrom(float64(seed%120), 120, 3600) },
-			streams: []stream{{stack: 1, size: 512, rate: constRate(0.5), death: expLife(300)}},
+			name:     "sessions, forced GC only",
+			gcs:      func(seed uint64) []float64 { return everyFrom(float64(seed%120), 120, 3600) },
+			streams:  []stream{{stack: 1, size: 512, rate: constRate(0.5), death: expLife(300)}},
 			duration: 3600,
 		},
 	}

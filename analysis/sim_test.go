@@ -40,10 +40,10 @@ type sim struct {
 	gcPeriod float64 // seconds between collections; 0 = never
 	// gcTimes, when set, are the collections' times instead (sorted).
 	gcTimes []float64
-	streams  []stream
-	t        float64
-	live     []simObject
-	stats    map[int32]*tracer.StackStats
+	streams []stream
+	t       float64
+	live    []simObject
+	stats   map[int32]*tracer.StackStats
 }
 
 func newSim(seed uint64, gcPeriod float64, streams ...stream) *sim {

@@ -72,7 +72,7 @@ type Target struct {
 	// Lost counts data lost, by reason; Events probe hits, by kind.
 	// Frees of objects sampled before attach are not losses: they are in
 	// PreAttachFrees, not in Lost.
-	Lost   map[string]uint64 `json:"lost"`
+	Lost map[string]uint64 `json:"lost"`
 	// PreAttachFrees counts frees of sampled objects leakscope never saw
 	// allocated: objects sampled before it attached, which every watch of
 	// a running program sees some of (the kernel's free_unmatched
@@ -81,7 +81,7 @@ type Target struct {
 	PreAttachFrees uint64 `json:"pre_attach_frees"`
 	// GC is the target's GC regime: how often it collects, and so how
 	// long a verdict takes.
-	GC *GCRegime `json:"gc_regime,omitempty"`
+	GC     *GCRegime         `json:"gc_regime,omitempty"`
 	Events map[string]uint64 `json:"events"`
 	Status string            `json:"status"`
 	Error  string            `json:"error,omitempty"`
