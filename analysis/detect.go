@@ -39,6 +39,8 @@ const (
 	// rate would have gone that long without a sample with probability
 	// below stopAlpha.
 	stopAlpha = 0.01
+	// cleanShare: see the stopped test in assess.
+	cleanShare = 0.05
 	// watchGrowthSamples is the "large growth" that is never passed over
 	// in silence: a site whose sampled live objects grew by this many
 	// (about 4 MiB at the default 512 KiB sampling) over the window, with
@@ -135,7 +137,8 @@ type accumulation struct {
 //     since it last rose is plausible for its rate: exp(-rate*gap) at
 //     least stopAlpha (a steady leak fails it in 1% of snapshots; a
 //     cache that stopped filling fails it soon after). The overdue rule
-//     needs this last bar too when the site's survivors are not freed.
+//     needs this last bar too when at most cleanShare of the site's
+//     survivors were freed.
 //
 // wasLeak relaxes the bars (keepShare, keepAlphaFactor, no recent growth
 // or gap) for a suspect that is already a leak. usualAge is
@@ -212,10 +215,11 @@ func assess(cfg Config, w window, usualAge float64, wasLeak bool) (Verdict, Evid
 	// loaded while watched, aging past the overdue age one collection at
 	// a time in a process that rarely collects, keeps "growing" in the
 	// overdue series long after it stopped).
-	// Only where survivors are (almost) never freed is the live series a
+	// Only where survivors are (almost) never freed (at most cleanShare of
+	// them, e.g. a growing map's old tables) is the live series a
 	// clean count of what accumulates; where the site also churns, its
 	// young objects' ups and downs say nothing about when growth stopped.
-	stopped := !wasLeak && w.survivorDeaths <= maxOverdueDeaths && ls.gapP < stopAlpha
+	stopped := !wasLeak && w.survivorDeaths <= math.Max(maxOverdueDeaths, cleanShare*w.survivors) && ls.gapP < stopAlpha
 	if ev.Coverage >= 1 && n >= minLeakPoints && acc.p < alpha &&
 		acc.persistence >= share && acc.recent >= recent && !stopped {
 		ev.Rule = "overdue"
