@@ -55,7 +55,7 @@ eval:
 # collect rarely, watched for 5-10 minutes, all at once (they mostly
 # sleep). Writes eval/results-slow.md.
 eval-slow:
-	LEAKSCOPE_EVAL_SLOW=1 $(GO) test -count=1 -timeout 30m -v -run TestCorpus ./eval/
+	LEAKSCOPE_EVAL_SLOW=1 $(GO) test -count=1 -timeout 30m -parallel 16 -v -run TestCorpus ./eval/
 
 # Compatibility matrix (needs root; toolchains are fetched through the Go
 # module proxy and cached): Go 1.19 - 1.27 x default, PIE, stripped, static

@@ -34,11 +34,12 @@ const (
 	// the survival rule: an object allocated before the first of them
 	// and alive after the last was spared by each.
 	minSurvivalGC = 3
-	// stopAlpha: the survival rule takes growth as stopped when the live
-	// series has not risen for so long that a steady stream at its mean
-	// rate would have gone that long without a sample with probability
-	// below stopAlpha.
-	stopAlpha = 0.01
+	// stopAlpha: growth counts as stopped when the live series has not
+	// risen for so long that a steady stream of its samples would have
+	// left that long a gap at the end with probability below stopAlpha:
+	// a steady leak fails it at 5% of snapshots (the next ones pass), a
+	// cache that stopped filling soon after it stopped.
+	stopAlpha = 0.05
 	// cleanShare: see the stopped test in assess.
 	cleanShare = 0.05
 	// watchGrowthSamples is the "large growth" that is never passed over
@@ -134,9 +135,10 @@ type accumulation struct {
 //   - the live series (every snapshot, so growth is seen between
 //     collections) grows steadily and still now: persistence at least
 //     leakShare and growth in its recent part as above, and the time
-//     since it last rose is plausible for its rate: exp(-rate*gap) at
-//     least stopAlpha (a steady leak fails it in 1% of snapshots; a
-//     cache that stopped filling fails it soon after). The overdue rule
+//     since it last rose is plausible for a steady stream: with N
+//     samples over the span T, a last gap g has probability (1-g/T)^N,
+//     which must be at least stopAlpha (a steady leak fails it at 5% of
+//     snapshots; a cache that stopped filling fails it soon after). The overdue rule
 //     needs this last bar too when at most cleanShare of the site's
 //     survivors were freed.
 //
@@ -290,7 +292,7 @@ type live struct {
 	recent      float64 // growth in the recent part
 	persistence float64 // steadiness
 	sinceGrowth float64 // seconds since the series last rose
-	gapP        float64 // exp(-rate*sinceGrowth)
+	gapP        float64 // (1-sinceGrowth/span)^growth
 }
 
 // liveGrowth tests the live series of w.
@@ -325,7 +327,10 @@ func liveGrowth(w window) live {
 	}
 	ls.sinceGrowth = t[b] - t[last]
 	if span := t[b] - t[0]; span > 0 && ls.growth > 0 {
-		ls.gapP = math.Exp(-ls.growth / span * ls.sinceGrowth)
+		// Given N samples of a steady stream over the span, each is
+		// uniform in it: none in the last gap has probability
+		// (1-gap/span)^N.
+		ls.gapP = math.Pow(1-ls.sinceGrowth/span, ls.growth)
 	}
 	return ls
 }

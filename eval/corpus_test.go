@@ -85,7 +85,8 @@ type result struct {
 }
 
 // parallelCases is how many cases run at once: 2, all of them for the
-// slow ones (they mostly sleep), or LEAKSCOPE_EVAL_PARALLEL.
+// slow ones (they mostly sleep), or LEAKSCOPE_EVAL_PARALLEL (more than
+// GOMAXPROCS needs go test's -parallel too).
 var parallelCases = 2
 
 // TestCorpus runs leakscope against every corpus case, two at a time, and
