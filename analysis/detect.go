@@ -471,5 +471,9 @@ func level(t, y []float64, i, m int) (float64, float64) {
 
 // score combines the evidence into [0,1]; see Evidence.
 func score(ev Evidence) float64 {
-	return clamp01((1 - ev.AccumulationPValue) * ev.Persistence * ev.Coverage)
+	p := ev.AccumulationPValue
+	if ev.Rule == "survival" {
+		p = ev.SurvivalPValue
+	}
+	return clamp01((1 - p) * ev.Persistence * ev.Coverage)
 }

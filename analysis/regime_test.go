@@ -2,8 +2,8 @@ package analysis
 
 import (
 	"math"
-	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -225,4 +225,22 @@ func TestRareGCNoFalseLeak(t *testing.T) {
 	}
 }
 
-var _ = rand.New
+// A survival leak says so: rule, reason and a score of a leak; the GC
+// regime reports the rare collections.
+func TestSurvivalEvidenceReported(t *testing.T) {
+	gcs := everyFrom(30, 120, 2000)
+	_, _, tg := regimeRun(1, gcs, 5, 600,
+		[]stream{{stack: 1, size: 320, rate: constRate(sampledRate(64*kib, 320)), death: forever}})
+	sp := tg.Suspects()
+	if len(sp) != 1 || sp[0].Verdict != VerdictLeak {
+		t.Fatalf("suspects = %+v, want one leak", sp)
+	}
+	s := sp[0]
+	if s.Evidence.Rule != "survival" || !strings.Contains(s.Reason, "survived every GC") || s.Score < 0.4 || s.GrowthBytesPerSecond <= 0 {
+		t.Fatalf("leak = rule %q reason %q score %v growth %v", s.Evidence.Rule, s.Reason, s.Score, s.GrowthBytesPerSecond)
+	}
+	r := tg.Regime()
+	if r.GCCycles != 5 || r.CyclesPerMinute < 0.4 || r.CyclesPerMinute > 0.6 || !strings.HasPrefix(r.Summary, "rare GC") || r.SecondsSinceGC < 0 {
+		t.Fatalf("regime = %+v", r)
+	}
+}

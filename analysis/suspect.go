@@ -114,8 +114,11 @@ type PprofCheck struct {
 // (persistence), over a window holding all the evidence a leak verdict
 // requires (coverage). A score near 1 means every reason holds; any one
 // that fails pulls it toward 0. A leak verdict implies a score of at
-// least (1-Alpha)*0.5 ~ 0.48 (0.24 for a leak kept by hysteresis). It is a
-// confidence, not a size: rank by it, then read the growth.
+// least (1-Alpha)*0.5 ~ 0.48 (0.24 for a leak kept by hysteresis); under
+// the survival rule the factors are 1 - SurvivalPValue, the live series'
+// persistence and the coverage of its 50 s and 3 collections. It is a
+// confidence within a verdict, not a size or a rank: suspects are ranked
+// leak first, then by growth, then by size (CompareSuspects).
 //
 // Only objects sampled after attach are seen: at attach every count is
 // zero, so anything that is still filling then (a cache warming up, a
