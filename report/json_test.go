@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/tracer"
 )
 
 func sampleDoc() *Document {
@@ -77,10 +78,20 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Errorf("generated_at %q: %v", m.GeneratedAt, err)
 	}
 	for _, k := range []string{"pid", "exe", "go_version", "memprofilerate", "gc_cycles", "sampled_allocs",
-		"sampled_frees", "lost", "suspects", "memprofilerate_set_by_leakscope", "events", "status"} {
+		"sampled_frees", "lost", "suspects", "memprofilerate_set_by_leakscope", "events", "status", "pre_attach_frees", "gc_regime"} {
 		if _, ok := m.Targets[0][k]; !ok {
 			t.Errorf("target lacks %q", k)
 		}
+	}
+	gc := m.Targets[0]["gc_regime"].(map[string]any)
+	for _, k := range []string{"cycles_per_minute", "seconds_since_gc", "gc_cycles", "watched_seconds", "summary", "settings", "gogc"} {
+		if _, ok := gc[k]; !ok {
+			t.Errorf("gc_regime lacks %q", k)
+		}
+	}
+	watch := m.Targets[0]["suspects"].([]any)[1].(map[string]any)
+	if watch["reason"] == "" || watch["allocated_in"].([]any)[0] != "encoding/hex.EncodeToString" {
+		t.Errorf("watch suspect lacks reason or allocated_in: %v", watch)
 	}
 	if _, ok := m.Targets[0]["error"]; ok {
 		t.Errorf("empty error not omitted")
@@ -152,5 +163,14 @@ func TestJSONAtomicReplace(t *testing.T) {
 func TestJSONWriteErrorLeavesNoTemp(t *testing.T) {
 	if err := WriteJSON(filepath.Join(t.TempDir(), "missing"), sampleDoc()); err == nil {
 		t.Fatal("write into a missing directory succeeded")
+	}
+}
+
+// Frees of objects sampled before attach are counted apart, not as lost.
+func TestObservePreAttachFrees(t *testing.T) {
+	var tg Target
+	tg.Observe(&tracer.Snapshot{PID: 3, Losses: map[string]uint64{PreAttachFreesReason: 12, "live_map_full": 2}})
+	if tg.PreAttachFrees != 12 || len(tg.Lost) != 1 || tg.Lost["live_map_full"] != 2 {
+		t.Fatalf("pre-attach %d, lost %v", tg.PreAttachFrees, tg.Lost)
 	}
 }
