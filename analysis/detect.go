@@ -192,7 +192,7 @@ func assess(cfg Config, w window, usualAge float64, wasLeak bool) (Verdict, Evid
 	ev.LiveGrowthObjects, ev.LiveSlopeBytesPerSecond, ev.SecondsSinceGrowth = ls.growth, ls.slope, ls.sinceGrowth
 	ev.SurvivorObjects, ev.SurvivorDeaths, ev.SurvivalExposure = w.survivors, w.survivorDeaths, w.exposure
 	ev.SurvivalPValue = binomialUpper(math.Round(w.exposure), math.Round(w.exposure+w.survivorDeaths))
-	liveGrows := ls.growth >= watchGrowthSamples && ls.p < cfg.WatchAlpha && ls.slope > 0
+	liveGrows := ls.watchGrowth >= watchGrowthSamples && ls.p < cfg.WatchAlpha && ls.slope > 0
 	if !oldGrows && acc.p >= cfg.WatchAlpha && !liveGrows {
 		return "", ev
 	}
@@ -287,8 +287,9 @@ func ageText(a float64) string {
 // live is the growth evidence of the live series.
 type live struct {
 	growth      float64 // sampled objects, level at the end minus at the start
+	watchGrowth float64 // the same from the first snapshot (not the attach)
 	slope       float64 // Theil-Sen, scaled bytes per second
-	p           float64 // Mann-Kendall one-sided p of the counts
+	p           float64 // Mann-Kendall one-sided p of the counts, from the first snapshot
 	recent      float64 // growth in the recent part
 	persistence float64 // steadiness
 	sinceGrowth float64 // seconds since the series last rose
@@ -313,7 +314,16 @@ func liveGrowth(w window) live {
 	_, y1 := level(t, y, b+1-m, m)
 	ls.growth = y1 - y0
 	ls.slope = theilSen(t, w.liveBytes)
-	ls.p = mannKendall(y).P
+	// For the watch bar, the snapshots only: young garbage is at its
+	// level from the first snapshot on, and its rise from the attach's
+	// zero is no growth.
+	i0 := 0
+	if w.sinceAttach && n > 3 {
+		i0 = 1
+	}
+	_, v0 := level(t[i0:], y[i0:], 0, m)
+	ls.watchGrowth = y1 - v0
+	ls.p = mannKendall(y[i0:]).P
 	from := t[b] - recentShare*(t[b]-t[0])
 	s, _ := slices.BinarySearch(t, from)
 	s = min(max(s, 1), b-1)
