@@ -1,18 +1,21 @@
 // Package analysis turns snapshots over time into ranked leak suspects.
 //
 // A Target receives one tracer.Snapshot per interval. Each kernel stack is
-// symbolized once and trimmed of the Go runtime's allocation machinery;
-// its leak site is its first frame outside the runtime AND the standard
-// library (the user's code that had hex.EncodeToString build a key, a
-// strings.Builder grow or time.AfterFunc arm a timer; the first frame
-// outside the runtime when the stack has no other), and it is grouped
-// with every stack with the same function there and the same frames
-// outward: what a function allocates itself and what libraries allocate
-// for it is one suspect, with the library functions as AllocatedIn. For
-// each group the Target
-// keeps a time series of its OLD live sampled objects and bytes (objects
-// that survived at least Config.MinOldAgeGC GC cycles), its live counts at
-// a ladder of ages, and its cumulative freed-age histogram.
+// symbolized once, trimmed to the first frame outside the Go runtime's
+// allocation machinery, and grouped with every other stack that has the
+// same frames from there outward: the detector judges each such group
+// (the objects of one line share a lifetime pattern: a map's old tables
+// die young, the entries put in it may never). A Suspect is a leak site,
+// the first frame outside the runtime AND the standard library (the
+// user's code that had hex.EncodeToString build a key, a strings.Builder
+// grow or time.AfterFunc arm a timer; the first frame outside the runtime
+// when the stack has no other): the groups with the same function there
+// and the same frames outward, named after it, with the library functions
+// as AllocatedIn and the verdict of the strongest. For each group the
+// Target keeps a time series of its OLD live sampled objects and bytes
+// (objects that survived at least Config.MinOldAgeGC GC cycles), of all
+// its live sampled objects, its live counts at a ladder of ages, and its
+// cumulative freed-age histogram.
 //
 // The detector (assess) works on OVERDUE objects: live objects older than
 // 1.5 times the age by which this stack's old objects usually die (the 95%
@@ -37,7 +40,7 @@
 // between collections, so they get rarer the faster it leaks; an idle
 // service collects only by the forced GC every two minutes; GOGC=off with
 // GOMEMLIMIT, or a high GOGC, collect seldom. While the window holds fewer
-// than MinWindowGC cycles past the overdue age, a site is a `leak` when,
+// than MinWindowGC cycles past the overdue age, a group is a `leak` when,
 // over at least MinWindow and 3 collections: at most one of its sampled
 // objects that survived a collection was freed; the S live ones that
 // survived one, and their exposure E (the collections each survived, any

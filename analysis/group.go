@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"cmp"
 	"math"
 	"time"
 
@@ -51,16 +50,14 @@ type current struct {
 	pt                       point
 }
 
-// group is every stack sharing one leak site (siteKey): the first frame
-// outside the runtime and the standard library, and the frames outward.
+// group is every stack sharing the frames from the first frame outside
+// the runtime outward: what the detector judges. Groups with the same
+// leak site (siteKey) make one Suspect.
 type group struct {
-	frames []symbolize.Frame // from the leak site outward
+	frames []symbolize.Frame // from the first frame outside the runtime outward
+	site   int               // index in frames of the leak site (userSite)
+	key    string            // siteKey of frames[site:]
 	ids    []int32
-	// parts are the group's source-level stacks from the first frame
-	// outside the runtime (what allocated: the site itself, or a library
-	// function it called), by groupKey; profiles and the cross-check
-	// with the target's own heap profile work on them.
-	parts map[string]*part
 
 	// pts holds this group's points from sequence number start on; the
 	// points before start hold nothing old and no old object was freed
@@ -77,41 +74,15 @@ type group struct {
 	firstLeak time.Time
 }
 
-// part is one source-level stack of a group (see group.parts).
-type part struct {
-	frames []symbolize.Frame // from the first frame outside the runtime
-	site   int               // index of the group's site in frames
-	ids    []int32
-	cur    partValues
-}
-
-// partValues are a part's scaled values at the latest snapshot.
-type partValues struct {
-	liveObjects, liveBytes   int64
-	allocObjects, allocBytes int64
-	ageSum, old              float64
-}
-
-func (v *partValues) add(o partValues) {
-	v.liveObjects += o.liveObjects
-	v.liveBytes += o.liveBytes
-	v.allocObjects += o.allocObjects
-	v.allocBytes += o.allocBytes
-	v.ageSum += o.ageSum
-	v.old += o.old
-}
-
-// accumulate adds one stack's stats to the group's current state and to
-// its part's.
-func (g *group) accumulate(st *tracer.StackStats, rate int64, k int, p *part) {
+// accumulate adds one stack's stats to the group's current state.
+func (g *group) accumulate(st *tracer.StackStats, rate int64, k int) {
 	c := &g.cur
-	var v partValues
-	v.liveObjects, v.liveBytes = scaled(st.LiveObjects, st.LiveBytes, rate)
-	v.allocObjects, v.allocBytes = scaled(st.Allocs, st.AllocBytes, rate)
-	c.liveObjects += v.liveObjects
-	c.liveBytes += v.liveBytes
-	c.allocObjects += v.allocObjects
-	c.allocBytes += v.allocBytes
+	lo, lb := scaled(st.LiveObjects, st.LiveBytes, rate)
+	ao, ab := scaled(st.Allocs, st.AllocBytes, rate)
+	c.liveObjects += lo
+	c.liveBytes += lb
+	c.allocObjects += ao
+	c.allocBytes += ab
 	c.allocs += st.Allocs
 	c.frees += st.Frees
 
@@ -119,33 +90,13 @@ func (g *group) accumulate(st *tracer.StackStats, rate int64, k int, p *part) {
 	h.add(st)
 	c.ages.merge(&h)
 	// Object scale for the age sum, so AgeGCCycles/LiveObjects is a mean.
-	v.ageSum = float64(h.ageSum()) * scaleFactor(st.LiveObjects, st.LiveBytes, rate)
-	c.ageSum += v.ageSum
+	c.ageSum += float64(h.ageSum()) * scaleFactor(st.LiveObjects, st.LiveBytes, rate)
 	// Only counts are known per age; old bytes assume the stack's old
 	// objects have its average live size (one call site, usually one size).
 	if total, old := h.liveAtLeast(0), h.liveAtLeast(k); total > 0 {
-		v.old = float64(v.liveBytes) * float64(old) / float64(total)
-		c.pt.old += v.old
+		c.pt.old += float64(lb) * float64(old) / float64(total)
 	}
-	c.pt.liveBytes += float64(v.liveBytes)
-	if p != nil {
-		p.cur.add(v)
-	}
-}
-
-// largest is the part holding the most live bytes (then allocated bytes).
-func (g *group) largest() *part {
-	var best *part
-	var bestKey string
-	for k, p := range g.parts {
-		if best == nil || cmp.Or(
-			cmp.Compare(p.cur.liveBytes, best.cur.liveBytes),
-			cmp.Compare(p.cur.allocBytes, best.cur.allocBytes),
-			cmp.Compare(bestKey, k)) > 0 {
-			best, bestKey = p, k
-		}
-	}
-	return best
+	c.pt.liveBytes += float64(lb)
 }
 
 // record appends the current point to the series at sequence seq.

@@ -2,9 +2,9 @@ package analysis
 
 import "slices"
 
-// suspect renders g as a Suspect: named after its site (the first frame
-// outside the runtime and the standard library), with the stack and line
-// of its largest part, and the library functions that allocated for it.
+// suspect renders g as a Suspect: named after its leak site (the first
+// frame outside the runtime and the standard library), with the library
+// function that allocated for it, if any, as AllocatedIn.
 func (g *group) suspect() Suspect {
 	s := Suspect{
 		Function:             unknownFunction,
@@ -21,26 +21,17 @@ func (g *group) suspect() Suspect {
 		FirstLeakAt:          g.firstLeak,
 		Evidence:             g.evidence,
 		StackIDs:             slices.Sorted(slices.Values(g.ids)),
+		Stack:                make([]string, 0, len(g.frames)),
 	}
-	frames, site := g.frames, 0
-	if p := g.largest(); p != nil {
-		frames, site = p.frames, p.site
-	}
-	if len(frames) > site {
-		f := frames[site]
+	if len(g.frames) > g.site {
+		f := g.frames[g.site]
 		s.Function, s.File, s.Line = funcName(f), f.File, f.Line
 	}
-	s.Stack = make([]string, 0, len(frames))
-	for _, f := range frames {
+	if g.site > 0 {
+		s.AllocatedIn = []string{funcName(g.frames[0])}
+	}
+	for _, f := range g.frames {
 		s.Stack = append(s.Stack, formatFrame(f))
 	}
-	for _, p := range g.parts {
-		if p.site > 0 && (p.cur.liveObjects > 0 || p.cur.allocObjects > 0) {
-			if fn := funcName(p.frames[0]); !slices.Contains(s.AllocatedIn, fn) {
-				s.AllocatedIn = append(s.AllocatedIn, fn)
-			}
-		}
-	}
-	slices.Sort(s.AllocatedIn)
 	return s
 }

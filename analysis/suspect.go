@@ -24,18 +24,23 @@ const (
 // Suspect is one leak site whose live sampled objects show growth. The
 // site is the first frame outside the runtime and the standard library
 // (the user's code; the first frame outside the runtime when the whole
-// stack is the standard library's), and it groups every stack with the
-// same function there and the same frames outward: the objects the site
-// allocates itself and those a library function (hex.EncodeToString, a
-// strings.Builder, time.AfterFunc...) allocates for it. The JSON names
-// are a contract with readers of suspects.json: add fields, never rename.
+// stack is the standard library's). The detector judges each
+// source-level stack from the first frame outside the runtime outward
+// (an object's lifetime pattern is its line's: a map's old tables die,
+// the entries put in it may not); a Suspect merges those with the same
+// function at the site and the same frames outward: what the site
+// allocates itself and what a library function (hex.EncodeToString, a
+// strings.Builder, time.AfterFunc...) allocates for it. The strongest of
+// them (CompareSuspects) gives the verdict, evidence, score, line and
+// stack; sizes and growth add up. The JSON names are a contract with
+// readers of suspects.json: add fields, never rename.
 type Suspect struct {
 	Function string `json:"function"` // leak site
 	File     string `json:"file"`     // of the site's line in Stack
 	Line     int    `json:"line"`
-	// Stack is the site's largest part (most live bytes), "pkg.fn
-	// (file.go:12)", from the first frame outside the runtime outward:
-	// the leak site first unless a library function allocated for it.
+	// Stack is the strongest stack's, "pkg.fn (file.go:12)", from the
+	// first frame outside the runtime outward: the leak site first
+	// unless a library function allocated for it.
 	Stack []string `json:"stack"`
 	// AllocatedIn names the standard-library functions that allocated
 	// for the site (first frame outside the runtime), if any.
@@ -49,11 +54,11 @@ type Suspect struct {
 	AllocBytes   int64 `json:"alloc_bytes"`
 	AllocObjects int64 `json:"alloc_objects"`
 
-	// GrowthBytesPerSecond is the Theil-Sen slope of old live bytes over
-	// the evidence window once it holds minWatchPoints collections (the
-	// larger of that and the slope of all live bytes per snapshot when
-	// the site's objects are never freed); until then the slope of all
-	// its live bytes per snapshot.
+	// GrowthBytesPerSecond is, summed over the site's stacks that show
+	// growth, the Theil-Sen slope of old live bytes over the evidence
+	// window once it holds minWatchPoints collections (the larger of that
+	// and the slope of all live bytes per snapshot when no survivor was
+	// freed); until then the slope of all live bytes per snapshot.
 	GrowthBytesPerSecond float64 `json:"growth_bytes_per_second"`
 	// MedianAgeGCCycles is the median number of GC cycles survived by the
 	// live sampled objects.

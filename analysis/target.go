@@ -31,7 +31,6 @@ type Target struct {
 type stackEntry struct {
 	pcs []uint64
 	g   *group
-	p   *part
 }
 
 // NewTarget returns an empty Target; zero Config fields take defaults.
@@ -74,9 +73,6 @@ func (t *Target) Add(s *tracer.Snapshot, sym Symbolizer) {
 
 	for _, g := range t.groups {
 		g.cur = current{}
-		for _, p := range g.parts {
-			p.cur = partValues{}
-		}
 	}
 	ids := make([]int32, 0, len(s.Stacks))
 	for id := range s.Stacks {
@@ -88,8 +84,7 @@ func (t *Target) Add(s *tracer.Snapshot, sym Symbolizer) {
 		if st == nil {
 			continue
 		}
-		e := t.group(id, st.PCs, sym)
-		e.g.accumulate(st, s.MemProfileRate, k, e.p)
+		t.group(id, st.PCs, sym).accumulate(st, s.MemProfileRate, k)
 	}
 
 	seq := t.hist.next()
@@ -117,11 +112,11 @@ func (t *Target) restart(attached bool) {
 	}
 }
 
-// group returns the group and part of stack id, symbolizing it on first
-// sight (or if the kernel reused the id for other PCs).
-func (t *Target) group(id int32, pcs []uint64, sym Symbolizer) *stackEntry {
+// group returns the group of stack id, symbolizing it on first sight (or
+// if the kernel reused the id for other PCs).
+func (t *Target) group(id int32, pcs []uint64, sym Symbolizer) *group {
 	if e, ok := t.stacks[id]; ok && slices.Equal(e.pcs, pcs) {
-		return e
+		return e.g
 	}
 	var frames []symbolize.Frame
 	if sym != nil && len(pcs) > 0 {
@@ -132,28 +127,18 @@ func (t *Target) group(id int32, pcs []uint64, sym Symbolizer) *stackEntry {
 		}
 	}
 	frames = frames[leakSite(frames):]
-	site := userSite(frames)
-	key := siteKey(frames[site:])
+	key := groupKey(frames)
 	g, ok := t.groups[key]
 	if !ok {
-		g = &group{frames: slices.Clone(frames[site:]), parts: map[string]*part{}}
+		site := userSite(frames)
+		g = &group{frames: slices.Clone(frames), site: site, key: siteKey(frames[site:])}
 		t.groups[key] = g
 	}
 	if !slices.Contains(g.ids, id) {
 		g.ids = append(g.ids, id)
 	}
-	pk := groupKey(frames)
-	p, ok := g.parts[pk]
-	if !ok {
-		p = &part{frames: slices.Clone(frames), site: site}
-		g.parts[pk] = p
-	}
-	if !slices.Contains(p.ids, id) {
-		p.ids = append(p.ids, id)
-	}
-	e := &stackEntry{pcs: slices.Clone(pcs), g: g, p: p}
-	t.stacks[id] = e
-	return e
+	t.stacks[id] = &stackEntry{pcs: slices.Clone(pcs), g: g}
+	return g
 }
 
 // judge runs the detector on g, over the history points idx, and updates
@@ -185,19 +170,27 @@ func (t *Target) judge(g *group, idx []int, now time.Time, lossy bool) {
 	}
 }
 
-// Suspects returns the groups that show growth, at most
+// Suspects returns the leak sites that show growth, at most
 // Config.MaxSuspects, in the order a user should act on them: every leak
 // before every watch (a score is a confidence within its verdict, not
 // comparable across them), then the fastest growth, then the most live
-// bytes (then the highest score, then the stack, for a fixed order).
+// bytes (then the highest score, then the stack, for a fixed order). The
+// detector judges each source-level stack (from the first frame outside
+// the runtime); a site is every such stack with the same leak site and
+// frames outward (see Suspect), and takes the verdict, evidence and
+// stack of its strongest one.
 func (t *Target) Suspects() []Suspect {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []Suspect
+	bySite := map[string][]Suspect{}
 	for _, g := range t.groups {
 		if g.verdict != "" {
-			out = append(out, g.suspect())
+			bySite[g.key] = append(bySite[g.key], g.suspect())
 		}
+	}
+	out := make([]Suspect, 0, len(bySite))
+	for _, parts := range bySite {
+		out = append(out, mergeSite(parts))
 	}
 	slices.SortFunc(out, func(a, b Suspect) int {
 		return CompareSuspects(a, b)
@@ -206,6 +199,37 @@ func (t *Target) Suspects() []Suspect {
 		out = out[:t.cfg.MaxSuspects]
 	}
 	return out
+}
+
+// mergeSite makes one Suspect of the judged stacks of one leak site: the
+// strongest (CompareSuspects) gives the verdict, evidence, score, stack
+// and line; sizes and growth add up; AllocatedIn and StackIDs are the
+// union; FirstLeakAt the earliest.
+func mergeSite(parts []Suspect) Suspect {
+	slices.SortFunc(parts, CompareSuspects)
+	s := parts[0]
+	s.StackIDs = slices.Clone(s.StackIDs)
+	s.AllocatedIn = slices.Clone(s.AllocatedIn)
+	for _, p := range parts[1:] {
+		s.LiveBytes += p.LiveBytes
+		s.LiveObjects += p.LiveObjects
+		s.OldBytes += p.OldBytes
+		s.AllocBytes += p.AllocBytes
+		s.AllocObjects += p.AllocObjects
+		s.GrowthBytesPerSecond += p.GrowthBytesPerSecond
+		s.StackIDs = append(s.StackIDs, p.StackIDs...)
+		for _, fn := range p.AllocatedIn {
+			if !slices.Contains(s.AllocatedIn, fn) {
+				s.AllocatedIn = append(s.AllocatedIn, fn)
+			}
+		}
+		if !p.FirstLeakAt.IsZero() && (s.FirstLeakAt.IsZero() || p.FirstLeakAt.Before(s.FirstLeakAt)) {
+			s.FirstLeakAt = p.FirstLeakAt
+		}
+	}
+	slices.Sort(s.StackIDs)
+	slices.Sort(s.AllocatedIn)
+	return s
 }
 
 // CompareSuspects is the order of Suspects (negative: a first).
@@ -229,32 +253,29 @@ func verdictRank(v Verdict) int {
 	return 2
 }
 
-// Stacks returns every source-level stack (a part of a leak site's group,
-// from the first frame outside the runtime) seen in the latest snapshot
-// with its current values and its site's verdict, most live bytes first.
+// Stacks returns every group seen in the latest snapshot with its current
+// values, most live bytes first.
 func (t *Target) Stacks() []Stack {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []Stack
 	for _, g := range t.groups {
-		for _, p := range g.parts {
-			c := &p.cur
-			if c.allocObjects == 0 && c.liveObjects == 0 {
-				continue
-			}
-			out = append(out, Stack{
-				Frames:       slices.Clone(p.frames),
-				StackIDs:     slices.Sorted(slices.Values(p.ids)),
-				LiveObjects:  c.liveObjects,
-				LiveBytes:    c.liveBytes,
-				AllocObjects: c.allocObjects,
-				AllocBytes:   c.allocBytes,
-				AgeGCCycles:  int64(c.ageSum),
-				OldBytes:     int64(c.old),
-				Verdict:      g.verdict,
-				Score:        g.score,
-			})
+		c := &g.cur
+		if c.allocs == 0 && c.liveObjects == 0 {
+			continue
 		}
+		out = append(out, Stack{
+			Frames:       slices.Clone(g.frames),
+			StackIDs:     slices.Sorted(slices.Values(g.ids)),
+			LiveObjects:  c.liveObjects,
+			LiveBytes:    c.liveBytes,
+			AllocObjects: c.allocObjects,
+			AllocBytes:   c.allocBytes,
+			AgeGCCycles:  int64(c.ageSum),
+			OldBytes:     int64(c.pt.old),
+			Verdict:      g.verdict,
+			Score:        g.score,
+		})
 	}
 	slices.SortFunc(out, func(a, b Stack) int {
 		return cmp.Or(

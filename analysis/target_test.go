@@ -228,36 +228,38 @@ func TestSiteInUserCode(t *testing.T) {
 	if len(st) != 3 {
 		t.Fatalf("got %d stacks, want the 3 source-level stacks: %+v", len(st), st)
 	}
-	var sites []*group
+	bySite := map[string][]Suspect{}
 	for _, g := range tg.groups {
-		sites = append(sites, g)
+		bySite[g.key] = append(bySite[g.key], g.suspect())
 	}
-	if len(sites) != 2 {
-		t.Fatalf("got %d sites, want main.rememberSession and strconv.Itoa", len(sites))
+	if len(bySite) != 2 {
+		t.Fatalf("got %d sites, want main.rememberSession and strconv.Itoa", len(bySite))
 	}
-	for _, g := range sites {
-		s := g.suspect()
+	for _, parts := range bySite {
+		s := mergeSite(parts)
 		switch s.Function {
 		case "main.rememberSession":
-			if s.Line != 37 || !slices.Equal(s.AllocatedIn, []string{"encoding/hex.EncodeToString"}) || len(s.StackIDs) != 2 {
-				t.Errorf("user site = %+v, want line 37 (the largest part), allocated_in encoding/hex.EncodeToString, 2 stacks", s)
-			}
 			var sum int64
-			for _, p := range st {
-				if p.Frames[0].Function != "strconv.Itoa" {
-					sum += p.LiveBytes
-				}
+			for _, p := range parts {
+				sum += p.LiveBytes
 			}
-			if s.LiveBytes != sum || sum == 0 {
-				t.Errorf("site live bytes %d, its parts' %d", s.LiveBytes, sum)
+			if len(parts) != 2 || s.Line != 37 || !slices.Equal(s.AllocatedIn, []string{"encoding/hex.EncodeToString"}) ||
+				!slices.Equal(s.StackIDs, []int32{1, 2}) || s.LiveBytes != sum {
+				t.Errorf("user site = %+v, want 2 parts, line 37 (the larger), allocated_in encoding/hex.EncodeToString, stacks 1 and 2, live bytes %d", s, sum)
 			}
 		case "strconv.Itoa": // all standard library: the first frame outside the runtime
-			if len(s.AllocatedIn) != 0 {
+			if len(s.AllocatedIn) != 0 || len(parts) != 1 {
 				t.Errorf("std-only site = %+v", s)
 			}
 		default:
 			t.Errorf("unexpected site %q", s.Function)
 		}
+	}
+	// The strongest part leads: a leak before a watch, whatever its size.
+	leak := Suspect{Function: "main.f", Line: 1, Verdict: VerdictLeak, LiveBytes: 10, StackIDs: []int32{3}}
+	watch := Suspect{Function: "main.f", Line: 2, Verdict: VerdictWatch, LiveBytes: 1000, GrowthBytesPerSecond: 5, AllocatedIn: []string{"fmt.Sprint"}, StackIDs: []int32{4}}
+	if m := mergeSite([]Suspect{watch, leak}); m.Verdict != VerdictLeak || m.Line != 1 || m.LiveBytes != 1010 || m.GrowthBytesPerSecond != 5 || len(m.AllocatedIn) != 1 {
+		t.Errorf("merged = %+v", m)
 	}
 }
 
