@@ -45,8 +45,9 @@ const (
 	// watchGrowthSamples is the "large growth" that is never passed over
 	// in silence: a site whose sampled live objects grew by this many
 	// (about 4 MiB at the default 512 KiB sampling) over the window, with
-	// a significant trend (Mann-Kendall p < WatchAlpha), is at least a
-	// watch, with the reason it is not a leak.
+	// a significant trend (Mann-Kendall p < WatchAlpha), and of which at
+	// least minGrowthSamples survived a collection (unless none ran), is
+	// at least a watch, with the reason it is not a leak.
 	watchGrowthSamples = 8
 	// recentShare is the most recent part of the window in which overdue
 	// objects must still be appearing: a cache that filled and stopped
@@ -192,7 +193,11 @@ func assess(cfg Config, w window, usualAge float64, wasLeak bool) (Verdict, Evid
 	ev.LiveGrowthObjects, ev.LiveSlopeBytesPerSecond, ev.SecondsSinceGrowth = ls.growth, ls.slope, ls.sinceGrowth
 	ev.SurvivorObjects, ev.SurvivorDeaths, ev.SurvivalExposure = w.survivors, w.survivorDeaths, w.exposure
 	ev.SurvivalPValue = binomialUpper(math.Round(w.exposure), math.Round(w.exposure+w.survivorDeaths))
-	liveGrows := ls.watchGrowth >= watchGrowthSamples && ls.p < cfg.WatchAlpha && ls.slope > 0
+	// Young garbage alone is not growth, even when its level rises
+	// because the heap grows (collections get rarer): some of the live
+	// objects must have survived a collection, unless none ran yet.
+	liveGrows := ls.watchGrowth >= watchGrowthSamples && ls.p < cfg.WatchAlpha && ls.slope > 0 &&
+		(w.spanGC == 0 || w.survivors >= minGrowthSamples)
 	if !oldGrows && acc.p >= cfg.WatchAlpha && !liveGrows {
 		return "", ev
 	}

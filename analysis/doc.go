@@ -71,7 +71,9 @@
 //
 // Large growth is never passed over in silence: a site whose sampled live
 // objects grew by watchGrowthSamples (8, about 4 MiB at the default rate)
-// or more with a significant trend, old bytes rising (Mann-Kendall and
+// or more with a significant trend (and 2 of them survived a collection,
+// unless none ran: young garbage whose level rises with the heap is not
+// growth), old bytes rising (Mann-Kendall and
 // Theil-Sen), or overdue objects accumulating, is at least `watch`, with
 // its growth rate and the reason it is not a leak (Suspect.Reason). The
 // Target's Regime reports how often it collects.
