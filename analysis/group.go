@@ -17,6 +17,13 @@ type point struct {
 	liveGE [numEdges]uint32
 	// freed is the cumulative freed-age histogram of sampled objects.
 	freed [snapshot.AgeBuckets]uint64
+	// live is every sampled live object, of any age, and liveBytes
+	// their scaled bytes; exposure is the sum over them of the GC
+	// cycles each survived (capped at 63): the collections that could
+	// have freed them. For the survival evidence (see assess).
+	live      uint32
+	liveBytes float64
+	exposure  float64
 }
 
 // liveAtLeast returns the live count at age >= a, for a = k or one of
@@ -43,9 +50,13 @@ type current struct {
 	pt                       point
 }
 
-// group is every stack sharing the frames from one leak site outward.
+// group is every stack sharing the frames from the first frame outside
+// the runtime outward: what the detector judges. Groups with the same
+// leak site (siteKey) make one Suspect.
 type group struct {
-	frames []symbolize.Frame // from the leak site outward
+	frames []symbolize.Frame // from the first frame outside the runtime outward
+	site   int               // index in frames of the leak site (userSite)
+	key    string            // siteKey of frames[site:]
 	ids    []int32
 
 	// pts holds this group's points from sequence number start on; the
@@ -85,6 +96,7 @@ func (g *group) accumulate(st *snapshot.StackStats, rate int64, k int) {
 	if total, old := h.liveAtLeast(0), h.liveAtLeast(k); total > 0 {
 		c.pt.old += float64(lb) * float64(old) / float64(total)
 	}
+	c.pt.liveBytes += float64(lb)
 }
 
 // record appends the current point to the series at sequence seq.
@@ -97,8 +109,13 @@ func (g *group) record(seq uint64, k int) {
 		p.liveGE[i] = uint32(a.liveAtLeast(e))
 	}
 	p.freed = a.freed
+	p.live = uint32(a.liveAtLeast(0))
+	p.exposure = float64(a.ageSum())
 	if len(g.pts) == 0 {
-		if p.liveOld == 0 && p.old == 0 && a.freedAtLeast(k) == 0 {
+		// Nothing to record until the group holds a live object or
+		// freed an old one: stacks of young garbage seen between
+		// collections cost one point per snapshot they are live in.
+		if p.live == 0 && p.old == 0 && a.freedAtLeast(k) == 0 {
 			return
 		}
 		g.start = seq
@@ -176,6 +193,7 @@ func (g *group) window(h *history, idx []int, k int, usual float64, attach time.
 		w.overdue = append(w.overdue, 0)
 		w.overdueDeaths = append(w.overdueDeaths, 0)
 	}
+	g.liveSeries(h, &w, start, lastPt, firstPt)
 	// When ages saturate: the overdue age and the saturation age in
 	// seconds, at the window's mean collection rate.
 	edge, resolved := overdueAge(w.overdueAge, k)
@@ -224,6 +242,33 @@ func (g *group) window(h *history, idx []int, k int, usual float64, attach time.
 		w.overdueDeaths = append(w.overdueDeaths, freedAtLeastHist(&p.freed, deathAge))
 	}
 	return w
+}
+
+// liveSeries fills the survival evidence and the live series of w: every
+// snapshot of the window (thinned to maxTrendPoints), from the attach
+// (every count zero) with sinceAttach. Unlike old objects, live ones
+// change between collections: their growth is seen snapshot by snapshot
+// even in a process that collects every two minutes.
+func (g *group) liveSeries(h *history, w *window, start time.Time, lastPt, firstPt point) {
+	w.survivors = float64(lastPt.liveGE[0]) // age >= 1
+	w.exposure = lastPt.exposure
+	w.survivorDeaths = math.Max(0, freedAtLeastHist(&lastPt.freed, 1)-freedAtLeastHist(&firstPt.freed, 1))
+	n := len(h.obs)
+	if w.sinceAttach {
+		w.liveT = append(w.liveT, 0)
+		w.live = append(w.live, 0)
+		w.liveBytes = append(w.liveBytes, 0)
+	}
+	step := max(1, (n+maxTrendPoints-1)/maxTrendPoints)
+	for j := 0; j < n; j++ {
+		if j%step != 0 && j != n-1 {
+			continue
+		}
+		p := g.at(h.base + uint64(j))
+		w.liveT = append(w.liveT, h.obs[j].t.Sub(start).Seconds())
+		w.live = append(w.live, float64(p.live))
+		w.liveBytes = append(w.liveBytes, p.liveBytes)
+	}
 }
 
 // gcTime estimates when the GC count since attach reached n: linearly

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -282,12 +283,19 @@ func TestLongSawtoothAfterFirstRelease(t *testing.T) {
 	}
 }
 
-// Nothing is old before K collections: no GC, no suspect.
-func TestNoGCNoSuspect(t *testing.T) {
+// Without any collection nothing can be told garbage from a leak: growth
+// is a watch, never a leak, and says why.
+func TestNoGCNoLeak(t *testing.T) {
 	s := newSim(1, 0, stream{stack: 1, size: 64, rate: constRate(5), death: forever})
 	vs, tg := simRun(s, Config{}, 120, 1)
-	if n := count(vs, VerdictWatch) + count(vs, VerdictLeak); n != 0 {
-		t.Fatalf("suspect without GC: %v", vs)
+	if n := count(vs, VerdictLeak); n != 0 {
+		t.Fatalf("leak without GC: %v", vs)
+	}
+	if vs[len(vs)-1] != VerdictWatch {
+		t.Fatalf("growth without GC not a watch: %v", vs)
+	}
+	if sp := tg.Suspects(); len(sp) != 1 || !strings.Contains(sp[0].Reason, "only 0 GC cycles") {
+		t.Fatalf("suspects without GC = %+v, want one watch saying there was no GC", sp)
 	}
 	if st := tg.Stacks(); len(st) != 1 || st[0].LiveObjects == 0 {
 		t.Fatalf("stacks without GC = %+v, want the live stack", st)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/leakscope/leakscope/snapshot"
@@ -37,10 +38,12 @@ type sim struct {
 	r        *rand.Rand
 	interval float64 // seconds
 	gcPeriod float64 // seconds between collections; 0 = never
-	streams  []stream
-	t        float64
-	live     []simObject
-	stats    map[int32]*snapshot.StackStats
+	// gcTimes, when set, are the collections' times instead (sorted).
+	gcTimes []float64
+	streams []stream
+	t       float64
+	live    []simObject
+	stats   map[int32]*snapshot.StackStats
 }
 
 func newSim(seed uint64, gcPeriod float64, streams ...stream) *sim {
@@ -61,6 +64,13 @@ func simTime(t float64) time.Time {
 }
 
 func (s *sim) gcAt(t float64) uint64 {
+	if s.gcTimes != nil {
+		n, _ := slices.BinarySearch(s.gcTimes, t)
+		for n < len(s.gcTimes) && s.gcTimes[n] <= t {
+			n++
+		}
+		return uint64(n)
+	}
 	if s.gcPeriod <= 0 {
 		return 0
 	}

@@ -65,6 +65,60 @@ func leakSite(frames []symbolize.Frame) int {
 	return 0
 }
 
+// stdRoots are the first path elements of the standard library's
+// packages (go list std), "internal" and "vendor" included. A module
+// path's first element has a dot (or is a local module's name), so a
+// function of a package rooted here is the standard library's.
+var stdRoots = map[string]bool{
+	"archive": true, "bufio": true, "bytes": true, "cmp": true, "compress": true, "container": true,
+	"context": true, "crypto": true, "database": true, "debug": true, "embed": true, "encoding": true,
+	"errors": true, "expvar": true, "flag": true, "fmt": true, "go": true, "hash": true, "html": true,
+	"image": true, "index": true, "internal": true, "io": true, "iter": true, "log": true, "maps": true,
+	"math": true, "mime": true, "net": true, "os": true, "path": true, "plugin": true, "reflect": true,
+	"regexp": true, "runtime": true, "slices": true, "sort": true, "strconv": true, "strings": true,
+	"structs": true, "sync": true, "syscall": true, "testing": true, "text": true, "time": true,
+	"unicode": true, "unique": true, "unsafe": true, "vendor": true, "weak": true,
+}
+
+// isStdFrame reports whether fn belongs to the Go standard library
+// (the runtime included).
+func isStdFrame(fn string) bool {
+	if isRuntimeFrame(fn) {
+		return true
+	}
+	pkg := packagePath(fn)
+	if pkg == fn { // not a Go function name (an address, "(unknown stack)")
+		return false
+	}
+	root, _, _ := strings.Cut(pkg, "/")
+	return stdRoots[root]
+}
+
+// userSite returns the index, in frames trimmed by leakSite, of the
+// first frame outside the runtime AND the standard library: the code
+// that asked for what a library function allocated (hex.EncodeToString
+// building a map key, a strings.Builder, time.AfterFunc...). 0 when
+// every frame is the standard library's.
+func userSite(frames []symbolize.Frame) int {
+	for i, f := range frames {
+		if !isStdFrame(f.Function) {
+			return i
+		}
+	}
+	return 0
+}
+
+// siteKey identifies a leak site: the user frame's function (not its
+// line: everything one function keeps, its own objects and those a
+// library built for it, is one leak to its author) and the source-level
+// stack outward from it.
+func siteKey(frames []symbolize.Frame) string {
+	if len(frames) == 0 {
+		return unknownFunction
+	}
+	return funcName(frames[0]) + "\x02" + groupKey(frames[1:])
+}
+
 // isAllocatorEntry reports whether fn is one of the runtime's ways into
 // the heap allocator, which every allocation passes and none is caused by.
 func isAllocatorEntry(fn string) bool {

@@ -70,6 +70,29 @@ func TestPackagePath(t *testing.T) {
 	}
 }
 
+func TestIsStdFrame(t *testing.T) {
+	for _, fn := range []string{"encoding/hex.EncodeToString", "strings.(*Builder).grow", "bytes.(*Buffer).grow",
+		"strconv.FormatInt", "time.AfterFunc", "net/http.(*conn).serve", "vendor/golang.org/x/net/http2/hpack.F",
+		"internal/sync.F", "runtime.mallocgc", "fmt.Sprint"} {
+		if !isStdFrame(fn) {
+			t.Errorf("isStdFrame(%q) = false", fn)
+		}
+	}
+	for _, fn := range []string{"main.main", "main.rememberSession", "github.com/a/b.F", "golang.org/x/sync/errgroup.F",
+		"myapp/internal/store.Put", "example.com/strings.F", "0x1234", "(unknown stack)"} {
+		if isStdFrame(fn) {
+			t.Errorf("isStdFrame(%q) = true", fn)
+		}
+	}
+	frames := []symbolize.Frame{{Function: "strings.(*Builder).grow"}, {Function: "fmt.Sprintf"}, {Function: "main.key"}, {Function: "main.main"}}
+	if got := userSite(frames); got != 2 {
+		t.Fatalf("userSite = %d, want 2 (main.key)", got)
+	}
+	if got := userSite(frames[:2]); got != 0 {
+		t.Fatalf("std-only userSite = %d, want 0", got)
+	}
+}
+
 func TestLeakSite(t *testing.T) {
 	frames := []symbolize.Frame{
 		{Function: "runtime.mallocgc"},

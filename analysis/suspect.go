@@ -21,14 +21,30 @@ const (
 	VerdictWatch Verdict = "watch"
 )
 
-// Suspect is one leak site (a group of stacks with the same frames from
-// the leak site outward) whose old live bytes show growth. The JSON names
-// are a contract with readers of suspects.json: add fields, never rename.
+// Suspect is one leak site whose live sampled objects show growth. The
+// site is the first frame outside the runtime and the standard library
+// (the user's code; the first frame outside the runtime when the whole
+// stack is the standard library's). The detector judges each
+// source-level stack from the first frame outside the runtime outward
+// (an object's lifetime pattern is its line's: a map's old tables die,
+// the entries put in it may not); a Suspect merges those with the same
+// function at the site and the same frames outward: what the site
+// allocates itself and what a library function (hex.EncodeToString, a
+// strings.Builder, time.AfterFunc...) allocates for it. The strongest of
+// them (CompareSuspects) gives the verdict, evidence, score, line and
+// stack; sizes and growth add up. The JSON names are a contract with
+// readers of suspects.json: add fields, never rename.
 type Suspect struct {
-	Function string   `json:"function"` // leak site
-	File     string   `json:"file"`
-	Line     int      `json:"line"`
-	Stack    []string `json:"stack"` // "pkg.fn (file.go:12)", leak site first
+	Function string `json:"function"` // leak site
+	File     string `json:"file"`     // of the site's line in Stack
+	Line     int    `json:"line"`
+	// Stack is the strongest stack's, "pkg.fn (file.go:12)", from the
+	// first frame outside the runtime outward: the leak site first
+	// unless a library function allocated for it.
+	Stack []string `json:"stack"`
+	// AllocatedIn names the standard-library functions that allocated
+	// for the site (first frame outside the runtime), if any.
+	AllocatedIn []string `json:"allocated_in,omitempty"`
 
 	// Estimates of the true heap (sampled values scaled as runtime/pprof
 	// scales them, at the current MemProfileRate).
@@ -38,8 +54,11 @@ type Suspect struct {
 	AllocBytes   int64 `json:"alloc_bytes"`
 	AllocObjects int64 `json:"alloc_objects"`
 
-	// GrowthBytesPerSecond is the Theil-Sen slope of old live bytes over
-	// the evidence window.
+	// GrowthBytesPerSecond is, summed over the site's stacks that show
+	// growth, the Theil-Sen slope of old live bytes over the evidence
+	// window once it holds minWatchPoints collections (the larger of that
+	// and the slope of all live bytes per snapshot when no survivor was
+	// freed); until then the slope of all live bytes per snapshot.
 	GrowthBytesPerSecond float64 `json:"growth_bytes_per_second"`
 	// MedianAgeGCCycles is the median number of GC cycles survived by the
 	// live sampled objects.
@@ -49,6 +68,10 @@ type Suspect struct {
 	// Verdict is leak or watch; stacks with no evidence of growth are not
 	// suspects at all.
 	Verdict Verdict `json:"verdict"`
+	// Reason says, for a watch, why it is not (yet) a leak, e.g. "only
+	// 2 GC cycles observed (a leak needs 3 ...)"; for a leak, what
+	// evidence made it one.
+	Reason string `json:"reason"`
 	// FirstLeakAt is the snapshot time at which the verdict first became
 	// leak; zero (and omitted) if it never did.
 	FirstLeakAt time.Time `json:"first_leak_at,omitzero"`
@@ -96,8 +119,11 @@ type PprofCheck struct {
 // (persistence), over a window holding all the evidence a leak verdict
 // requires (coverage). A score near 1 means every reason holds; any one
 // that fails pulls it toward 0. A leak verdict implies a score of at
-// least (1-Alpha)*0.5 ~ 0.48 (0.24 for a leak kept by hysteresis). It is a
-// confidence, not a size: rank by it, then read the growth.
+// least (1-Alpha)*0.5 ~ 0.48 (0.24 for a leak kept by hysteresis); under
+// the survival rule the factors are 1 - SurvivalPValue, the live series'
+// persistence and the coverage of its 50 s and 3 collections. It is a
+// confidence within a verdict, not a size or a rank: suspects are ranked
+// leak first, then by growth, then by size (CompareSuspects).
 //
 // Only objects sampled after attach are seen: at attach every count is
 // zero, so anything that is still filling then (a cache warming up, a
@@ -108,6 +134,31 @@ type PprofCheck struct {
 // time watched, are indistinguishable from a leak until then, and may be
 // named one. A start-up table built before attach is invisible.
 type Evidence struct {
+	// Rule is which evidence made a leak: "overdue" (objects older than
+	// the site's objects usually die accumulate) or "survival" (objects
+	// that survived every collection since allocation, none freed, grow
+	// steadily over wall-clock time: for processes that collect rarely).
+	// Empty for a watch.
+	Rule string `json:"rule,omitempty"`
+	// Reason and GrowthBytesPerSecond are the Suspect's.
+	Reason               string  `json:"-"`
+	GrowthBytesPerSecond float64 `json:"-"`
+	// The survival evidence, over the window: SurvivorObjects sampled
+	// objects alive now that survived at least one collection,
+	// SurvivalExposure the collections they survived in all (each one
+	// could have freed them), SurvivorDeaths sampled objects freed after
+	// surviving one, and SurvivalPValue the upper tail of
+	// Binomial(exposure+deaths, 1/2) at the exposure.
+	SurvivorObjects  float64 `json:"survivor_objects"`
+	SurvivorDeaths   float64 `json:"survivor_deaths"`
+	SurvivalExposure float64 `json:"survival_exposure"`
+	SurvivalPValue   float64 `json:"survival_p_value"`
+	// The live series (every sampled live object, any age, one point per
+	// snapshot): its net growth in sampled objects, the Theil-Sen slope
+	// of its scaled bytes, and how long ago it last rose.
+	LiveGrowthObjects       float64 `json:"live_growth_objects"`
+	LiveSlopeBytesPerSecond float64 `json:"live_slope_bytes_per_second"`
+	SecondsSinceGrowth      float64 `json:"seconds_since_growth"`
 	// Theil-Sen slopes of old live bytes, over the window and over its
 	// most recent half.
 	SlopeBytesPerSecond       float64 `json:"slope_bytes_per_second"`

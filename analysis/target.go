@@ -24,6 +24,7 @@ type Target struct {
 	groups map[string]*group     // by groupKey
 	hist   history
 	rate   int64 // MemProfileRate of the last snapshot
+	regime regimeTracker
 }
 
 // stackEntry caches what one kernel stack id resolved to.
@@ -63,6 +64,7 @@ func (t *Target) Add(s *snapshot.Snapshot, sym Symbolizer) {
 		switch {
 		case s.GCCycles < prev.gc:
 			t.restart(true) // the tracer re-attached: counts are new
+			t.regime = regimeTracker{}
 		case s.MemProfileRate != t.rate:
 			t.restart(false)
 		}
@@ -87,6 +89,11 @@ func (t *Target) Add(s *snapshot.Snapshot, sym Symbolizer) {
 
 	seq := t.hist.next()
 	t.hist.add(observation{t: s.Time, gc: s.GCCycles, hidden: hiddenFreesOf(s)}, t.cfg)
+	var live float64
+	for _, g := range t.groups {
+		live += float64(g.cur.liveBytes)
+	}
+	t.regime.observe(s.Time, s.GCCycles, live, t.hist.attachTime(t.cfg))
 	idx := t.hist.points()
 	lossy := len(t.hist.lossesInWindow()) > 0
 	for _, g := range t.groups {
@@ -123,7 +130,8 @@ func (t *Target) group(id int32, pcs []uint64, sym Symbolizer) *group {
 	key := groupKey(frames)
 	g, ok := t.groups[key]
 	if !ok {
-		g = &group{frames: slices.Clone(frames)}
+		site := userSite(frames)
+		g = &group{frames: slices.Clone(frames), site: site, key: siteKey(frames[site:])}
 		t.groups[key] = g
 	}
 	if !slices.Contains(g.ids, id) {
@@ -140,7 +148,7 @@ func (t *Target) judge(g *group, idx []int, now time.Time, lossy bool) {
 	wasLeak := g.verdict == VerdictLeak
 	g.verdict, g.evidence, g.score = "", Evidence{}, 0
 	k := t.cfg.MinOldAgeGC
-	if len(g.pts) == 0 || g.cur.ages.liveAtLeast(k) == 0 || len(idx) == 0 {
+	if len(g.pts) == 0 || g.cur.ages.liveAtLeast(0) == 0 || len(idx) == 0 {
 		return
 	}
 	usual := g.cur.ages.usualFreeAge(k)
@@ -151,6 +159,7 @@ func (t *Target) judge(g *group, idx []int, now time.Time, lossy bool) {
 	}
 	if v == VerdictLeak && lossy {
 		v, ev.FreesMayBeMissing = VerdictWatch, true
+		ev.Reason = "frees may be missing: losses that can hide frees rose in the window"
 	}
 	if allocs := g.cur.allocs; allocs > 0 {
 		ev.UnfreedShare = clamp01(float64(allocs-min(g.cur.frees, allocs)) / float64(allocs))
@@ -161,29 +170,87 @@ func (t *Target) judge(g *group, idx []int, now time.Time, lossy bool) {
 	}
 }
 
-// Suspects returns the groups whose old bytes grow, highest score first
-// (then fastest growth, then most live bytes), at most Config.MaxSuspects.
+// Suspects returns the leak sites that show growth, at most
+// Config.MaxSuspects, in the order a user should act on them: every leak
+// before every watch (a score is a confidence within its verdict, not
+// comparable across them), then the fastest growth, then the most live
+// bytes (then the highest score, then the stack, for a fixed order). The
+// detector judges each source-level stack (from the first frame outside
+// the runtime); a site is every such stack with the same leak site and
+// frames outward (see Suspect), and takes the verdict, evidence and
+// stack of its strongest one.
 func (t *Target) Suspects() []Suspect {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []Suspect
+	bySite := map[string][]Suspect{}
 	for _, g := range t.groups {
 		if g.verdict != "" {
-			out = append(out, g.suspect())
+			bySite[g.key] = append(bySite[g.key], g.suspect())
 		}
 	}
+	out := make([]Suspect, 0, len(bySite))
+	for _, parts := range bySite {
+		out = append(out, mergeSite(parts))
+	}
 	slices.SortFunc(out, func(a, b Suspect) int {
-		return cmp.Or(
-			cmp.Compare(b.Score, a.Score),
-			cmp.Compare(b.GrowthBytesPerSecond, a.GrowthBytesPerSecond),
-			cmp.Compare(b.LiveBytes, a.LiveBytes),
-			slices.Compare(a.Stack, b.Stack),
-		)
+		return CompareSuspects(a, b)
 	})
 	if len(out) > t.cfg.MaxSuspects {
 		out = out[:t.cfg.MaxSuspects]
 	}
 	return out
+}
+
+// mergeSite makes one Suspect of the judged stacks of one leak site: the
+// strongest (CompareSuspects) gives the verdict, evidence, score, stack
+// and line; sizes and growth add up; AllocatedIn and StackIDs are the
+// union; FirstLeakAt the earliest.
+func mergeSite(parts []Suspect) Suspect {
+	slices.SortFunc(parts, CompareSuspects)
+	s := parts[0]
+	s.StackIDs = slices.Clone(s.StackIDs)
+	s.AllocatedIn = slices.Clone(s.AllocatedIn)
+	for _, p := range parts[1:] {
+		s.LiveBytes += p.LiveBytes
+		s.LiveObjects += p.LiveObjects
+		s.OldBytes += p.OldBytes
+		s.AllocBytes += p.AllocBytes
+		s.AllocObjects += p.AllocObjects
+		s.GrowthBytesPerSecond += p.GrowthBytesPerSecond
+		s.StackIDs = append(s.StackIDs, p.StackIDs...)
+		for _, fn := range p.AllocatedIn {
+			if !slices.Contains(s.AllocatedIn, fn) {
+				s.AllocatedIn = append(s.AllocatedIn, fn)
+			}
+		}
+		if !p.FirstLeakAt.IsZero() && (s.FirstLeakAt.IsZero() || p.FirstLeakAt.Before(s.FirstLeakAt)) {
+			s.FirstLeakAt = p.FirstLeakAt
+		}
+	}
+	slices.Sort(s.StackIDs)
+	slices.Sort(s.AllocatedIn)
+	return s
+}
+
+// CompareSuspects is the order of Suspects (negative: a first).
+func CompareSuspects(a, b Suspect) int {
+	return cmp.Or(
+		cmp.Compare(verdictRank(a.Verdict), verdictRank(b.Verdict)),
+		cmp.Compare(b.GrowthBytesPerSecond, a.GrowthBytesPerSecond),
+		cmp.Compare(b.LiveBytes, a.LiveBytes),
+		cmp.Compare(b.Score, a.Score),
+		slices.Compare(a.Stack, b.Stack),
+	)
+}
+
+func verdictRank(v Verdict) int {
+	switch v {
+	case VerdictLeak:
+		return 0
+	case VerdictWatch:
+		return 1
+	}
+	return 2
 }
 
 // Stacks returns every group seen in the latest snapshot with its current

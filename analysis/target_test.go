@@ -3,6 +3,7 @@ package analysis
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,9 +170,96 @@ func TestSuspectsRankedAndCapped(t *testing.T) {
 		t.Fatalf("got %d suspects, want 3", len(sus))
 	}
 	for i := 1; i < len(sus); i++ {
-		if sus[i].Score > sus[i-1].Score {
-			t.Fatalf("not ranked by score: %v then %v", sus[i-1].Score, sus[i].Score)
+		if CompareSuspects(sus[i-1], sus[i]) > 0 {
+			t.Fatalf("not ranked: %+v then %+v", sus[i-1], sus[i])
 		}
+	}
+}
+
+// Every leak ranks before every watch, whatever the scores; within a
+// verdict the fastest growth, then the most live bytes, comes first.
+func TestCompareSuspects(t *testing.T) {
+	in := []Suspect{
+		{Function: "watch-fast", Verdict: VerdictWatch, Score: 0.75, GrowthBytesPerSecond: 1e6, LiveBytes: 1 << 20},
+		{Function: "leak-slow", Verdict: VerdictLeak, Score: 0.69, GrowthBytesPerSecond: 1e3, LiveBytes: 84 << 20},
+		{Function: "leak-fast", Verdict: VerdictLeak, Score: 0.5, GrowthBytesPerSecond: 1e5, LiveBytes: 1 << 20},
+		{Function: "leak-fast-big", Verdict: VerdictLeak, Score: 0.5, GrowthBytesPerSecond: 1e5, LiveBytes: 2 << 20},
+		{Function: "watch-slow", Verdict: VerdictWatch, Score: 0.99, GrowthBytesPerSecond: 10},
+	}
+	slices.SortFunc(in, CompareSuspects)
+	var got []string
+	for _, s := range in {
+		got = append(got, s.Function)
+	}
+	want := "leak-fast-big leak-fast leak-slow watch-fast watch-slow"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("order %v, want %s", got, want)
+	}
+}
+
+// A site keeps what a library function allocated for it: a key built by
+// encoding/hex and the record it allocates itself, on two lines, are one
+// suspect named after the user's function, with allocated_in.
+func TestSiteInUserCode(t *testing.T) {
+	f := func(pc uint64, fn string, line int) []symbolize.Frame {
+		return []symbolize.Frame{{PC: pc, Function: fn, File: "/src/app/main.go", Line: line}}
+	}
+	sym := &mapSymbolizer{frames: map[uint64][]symbolize.Frame{
+		0x100: {{PC: 0x100, Function: "runtime.mallocgc"}},
+		0x200: {{PC: 0x200, Function: "runtime.makeslice"}},
+		0x300: {{PC: 0x300, Function: "encoding/hex.EncodeToString", File: "/go/src/encoding/hex/hex.go", Line: 100}},
+		0x400: f(0x400, "main.rememberSession", 36),
+		0x410: f(0x410, "main.rememberSession", 37),
+		0x500: f(0x500, "main.main", 50),
+		0x600: {{PC: 0x600, Function: "strconv.Itoa", File: "/go/src/strconv/itoa.go", Line: 10}},
+		0x700: {{PC: 0x700, Function: "net/http.(*conn).serve", File: "/go/src/net/http/server.go", Line: 2000}},
+	}}
+	key := []uint64{0x100, 0x200, 0x300, 0x400, 0x500}
+	rec := []uint64{0x100, 0x410, 0x500}
+	std := []uint64{0x100, 0x600, 0x700}
+	tg := NewTarget(Config{})
+	for i := range 5 {
+		tg.Add(snap(10*i, uint64(2*i),
+			stats(1, key, []uint64{1, 2, 3}, 16),
+			stats(2, rec, []uint64{1, 2, 3}, 2048),
+			stats(3, std, []uint64{1, 2, 3}, 8)), sym)
+	}
+	st := tg.Stacks()
+	if len(st) != 3 {
+		t.Fatalf("got %d stacks, want the 3 source-level stacks: %+v", len(st), st)
+	}
+	bySite := map[string][]Suspect{}
+	for _, g := range tg.groups {
+		bySite[g.key] = append(bySite[g.key], g.suspect())
+	}
+	if len(bySite) != 2 {
+		t.Fatalf("got %d sites, want main.rememberSession and strconv.Itoa", len(bySite))
+	}
+	for _, parts := range bySite {
+		s := mergeSite(parts)
+		switch s.Function {
+		case "main.rememberSession":
+			var sum int64
+			for _, p := range parts {
+				sum += p.LiveBytes
+			}
+			if len(parts) != 2 || s.Line != 37 || !slices.Equal(s.AllocatedIn, []string{"encoding/hex.EncodeToString"}) ||
+				!slices.Equal(s.StackIDs, []int32{1, 2}) || s.LiveBytes != sum {
+				t.Errorf("user site = %+v, want 2 parts, line 37 (the larger), allocated_in encoding/hex.EncodeToString, stacks 1 and 2, live bytes %d", s, sum)
+			}
+		case "strconv.Itoa": // all standard library: the first frame outside the runtime
+			if len(s.AllocatedIn) != 0 || len(parts) != 1 {
+				t.Errorf("std-only site = %+v", s)
+			}
+		default:
+			t.Errorf("unexpected site %q", s.Function)
+		}
+	}
+	// The strongest part leads: a leak before a watch, whatever its size.
+	leak := Suspect{Function: "main.f", Line: 1, Verdict: VerdictLeak, LiveBytes: 10, StackIDs: []int32{3}}
+	watch := Suspect{Function: "main.f", Line: 2, Verdict: VerdictWatch, LiveBytes: 1000, GrowthBytesPerSecond: 5, AllocatedIn: []string{"fmt.Sprint"}, StackIDs: []int32{4}}
+	if m := mergeSite([]Suspect{watch, leak}); m.Verdict != VerdictLeak || m.Line != 1 || m.LiveBytes != 1010 || m.GrowthBytesPerSecond != 5 || len(m.AllocatedIn) != 1 {
+		t.Errorf("merged = %+v", m)
 	}
 }
 

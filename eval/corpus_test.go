@@ -24,6 +24,15 @@ type expectation struct {
 	LeakSites []string `json:"leak_sites"`
 	MaxWatch  string   `json:"max_watch"`
 	Notes     string   `json:"notes"`
+	// Slow cases (watched for minutes, mostly asleep) run in make
+	// eval-slow (LEAKSCOPE_EVAL_SLOW=1), all at once, not in make eval.
+	Slow bool `json:"slow,omitempty"`
+	// Goals beyond "leak among the top 3 at the end": the leak verdict
+	// within LeakWithin of attach; the expected site the top suspect
+	// (watch or leak) within WatchWithin; ranked first at the end.
+	LeakWithin  string `json:"leak_within,omitempty"`
+	WatchWithin string `json:"watch_within,omitempty"`
+	First       bool   `json:"first,omitempty"`
 }
 
 // suspectsDoc is the part of the suspects.json contract read here.
@@ -32,7 +41,11 @@ type suspectsDoc struct {
 		PID           int    `json:"pid"`
 		GCCycles      uint64 `json:"gc_cycles"`
 		SampledAllocs uint64 `json:"sampled_allocs"`
-		Suspects      []struct {
+		GC            *struct {
+			Summary  string `json:"summary"`
+			Settings string `json:"settings"`
+		} `json:"gc_regime"`
+		Suspects []struct {
 			Function    string  `json:"function"`
 			Line        int     `json:"line"`
 			Growth      float64 `json:"growth_bytes_per_second"`
@@ -45,9 +58,10 @@ type suspectsDoc struct {
 
 // corpusCase is one program of the corpus.
 type corpusCase struct {
-	name   string
-	expect expectation
-	watch  time.Duration
+	name                    string
+	expect                  expectation
+	watch                   time.Duration
+	leakWithin, watchWithin time.Duration // 0: no such goal
 }
 
 func (c corpusCase) leak() bool { return len(c.expect.LeakSites) > 0 }
@@ -64,10 +78,16 @@ type result struct {
 	gcCycles   uint64
 	growth     []string // growth estimate of each expected site found
 	samples    uint64
-	polledLeak map[string]time.Duration // first leak verdict seen while polling suspects.json, since attach
+	polledLeak map[string]time.Duration // first leak verdict seen while polling suspects.json, since launch
+	polledTop  time.Duration            // first time the expected site was the top suspect, since launch (-1: never)
+	top1       time.Duration            // polledTop since attach
+	gcRegime   string                   // the target's GC regime summary at the end
 }
 
-const parallelCases = 2
+// parallelCases is how many cases run at once: 2, all of them for the
+// slow ones (they mostly sleep), or LEAKSCOPE_EVAL_PARALLEL (more than
+// GOMAXPROCS needs go test's -parallel too).
+var parallelCases = 2
 
 // TestCorpus runs leakscope against every corpus case, two at a time, and
 // checks leak cases get every expected site among the top 3 suspects with
@@ -75,13 +95,25 @@ const parallelCases = 2
 func TestCorpus(t *testing.T) {
 	testutil.RequireBPF(t)
 	if testing.Short() {
-		t.Skip("watches 14 programs for 90-200 s each (~12 minutes)")
+		t.Skip("watches 20 programs for 75-200 s each (~19 minutes)")
 	}
 	root := testutil.ModuleRoot(t)
 	cases := loadCases(t, filepath.Join(root, "testdata", "corpus"))
+	slow := os.Getenv("LEAKSCOPE_EVAL_SLOW") == "1"
 	if only := os.Getenv("LEAKSCOPE_EVAL_CASES"); only != "" {
 		keep := strings.Split(only, ",")
 		cases = slices.DeleteFunc(cases, func(c corpusCase) bool { return !slices.Contains(keep, c.name) })
+	} else {
+		cases = slices.DeleteFunc(cases, func(c corpusCase) bool { return c.expect.Slow != slow })
+	}
+	if slow {
+		parallelCases = len(cases)
+	}
+	if n, err := strconv.Atoi(os.Getenv("LEAKSCOPE_EVAL_PARALLEL")); err == nil && n > 0 {
+		parallelCases = n
+	}
+	if len(cases) == 0 {
+		t.Fatal("no corpus cases selected")
 	}
 	// Longest first, so the slow case overlaps with the others.
 	sort.SliceStable(cases, func(i, j int) bool { return cases[i].watch > cases[j].watch })
@@ -104,8 +136,8 @@ func TestCorpus(t *testing.T) {
 				sem <- struct{}{}
 				defer func() { <-sem }()
 				r := runCase(t, leakscope, bins[c.name], c)
-				t.Logf("%s: pass=%v top=%v leak verdicts=%v first leak after attach=%v (polled %v) growth=%v gc=%d samples=%d",
-					c.name, r.pass, r.top, r.leakFuncs, r.detect, r.polledLeak, r.growth, r.gcCycles, r.samples)
+				t.Logf("%s: pass=%v top=%v leak verdicts=%v first leak after attach=%v (polled since launch %v) top suspect since attach=%v growth=%v gc=%d samples=%d regime=%q",
+					c.name, r.pass, r.top, r.leakFuncs, r.detect, r.polledLeak, r.top1, r.growth, r.gcCycles, r.samples, r.gcRegime)
 				mu.Lock()
 				results = append(results, r)
 				mu.Unlock()
@@ -128,6 +160,9 @@ func TestCorpus(t *testing.T) {
 	out := os.Getenv("LEAKSCOPE_EVAL_OUT")
 	if out == "" {
 		out = filepath.Join(root, "eval", "results.md")
+		if slow {
+			out = filepath.Join(root, "eval", "results-slow.md")
+		}
 	}
 	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
 		t.Errorf("writing results: %v", err)
@@ -164,7 +199,22 @@ func loadCases(t *testing.T, dir string) []corpusCase {
 		if x.Notes == "" {
 			t.Fatalf("%s/expect.json: no notes", e.Name())
 		}
-		cases = append(cases, corpusCase{name: e.Name(), expect: x, watch: w})
+		c := corpusCase{name: e.Name(), expect: x, watch: w}
+		for _, g := range []struct {
+			s string
+			d *time.Duration
+		}{{x.LeakWithin, &c.leakWithin}, {x.WatchWithin, &c.watchWithin}} {
+			if g.s == "" {
+				continue
+			}
+			if *g.d, err = time.ParseDuration(g.s); err != nil || *g.d <= 0 || *g.d > w {
+				t.Fatalf("%s/expect.json: goal %q: not a duration within max_watch (%v)", e.Name(), g.s, err)
+			}
+		}
+		if (x.First || c.watchWithin > 0) && len(x.LeakSites) != 1 {
+			t.Fatalf("%s/expect.json: first and watch_within need exactly one leak site", e.Name())
+		}
+		cases = append(cases, c)
 	}
 	if len(cases) == 0 {
 		t.Fatalf("no cases in %s", dir)
@@ -175,7 +225,7 @@ func loadCases(t *testing.T, dir string) []corpusCase {
 // runCase starts the case, lets it run ~3 s, watches it with the CLI for
 // max_watch, and judges the final suspects.json.
 func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
-	r := result{c: c, polledLeak: map[string]time.Duration{}}
+	r := result{c: c, polledLeak: map[string]time.Duration{}, polledTop: -1}
 	p := testutil.Start(t, bin)
 	p.WaitLine(t, "ready", 15*time.Second)
 	time.Sleep(3 * time.Second)
@@ -212,9 +262,12 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 			if err != nil || len(doc.Targets) == 0 {
 				continue
 			}
-			for _, s := range doc.Targets[0].Suspects {
+			for i, s := range doc.Targets[0].Suspects {
 				if _, seen := r.polledLeak[s.Function]; s.Verdict == "leak" && !seen {
 					r.polledLeak[s.Function] = time.Since(launched)
+				}
+				if i == 0 && r.polledTop < 0 && c.leak() && s.Function == c.expect.LeakSites[0] && s.Growth > 0 {
+					r.polledTop = time.Since(launched)
 				}
 			}
 		}
@@ -229,6 +282,10 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 		t.Errorf("case exited while watched: %q", p.Lines())
 	}
 	attached := attachTime(stderr.String(), launched)
+	r.top1 = -1
+	if r.polledTop >= 0 {
+		r.top1 = r.polledTop - attached.Sub(launched)
+	}
 
 	doc, err := readDoc(filepath.Join(out, "suspects.json"))
 	if err != nil {
@@ -239,6 +296,9 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 	}
 	tgt := doc.Targets[0]
 	r.gcCycles, r.samples = tgt.GCCycles, tgt.SampledAllocs
+	if tgt.GC != nil {
+		r.gcRegime = tgt.GC.Summary + "; " + tgt.GC.Settings
+	}
 	firstLeak := map[string]time.Time{}
 	for i, s := range tgt.Suspects {
 		if i < 3 {
@@ -293,6 +353,21 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 	r.pass = len(missing) == 0
 	if !r.pass {
 		r.why = fmt.Sprintf("expected leak sites %v not among the top 3 with verdict leak; top suspects %v", missing, r.top)
+		return r
+	}
+	var goals []string
+	if c.expect.First && (len(tgt.Suspects) == 0 || tgt.Suspects[0].Function != c.expect.LeakSites[0]) {
+		goals = append(goals, fmt.Sprintf("not ranked first: top suspects %v", r.top))
+	}
+	if c.leakWithin > 0 && (!r.detectOK || r.detect > c.leakWithin) {
+		goals = append(goals, fmt.Sprintf("leak after %v, goal %v", r.detect.Round(time.Second), c.leakWithin))
+	}
+	if c.watchWithin > 0 && (r.top1 < 0 || r.top1 > c.watchWithin) {
+		goals = append(goals, fmt.Sprintf("top suspect after %v (-1: never), goal %v", r.top1.Round(time.Second), c.watchWithin))
+	}
+	if len(goals) > 0 {
+		r.pass = false
+		r.why = strings.Join(goals, "; ")
 	}
 	return r
 }
@@ -345,6 +420,9 @@ func render(results []result, elapsed time.Duration) string {
 		switch {
 		case r.c.leak() && r.detectOK:
 			ttd = fmt.Sprintf("%.0f s", r.detect.Seconds())
+			if r.c.watchWithin > 0 && r.top1 >= 0 {
+				ttd += fmt.Sprintf(" (top suspect at ~%.0f s)", r.top1.Seconds())
+			}
 		case r.c.leak():
 			ttd = "not within " + r.c.expect.MaxWatch
 		case len(r.leakFuncs) > 0:

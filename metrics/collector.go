@@ -45,14 +45,17 @@ var (
 	frees      = desc("target", "sampled_frees_total", "Sampled objects seen freed since attach.", targetLabels...)
 	rate       = desc("target", "memprofilerate_bytes", "The target's runtime.MemProfileRate (average bytes between samples).", targetLabels...)
 	rateByUs   = desc("target", "memprofilerate_set_by_leakscope", "1 when leakscope changed the target's MemProfileRate.", targetLabels...)
-	lost       = desc("target", "lost_total", "Data lost, by reason (full maps, failed reads, unmatched frees...).", append(targetLabels, "reason")...)
+	lost       = desc("target", "lost_total", "Data lost, by reason (full maps, failed reads...).", append(targetLabels, "reason")...)
+	preAttach  = desc("target", "pre_attach_frees_total", "Frees of objects sampled before leakscope attached (expected, not a loss).", targetLabels...)
+	gcPerMin   = desc("target", "gc_cycles_per_minute", "GC cycles per minute since attach: how long a verdict takes.", targetLabels...)
 	events     = desc("target", "probe_events_total", "Probe hits, by kind.", append(targetLabels, "event")...)
 	suspects   = desc("target", "suspects", "Leak suspects reported for the target, by verdict.", append(targetLabels, "verdict")...)
 	suspLive   = desc("suspect", "live_bytes", "Estimated live heap bytes allocated at the leak site (scaled like runtime/pprof).", append(targetLabels, "function")...)
 	suspOld    = desc("suspect", "old_bytes", "Estimated live bytes at the leak site that survived several GC cycles.", append(targetLabels, "function")...)
-	suspGrowth = desc("suspect", "growth_bytes_per_second", "Growth of the leak site's old live bytes (Theil-Sen slope).", append(targetLabels, "function")...)
+	suspGrowth = desc("suspect", "growth_bytes_per_second", "Growth of the leak site's live bytes (Theil-Sen slope; growth_bytes_per_second in suspects.json).", append(targetLabels, "function")...)
 	suspScore  = desc("suspect", "score", "Confidence in [0,1] that the leak site leaks.", append(targetLabels, "function")...)
 	suspLeak   = desc("suspect", "leak", "1 when the leak site's verdict is leak, 0 when it is watch.", append(targetLabels, "function")...)
+	suspRank   = desc("suspect", "rank", "Position of the leak site in the target's ranking (1 first): every leak before every watch, then by growth, then by live bytes.", append(targetLabels, "function")...)
 
 	// The cross-check with the target's own /debug/pprof/heap.
 	pprofScore    = desc("pprof", "agreement_score", "Share of the target's compared suspects that its own heap profile agrees with.", targetLabels...)
@@ -85,8 +88,8 @@ func NewCollector(latest Source) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		buildInfo, targets, updated, snapTime, probeSets, skipped, mapBytes, progRuns, progTime,
-		liveBytes, gcCycles, allocs, frees, rate, rateByUs, lost, events, suspects,
-		suspLive, suspOld, suspGrowth, suspScore, suspLeak,
+		liveBytes, gcCycles, allocs, frees, rate, rateByUs, lost, preAttach, gcPerMin, events, suspects,
+		suspLive, suspOld, suspGrowth, suspScore, suspLeak, suspRank,
 		pprofScore, pprofFetches, pprofFailures, pprofScaling, suspPprof, suspPprofUse,
 	} {
 		ch <- d
@@ -145,6 +148,10 @@ func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
 	for _, r := range slices.Sorted(maps.Keys(t.Lost)) {
 		counter(lost, float64(t.Lost[r]), r)
 	}
+	counter(preAttach, float64(t.PreAttachFrees))
+	if t.GC != nil {
+		gauge(gcPerMin, t.GC.CyclesPerMinute)
+	}
 	for _, e := range slices.Sorted(maps.Keys(t.Events)) {
 		counter(events, float64(t.Events[e]), e)
 	}
@@ -155,7 +162,8 @@ func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
 	for _, v := range slices.Sorted(maps.Keys(verdicts)) {
 		gauge(suspects, float64(verdicts[v]), v)
 	}
-	for _, s := range bySite(t.Suspects) {
+	for i, s := range bySite(t.Suspects) {
+		gauge(suspRank, float64(i+1), s.Function)
 		gauge(suspLive, float64(s.LiveBytes), s.Function)
 		gauge(suspOld, float64(s.OldBytes), s.Function)
 		gauge(suspGrowth, s.GrowthBytesPerSecond, s.Function)
@@ -178,8 +186,16 @@ func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
 
 // bySite merges suspects that share a leak-site function (different
 // callers of one function are separate suspects, but one series): bytes
-// and growth add up, score and verdict are the strongest.
+// and growth add up, score and verdict are the strongest; the result is
+// ranked as suspects are (analysis.CompareSuspects), so its order is the
+// JSON's, function by function.
 func bySite(in []analysis.Suspect) []analysis.Suspect {
+	out := mergeBySite(in)
+	slices.SortStableFunc(out, analysis.CompareSuspects)
+	return out
+}
+
+func mergeBySite(in []analysis.Suspect) []analysis.Suspect {
 	var out []analysis.Suspect
 	index := map[string]int{}
 	for _, s := range in {

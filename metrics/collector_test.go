@@ -137,3 +137,20 @@ func exposition(t *testing.T, reg prometheus.Gatherer) []byte {
 	}
 	return buf.Bytes()
 }
+
+// The metrics' rank is the JSON's order: every leak first, then growth.
+func TestRankAgreesWithSuspects(t *testing.T) {
+	in := []analysis.Suspect{
+		{Function: "encoding/hex.EncodeToString", Verdict: analysis.VerdictWatch, Score: 0.75, GrowthBytesPerSecond: 1e6},
+		{Function: "main.rememberSession", Verdict: analysis.VerdictLeak, Score: 0.69, GrowthBytesPerSecond: 1e4},
+		{Function: "main.other", Verdict: analysis.VerdictLeak, Score: 0.9, GrowthBytesPerSecond: 1e5},
+		{Function: "main.rememberSession", Verdict: analysis.VerdictWatch, GrowthBytesPerSecond: 1e3},
+	}
+	var got []string
+	for _, s := range bySite(in) {
+		got = append(got, s.Function)
+	}
+	if want := "main.other main.rememberSession encoding/hex.EncodeToString"; strings.Join(got, " ") != want {
+		t.Fatalf("rank order %v, want %s", got, want)
+	}
+}

@@ -262,6 +262,7 @@ func (t *target) reportTarget() report.Target {
 		rt.Status = report.StatusWatching
 		rt.Suspects = t.analysis.Suspects()
 		rt.Incomplete = t.analysis.Incomplete()
+		rt.GC = report.NewGCRegime(t.analysis.Regime(), t.id.pid)
 		if t.last.AllocSites != nil {
 			rt.ExactAllocs = analysis.AllocSites(t.last.AllocSites, t.proc, t.maxSuspects)
 		}

@@ -77,7 +77,18 @@ type Target struct {
 	// (unscaled: multiply by about MemProfileRate/size for the heap).
 	SampledLiveBytes uint64 `json:"sampled_live_bytes"`
 	// Lost counts data lost, by reason; Events probe hits, by kind.
-	Lost   map[string]uint64 `json:"lost"`
+	// Frees of objects sampled before attach are not losses: they are in
+	// PreAttachFrees, not in Lost.
+	Lost map[string]uint64 `json:"lost"`
+	// PreAttachFrees counts frees of sampled objects leakscope never saw
+	// allocated: objects sampled before it attached, which every watch of
+	// a running program sees some of (the kernel's free_unmatched
+	// counter; with live_map_full, also frees of samples it could not
+	// track).
+	PreAttachFrees uint64 `json:"pre_attach_frees"`
+	// GC is the target's GC regime: how often it collects, and so how
+	// long a verdict takes.
+	GC     *GCRegime         `json:"gc_regime,omitempty"`
 	Events map[string]uint64 `json:"events"`
 	Status string            `json:"status"`
 	Error  string            `json:"error,omitempty"`
@@ -88,7 +99,8 @@ type Target struct {
 	// Notes are warnings about the target, e.g. a MemProfileRate left
 	// changed by an earlier leakscope that did not exit cleanly.
 	Notes []string `json:"notes,omitempty"`
-	// Suspects are ranked by score, highest first.
+	// Suspects are ranked every leak before every watch, then by growth,
+	// then by live bytes (analysis.CompareSuspects).
 	Suspects []analysis.Suspect `json:"suspects"`
 	// Pprof is the cross-check against the target's own heap profile;
 	// each suspect carries its own part.
@@ -101,6 +113,10 @@ type Target struct {
 	// UpdatedAt is the time of the snapshot the figures come from.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
+
+// PreAttachFreesReason is the tracer's loss reason that counts frees of
+// objects sampled before attach (Target.PreAttachFrees).
+const PreAttachFreesReason = "free_unmatched"
 
 // Observe copies the target-wide figures of snapshot s into t.
 func (t *Target) Observe(s *snapshot.Snapshot) {
@@ -117,6 +133,8 @@ func (t *Target) Observe(s *snapshot.Snapshot) {
 		}
 	}
 	t.Lost = maps.Clone(s.Losses)
+	t.PreAttachFrees = t.Lost[PreAttachFreesReason]
+	delete(t.Lost, PreAttachFreesReason)
 	t.Events = maps.Clone(s.Events)
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 func sampleDoc() *Document {
@@ -29,7 +30,19 @@ func sampleDoc() *Document {
 				FirstLeakAt: time.Date(2025, 3, 4, 5, 0, 0, 0, time.UTC),
 				Evidence:    analysis.Evidence{SlopeBytesPerSecond: 12288, PValue: 1e-9, Points: 61},
 				StackIDs:    []int32{7},
+				Reason:      "12 sampled objects older than 3 GC cycles appeared",
+			}, {
+				Function: "main.remember", File: "/src/app/main.go", Line: 7,
+				Stack:       []string{"encoding/hex.EncodeToString (hex.go:100)", "main.remember (main.go:7)", "main.main (main.go:10)"},
+				AllocatedIn: []string{"encoding/hex.EncodeToString"},
+				LiveBytes:   5 << 20, GrowthBytesPerSecond: 1024, Verdict: analysis.VerdictWatch, Score: 0.1,
+				Reason:   "only 2 GC cycles observed (a leak needs 3 with no survivor freed, or 8 past the overdue age)",
+				StackIDs: []int32{8},
 			}},
+			PreAttachFrees: 17,
+			GC: &GCRegime{GCRegime: analysis.GCRegime{WatchedSeconds: 300, GCCycles: 1520, CyclesPerMinute: 304, SecondsSinceGC: 0.2,
+				Summary: "frequent GC (304.0 per minute): a leak can be named 50 s after attach"},
+				GOGC: "400", Settings: "GOGC=400 (environment at exec)"},
 		}},
 		ProbeSets: 1,
 		Skipped:   []Skipped{{PID: 4243, Exe: "sh", ContainerID: "0123abcd", Reason: "not a Go binary", At: time.Date(2025, 3, 4, 5, 6, 0, 0, time.UTC)}},
@@ -65,10 +78,20 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Errorf("generated_at %q: %v", m.GeneratedAt, err)
 	}
 	for _, k := range []string{"pid", "exe", "go_version", "memprofilerate", "gc_cycles", "sampled_allocs",
-		"sampled_frees", "lost", "suspects", "memprofilerate_set_by_leakscope", "events", "status"} {
+		"sampled_frees", "lost", "suspects", "memprofilerate_set_by_leakscope", "events", "status", "pre_attach_frees", "gc_regime"} {
 		if _, ok := m.Targets[0][k]; !ok {
 			t.Errorf("target lacks %q", k)
 		}
+	}
+	gc := m.Targets[0]["gc_regime"].(map[string]any)
+	for _, k := range []string{"cycles_per_minute", "seconds_since_gc", "gc_cycles", "watched_seconds", "summary", "settings", "gogc"} {
+		if _, ok := gc[k]; !ok {
+			t.Errorf("gc_regime lacks %q", k)
+		}
+	}
+	watch := m.Targets[0]["suspects"].([]any)[1].(map[string]any)
+	if watch["reason"] == "" || watch["allocated_in"].([]any)[0] != "encoding/hex.EncodeToString" {
+		t.Errorf("watch suspect lacks reason or allocated_in: %v", watch)
 	}
 	if _, ok := m.Targets[0]["error"]; ok {
 		t.Errorf("empty error not omitted")
@@ -140,5 +163,14 @@ func TestJSONAtomicReplace(t *testing.T) {
 func TestJSONWriteErrorLeavesNoTemp(t *testing.T) {
 	if err := WriteJSON(filepath.Join(t.TempDir(), "missing"), sampleDoc()); err == nil {
 		t.Fatal("write into a missing directory succeeded")
+	}
+}
+
+// Frees of objects sampled before attach are counted apart, not as lost.
+func TestObservePreAttachFrees(t *testing.T) {
+	var tg Target
+	tg.Observe(&snapshot.Snapshot{PID: 3, Losses: map[string]uint64{PreAttachFreesReason: 12, "live_map_full": 2}})
+	if tg.PreAttachFrees != 12 || len(tg.Lost) != 1 || tg.Lost["live_map_full"] != 2 {
+		t.Fatalf("pre-attach %d, lost %v", tg.PreAttachFrees, tg.Lost)
 	}
 }

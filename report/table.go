@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path"
 	"strings"
 	"unicode/utf8"
 
@@ -18,8 +19,14 @@ const siteWidth = 56
 // WriteTable writes doc as a fixed-width table, one block per target:
 //
 //	pid 4242  /srv/app  go1.24.1  watching  gc 1520  rate 512 KiB
+//	  gc: frequent GC (...); GOGC and GOMEMLIMIT not in the environment (...)
 //	  SITE                                   LIVE     GROWTH/S  AGE(GC)  SCORE  VERDICT
 //	  main.(*Cache).Put (cache.go:42)     1.2 GiB  12.0 KiB/s     37.0   0.93  leak
+//	    allocated in encoding/hex.EncodeToString
+//	  main.load (load.go:7)               5.0 MiB   1.0 KiB/s      1.0   0.10  watch
+//	    not a leak yet: only 2 GC cycles observed (...)
+//
+// Suspects come in their ranked order (analysis.CompareSuspects).
 func WriteTable(w io.Writer, doc *Document) error {
 	var b strings.Builder
 	for i, t := range doc.Targets {
@@ -42,6 +49,12 @@ func WriteTable(w io.Writer, doc *Document) error {
 		for _, n := range t.Notes {
 			fmt.Fprintf(&b, "  note: %s\n", n)
 		}
+		if t.GC != nil && t.GC.Summary != "" {
+			fmt.Fprintf(&b, "  gc: %s; %s\n", t.GC.Summary, t.GC.Settings)
+		}
+		if t.PreAttachFrees > 0 {
+			fmt.Fprintf(&b, "  frees of objects sampled before attach: %d (expected, not a loss)\n", t.PreAttachFrees)
+		}
 		writeExactAllocs(&b, t.ExactAllocs)
 		if len(t.Suspects) == 0 {
 			b.WriteString("  no suspects\n")
@@ -49,17 +62,27 @@ func WriteTable(w io.Writer, doc *Document) error {
 		}
 		fmt.Fprintf(&b, "  %-*s %10s %12s %8s %6s  %s\n", siteWidth, "SITE", "LIVE", "GROWTH/S", "AGE(GC)", "SCORE", "VERDICT")
 		for _, s := range t.Suspects {
-			site := s.Function
-			if len(s.Stack) > 0 {
-				site = s.Stack[0]
-			}
-			fmt.Fprintf(&b, "  %-*s %10s %12s %8.1f %6.2f  %s\n", siteWidth, truncateLeft(site, siteWidth),
+			fmt.Fprintf(&b, "  %-*s %10s %12s %8.1f %6.2f  %s\n", siteWidth, truncateLeft(SiteText(s), siteWidth),
 				HumanBytes(float64(s.LiveBytes)), HumanBytes(s.GrowthBytesPerSecond)+"/s",
 				s.MedianAgeGCCycles, s.Score, string(s.Verdict)+pprofVerdict(s.Pprof))
+			if len(s.AllocatedIn) > 0 {
+				fmt.Fprintf(&b, "    allocated in %s\n", strings.Join(s.AllocatedIn, ", "))
+			}
+			if s.Verdict == analysis.VerdictWatch && s.Reason != "" {
+				fmt.Fprintf(&b, "    not a leak yet: %s\n", s.Reason)
+			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// SiteText is a suspect's site as "pkg.fn (file.go:12)".
+func SiteText(s analysis.Suspect) string {
+	if s.File == "" {
+		return s.Function
+	}
+	return fmt.Sprintf("%s (%s:%d)", s.Function, path.Base(s.File), s.Line)
 }
 
 // writePprof writes the target's cross-check line, if any.

@@ -1,8 +1,11 @@
 package report
 
 import (
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/leakscope/leakscope/analysis"
 )
 
 func TestWriteTable(t *testing.T) {
@@ -18,6 +21,10 @@ func TestWriteTable(t *testing.T) {
 		"SITE", "LIVE", "GROWTH/S", "AGE(GC)", "SCORE", "VERDICT",
 		"main.(*Cache).Put (cache.go:42)", "1.0 GiB", "12.0 KiB/s", "37.0", "0.93", "leak",
 		"pid 7  -  -  exited", "error: process exited", "no suspects",
+		"gc: frequent GC (304.0 per minute)", "GOGC=400 (environment at exec)",
+		"frees of objects sampled before attach: 17 (expected, not a loss)",
+		"main.remember (main.go:7)", "allocated in encoding/hex.EncodeToString",
+		"not a leak yet: only 2 GC cycles observed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
@@ -25,8 +32,29 @@ func TestWriteTable(t *testing.T) {
 	}
 	// Fixed width: header and row columns line up.
 	lines := strings.Split(out, "\n")
-	if h, r := strings.Index(lines[1], "VERDICT"), strings.Index(lines[2], "leak"); h != r {
+	if h, r := strings.Index(lines[3], "VERDICT"), strings.Index(lines[4], "leak"); h != r {
 		t.Errorf("VERDICT at %d, leak at %d:\n%s", h, r, out)
+	}
+}
+
+func TestGCEnv(t *testing.T) {
+	gogc, limit := gcEnv([]byte("PATH=/bin\x00GOGC=off\x00GOMEMLIMIT=512MiB\x00X=GOGC=1\x00"))
+	if gogc != "off" || limit != "512MiB" {
+		t.Fatalf("gcEnv = %q, %q", gogc, limit)
+	}
+	if got := gcSettings(gogc, limit); got != "GOGC=off GOMEMLIMIT=512MiB (environment at exec)" {
+		t.Fatalf("gcSettings = %q", got)
+	}
+	if gogc, limit := gcEnv([]byte("PATH=/bin\x00")); gogc != "" || limit != "" || !strings.Contains(gcSettings("", ""), "defaults") {
+		t.Fatalf("unset: %q %q", gogc, limit)
+	}
+	// A real process: this test's own environment.
+	t.Setenv("GOGC", "123") // not seen: /proc/self/environ is the environment at exec
+	if g := NewGCRegime(analysis.GCRegime{}, uint32(os.Getpid())); strings.HasPrefix(g.Settings, "environment not readable") {
+		t.Fatalf("own environment: %+v", g)
+	}
+	if g := NewGCRegime(analysis.GCRegime{}, 1<<30); !strings.HasPrefix(g.Settings, "environment not readable") {
+		t.Fatalf("no such pid: %+v", g)
 	}
 }
 

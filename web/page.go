@@ -13,8 +13,10 @@ import (
 	"github.com/leakscope/leakscope/report"
 )
 
-// index is the web view: every target, its losses, its suspects with a
-// chart of their live bytes, and links to its profile and pprof UI.
+// index is the web view: every target, its GC regime, its losses (and,
+// apart, the expected frees of objects sampled before attach), its
+// suspects in their ranked order with the reason a watch is not a leak
+// and a chart of their live bytes, and links to its profile and pprof UI.
 // ?namespace=NS shows only the targets in that Kubernetes namespace.
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	u := s.opts.Store.Latest()
@@ -124,6 +126,7 @@ td,th{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-al
 .leak{color:#fff;background:#c0392b;padding:.1em .4em;border-radius:3px}
 .watch{color:#222;background:#f1c40f;padding:.1em .4em;border-radius:3px}
 .lost{color:#c0392b}
+.expected,.gc{color:#555}
 .pprof-agrees{color:#1e8449}.pprof-disagrees{color:#c0392b;font-weight:bold}.pprof-unavailable{color:#777}
 code{font-size:90%}
 </style></head><body>
@@ -136,17 +139,21 @@ code{font-size:90%}
 <p>{{.GoVersion}} · {{.Status}} · MemProfileRate {{.MemProfileRate}}{{if .MemProfileRateSetByLeakscope}} (set by leakscope){{end}} · {{.GCCycles}} GC cycles · {{.SampledAllocs}} sampled allocations, {{.SampledFrees}} frees
 {{if .HasProfile}}· <a href="/profiles/{{.PID}}/leak.pb.gz">leak profile</a> · pprof UI: <a href="/ui/{{.PID}}/flamegraph">flame graph</a>, <a href="/ui/{{.PID}}/top">top</a>, <a href="/ui/{{.PID}}/source">source</a>{{end}}</p>
 {{if .Error}}<p class="lost">error: {{.Error}}</p>{{end}}
+{{with .GC}}<p class="gc">GC: {{.Summary}} · {{.Settings}}</p>{{end}}
 {{if .Losses}}<p class="lost">data lost: {{range .Losses}}{{.}} {{end}}</p>{{end}}
+{{if .PreAttachFrees}}<p class="expected">{{.PreAttachFrees}} frees of objects sampled before leakscope attached (expected: not a loss)</p>{{end}}
 {{with .Pprof}}{{if ne .Status "off"}}<p class="pprof">own heap profile{{if .URL}} (<code>{{.URL}}</code>{{if .Discovered}}, discovered{{end}}){{end}}: {{.Status}}{{if .AgreementScore}} · agrees on {{.Agreed}} of {{add .Agreed .Disagreed}} suspects{{end}}{{if .LastError}} · <span class="lost">last error: {{.LastError}}</span>{{end}}{{if .Note}} · <small>{{.Note}}</small>{{end}}</p>{{end}}{{end}}
 {{if .Suspects}}
-<table><tr><th>verdict</th><th>leak site</th><th>live</th><th>growth</th><th>score</th><th>live bytes over time</th><th>target's own profile</th></tr>
-{{range .Suspects}}<tr class="suspect">
+<table><tr><th>#</th><th>verdict</th><th>leak site</th><th>live</th><th>growth</th><th>score</th><th>why</th><th>live bytes over time</th><th>target's own profile</th></tr>
+{{range $i, $s := .Suspects}}{{with $s}}<tr class="suspect">
+<td>{{add $i 1}}</td>
 <td><span class="{{.Verdict}}">{{.Verdict}}</span></td>
-<td><code class="site">{{.Function}}</code><br><small>{{.File}}:{{.Line}}</small></td>
+<td><code class="site">{{.Function}}</code><br><small>{{.File}}:{{.Line}}</small>{{if .AllocatedIn}}<br><small class="allocated-in">allocated in {{range $j, $f := .AllocatedIn}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}</td>
 <td>{{.Live}}</td><td>{{.Growth}}</td><td>{{printf "%.2f" .Score}}</td>
+<td class="reason"><small>{{if eq .Verdict "watch"}}not a leak yet: {{end}}{{.Reason}}</small></td>
 <td>{{.Chart}}</td>
 <td>{{with .Pprof}}<span class="pprof-{{.Status}}" title="{{.Reason}}">{{.Status}}</span>{{if ne .Status "unavailable"}}<br><small>in use {{bytes .InuseBytes}}</small>{{end}}{{else}}–{{end}}</td></tr>
-{{end}}</table>
+{{end}}{{end}}</table>
 {{else}}<p>No suspects.</p>{{end}}
 </section>
 {{else}}<p>No targets yet.</p>{{end}}

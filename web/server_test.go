@@ -56,7 +56,13 @@ func update(at time.Time, live int64, secretFile string) *report.Update {
 				Function: "main.remember", File: "shop/main.go", Line: 2, Stack: []string{"main.remember (shop/main.go:2)"},
 				LiveBytes: live, OldBytes: live / 2, GrowthBytesPerSecond: 1 << 20, Score: 0.9, Verdict: analysis.VerdictLeak,
 				Pprof: &analysis.PprofCheck{Status: analysis.PprofDisagrees, Reason: "missed frees?", InuseBytes: 3 << 20},
+			}, {
+				Function: "main.key", File: "shop/main.go", Line: 9, Stack: []string{"encoding/hex.EncodeToString (hex.go:100)", "main.key (shop/main.go:9)"},
+				AllocatedIn: []string{"encoding/hex.EncodeToString"}, LiveBytes: 1 << 20, GrowthBytesPerSecond: 10, Score: 0.95, Verdict: analysis.VerdictWatch,
+				Reason: "only 2 GC cycles observed",
 			}},
+			PreAttachFrees: 5,
+			GC:             &report.GCRegime{GCRegime: analysis.GCRegime{Summary: "rare GC (0.5 per minute)"}, Settings: "GOGC=400 (environment at exec)"},
 			Pprof: &crosscheck.TargetCheck{URL: "http://127.0.0.1:6060/debug/pprof/heap", Discovered: true, Status: crosscheck.StatusStale,
 				AgreementScore: new(float64), Disagreed: 1, LastError: "connection refused"},
 		}}},
@@ -155,7 +161,14 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("/: the cross-check lacks %q", want)
 		}
 	}
-	if strings.Count(body, "<polyline") != 2 || !strings.Contains(body, "over 40s") {
+	for _, want := range []string{"not a leak yet: only 2 GC cycles observed", `allocated in <code>encoding/hex.EncodeToString</code>`,
+		"GC: rare GC (0.5 per minute) · GOGC=400 (environment at exec)", `<p class="expected">5 frees of objects sampled before leakscope attached (expected: not a loss)</p>`,
+		"<td>1</td>\n<td><span class=\"leak\">", "<td>2</td>\n<td><span class=\"watch\">"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/: lacks %q", want)
+		}
+	}
+	if strings.Count(body, "<polyline") != 4 || !strings.Contains(body, "over 40s") {
 		t.Errorf("/: want one chart of 5 points over 40 s:\n%s", body)
 	}
 }
