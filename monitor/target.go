@@ -43,6 +43,7 @@ type target struct {
 	profile     string // the latest leak profile written
 	attachedAt  time.Time
 	pprof       *pprofCheck
+	budget      budgetState
 }
 
 // attach watches the process c with the hooks of its executable: it
@@ -104,6 +105,7 @@ func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, exe exeVerd
 	if err := t.applyRate(cfg.Rate, log); err != nil {
 		return nil, err
 	}
+	t.startBudget(cfg)
 	log.Info("attached", "pid", pid, "ns_pid", t.nsPID, "container", t.containerID, "exe", t.exe, "go", t.goVersion,
 		"memprofilerate", t.rateNow, "set_by_leakscope", t.rateChanged, "probe_sets", tr.ProbeSets())
 	return t, nil
@@ -203,8 +205,9 @@ func (t *target) noticeEarlierChange(p RatePolicy, log *slog.Logger) {
 
 // observe feeds one snapshot to the analysis.
 func (t *target) observe(s *snapshot.Snapshot) {
-	if r, err := t.rate.Read(); err == nil {
-		t.rateNow = r // the application may change it itself
+	if r, err := t.rate.Read(); err == nil && r != t.rateNow {
+		t.rateNow = r // the application changed it itself
+		t.att.RateInForce(r, tracer.MonotonicNS())
 	}
 	s.MemProfileRate = t.rateNow
 	_ = t.proc.Refresh() // libraries loaded since attach; fails once it exits
@@ -258,6 +261,7 @@ func (t *target) reportTarget() report.Target {
 			rt.ExactAllocs = analysis.AllocSites(t.last.AllocSites, t.proc, t.maxSuspects)
 		}
 	}
+	t.reportBudget(&rt)
 	t.checkPprof(&rt)
 	if t.exited {
 		rt.Status = report.StatusExited

@@ -128,6 +128,7 @@ code{font-size:90%}
 <h2>pid {{.PID}}{{if and .NSPID (ne .NSPID .PID)}} (pid {{.NSPID}} in its namespace){{end}} · {{.Exe}}{{if .ContainerID}} · container {{.ContainerID}}{{end}}</h2>
 <p>{{.GoVersion}} · {{.Status}} · MemProfileRate {{.MemProfileRate}}{{if .MemProfileRateSetByLeakscope}} (set by leakscope){{end}} · {{.GCCycles}} GC cycles · {{.SampledAllocs}} sampled allocations, {{.SampledFrees}} frees
 {{if .HasProfile}}· <a href="/profiles/{{.PID}}/leak.pb.gz">leak profile</a> · pprof UI: <a href="/ui/{{.PID}}/flamegraph">flame graph</a>, <a href="/ui/{{.PID}}/top">top</a>, <a href="/ui/{{.PID}}/source">source</a>{{end}}</p>
+{{with .Cost}}<p class="cost">{{.Summary}}</p>{{end}}
 {{if .Error}}<p class="lost">error: {{.Error}}</p>{{end}}
 {{if .Losses}}<p class="lost">data lost: {{range .Losses}}{{.}} {{end}}</p>{{end}}
 {{with .Pprof}}{{if ne .Status "off"}}<p class="pprof">own heap profile{{if .URL}} (<code>{{.URL}}</code>{{if .Discovered}}, discovered{{end}}){{end}}: {{.Status}}{{if .AgreementScore}} · agrees on {{.Agreed}} of {{add .Agreed .Disagreed}} suspects{{end}}{{if .LastError}} · <span class="lost">last error: {{.LastError}}</span>{{end}}{{if .Note}} · <small>{{.Note}}</small>{{end}}</p>{{end}}{{end}}
