@@ -1,8 +1,8 @@
 package monitor
 
 import (
-	"math"
 	"log/slog"
+	"math"
 	"os"
 	"time"
 
