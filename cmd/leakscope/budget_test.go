@@ -1,0 +1,103 @@
+package main_test
+
+import (
+	"fmt"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/leakscope/leakscope/internal/testutil"
+)
+
+// costDoc is a target's "cost" in suspects.json.
+type costDoc struct {
+	EffectiveRate     int64    `json:"effective_rate"`
+	ConfiguredRate    int64    `json:"configured_rate"`
+	EstimatedOverhead *float64 `json:"estimated_overhead"`
+	MaxOverhead       float64  `json:"max_overhead"`
+	BudgetActive      bool     `json:"budget_active"`
+	Limit1m           *float64 `json:"detection_limit_1m_bytes_per_second"`
+	Limit5m           *float64 `json:"detection_limit_5m_bytes_per_second"`
+	Source            string   `json:"cost_source"`
+}
+
+func (c *costDoc) String() string {
+	if c == nil {
+		return "<no cost>"
+	}
+	o := math.NaN()
+	if c.EstimatedOverhead != nil {
+		o = *c.EstimatedOverhead
+	}
+	return fmt.Sprintf("rate %d (configured %d), overhead %.4f%% of a core (budget %.4f%%), active %v",
+		c.EffectiveRate, c.ConfiguredRate, 100*o, 100*c.MaxOverhead, c.BudgetActive)
+}
+
+// TestBudget: with the default budget (1% of one core), a target that
+// does nothing but allocate (one goroutine at full speed: thousands of
+// samples a second at 512 KiB) gets a higher MemProfileRate and ends
+// under the budget, while a corpus-like target (testdata/leaky: 16 MiB/s
+// of churn and a 2 MiB/s leak, ~0.03% of a core) keeps its rate.
+func TestBudget(t *testing.T) {
+	testutil.RequireBPF(t)
+	if testing.Short() {
+		t.Skip("watches for 40 s")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	leakscope := buildLeakscope(t, dir)
+	allocs := testutil.StartInteractive(t, testutil.Build(t, dir, "allocs", "./testdata/bench/allocs"), "-workers=1")
+	leaky := testutil.Start(t, testutil.Build(t, dir, "leaky", "./testdata/leaky"), "-leak=map", "-churn-rate=16777216", "-duration=60s")
+	allocs.WaitLine(t, "ready", 10*time.Second)
+	leaky.WaitLine(t, "ready", 10*time.Second)
+
+	out := t.TempDir()
+	cmd := exec.Command(leakscope, "--pid", strconv.Itoa(allocs.PID()), "--pid", strconv.Itoa(leaky.PID()),
+		"--interval=5s", "--duration=40s", "--out", out)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("leakscope: %v\n%s", err, b)
+	}
+	t.Logf("leakscope output:\n%s", b)
+	doc := readSuspects(t, filepath.Join(out, "suspects.json"))
+
+	busy := doc.Targets[indexOfPID(t, doc, allocs.PID())].Cost
+	t.Logf("full speed: %v", busy)
+	if busy == nil || busy.EstimatedOverhead == nil || busy.MaxOverhead != 0.01 || busy.ConfiguredRate != 512<<10 {
+		t.Fatalf("full-speed target: cost %v, want an estimate against the default 1%% budget", busy)
+	}
+	if !busy.BudgetActive || busy.EffectiveRate <= busy.ConfiguredRate {
+		t.Errorf("full-speed target: the budget did not engage: %v", busy)
+	}
+	if *busy.EstimatedOverhead > busy.MaxOverhead {
+		t.Errorf("full-speed target still over budget at the end: %v", busy)
+	}
+
+	calm := doc.Targets[indexOfPID(t, doc, leaky.PID())].Cost
+	t.Logf("corpus-like: %v", calm)
+	if calm == nil || calm.EstimatedOverhead == nil {
+		t.Fatalf("leaky target: no estimate: %v", calm)
+	}
+	if calm.BudgetActive || calm.EffectiveRate != 512<<10 {
+		t.Errorf("leaky target: the budget engaged: %v", calm)
+	}
+	if o := *calm.EstimatedOverhead; o <= 0 || o > 0.0025 {
+		t.Errorf("leaky target: overhead %.4f%%, want above 0 and far under the budget", 100*o)
+	}
+
+	// The detection limit grows with the rate: what the budget costs in
+	// sensitivity.
+	for _, c := range []*costDoc{busy, calm} {
+		if c.Limit1m == nil || c.Limit5m == nil || *c.Limit5m >= *c.Limit1m {
+			t.Fatalf("detection limits %v, %v: want both, 5 min below 1 min", c.Limit1m, c.Limit5m)
+		}
+	}
+	want := *calm.Limit1m * float64(busy.EffectiveRate) / float64(calm.EffectiveRate)
+	if math.Abs(*busy.Limit1m-want) > 0.01*want {
+		t.Errorf("full-speed target: 1 min detection limit %.0f B/s at rate %d, want %.0f (the calm target's scaled by the rate)",
+			*busy.Limit1m, busy.EffectiveRate, want)
+	}
+}
