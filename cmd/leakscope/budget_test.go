@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,4 +101,69 @@ func TestBudget(t *testing.T) {
 		t.Errorf("full-speed target: 1 min detection limit %.0f B/s at rate %d, want %.0f (the calm target's scaled by the rate)",
 			*busy.Limit1m, busy.EffectiveRate, want)
 	}
+}
+
+// TestBudgetRateChangeMidLeak: two identical leaking targets (a 2 MiB/s
+// map leak under 16 MiB/s of churn); 40 s in, one of them starts churning
+// 128 MiB/s, which puts it over a small budget (0.05% of a core), so its
+// MemProfileRate is raised mid-leak (to 4 MiB: 8 times fewer samples).
+// Both must still be named leak at the same site, with the growth of
+// each within 35% of the true leak rate: samples taken before and after
+// the change are each scaled with their own rate.
+func TestBudgetRateChangeMidLeak(t *testing.T) {
+	testutil.RequireBPF(t)
+	if testing.Short() {
+		t.Skip("watches for 150 s")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	leakscope := buildLeakscope(t, dir)
+	bin := testutil.Build(t, dir, "leaky", "./testdata/leaky")
+	const leakRate = 2 << 20
+	args := []string{"-leak=map", "-leak-rate=" + strconv.Itoa(leakRate), "-churn-rate=16777216", "-duration=200s"}
+	moved := testutil.Start(t, bin, append(args, "-burst-after=40s", "-burst-rate=134217728")...)
+	steady := testutil.Start(t, bin, args...)
+	moved.WaitLine(t, "ready", 10*time.Second)
+	steady.WaitLine(t, "ready", 10*time.Second)
+
+	out := t.TempDir()
+	cmd := exec.Command(leakscope, "--pid", strconv.Itoa(moved.PID()), "--pid", strconv.Itoa(steady.PID()),
+		"--interval=5s", "--duration=150s", "--max-overhead=0.05%", "--out", out)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("leakscope: %v\n%s", err, b)
+	}
+	t.Logf("leakscope output (tail):\n%s", tail(string(b), 40))
+	if moved.WaitLine(t, "burst", time.Second) == "" {
+		t.Fatal("the moved target never burst")
+	}
+	doc := readSuspects(t, filepath.Join(out, "suspects.json"))
+
+	growth := map[string]float64{}
+	for _, c := range []struct {
+		name    string
+		p       *testutil.Process
+		changed bool
+	}{{"moved", moved, true}, {"steady", steady, false}} {
+		tgt := doc.Targets[indexOfPID(t, doc, c.p.PID())]
+		t.Logf("%s: %v", c.name, tgt.Cost)
+		if tgt.Cost == nil || tgt.Cost.BudgetActive != c.changed || (tgt.Cost.EffectiveRate > 512<<10) != c.changed {
+			t.Errorf("%s target: cost %v, want the budget active: %v", c.name, tgt.Cost, c.changed)
+		}
+		if len(tgt.Suspects) == 0 || tgt.Suspects[0].Function != "main.leakMap" || tgt.Suspects[0].Verdict != "leak" {
+			t.Errorf("%s target: suspects %+v, want main.leakMap named leak first", c.name, tgt.Suspects)
+			continue
+		}
+		g := tgt.Suspects[0].Growth
+		growth[c.name] = g
+		t.Logf("%s target: growth %.0f B/s (true %d), live %.0f B", c.name, g, leakRate, tgt.Suspects[0].LiveBytes)
+		if math.Abs(g-leakRate) > 0.35*leakRate {
+			t.Errorf("%s target: growth %.0f B/s, want %d within 35%%", c.name, g, leakRate)
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
