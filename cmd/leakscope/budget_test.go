@@ -107,9 +107,13 @@ func TestBudget(t *testing.T) {
 // map leak under 16 MiB/s of churn); 40 s in, one of them starts churning
 // 128 MiB/s, which puts it over a small budget (0.05% of a core), so its
 // MemProfileRate is raised mid-leak (to 4 MiB: 8 times fewer samples).
-// Both must still be named leak at the same site, with the growth of
-// each within 35% of the true leak rate: samples taken before and after
-// the change are each scaled with their own rate.
+// Both must still be named leak at the same site; their estimated live
+// bytes at the site must agree within 10% (samples taken before and after
+// the change each scaled with their own rate: scaled with one rate, the
+// moved target's would be off by up to 8 times), and the growth of each
+// must be within 40% of the true leak rate (the old-bytes slope lags the
+// leak when GC is rare: the steady target, collecting every ~3 s, showed
+// 0.74 of it in a run where the moved one showed 1.00).
 func TestBudgetRateChangeMidLeak(t *testing.T) {
 	testutil.RequireBPF(t)
 	if testing.Short() {
@@ -139,7 +143,7 @@ func TestBudgetRateChangeMidLeak(t *testing.T) {
 	}
 	doc := readSuspects(t, filepath.Join(out, "suspects.json"))
 
-	growth := map[string]float64{}
+	live := map[string]float64{}
 	for _, c := range []struct {
 		name    string
 		p       *testutil.Process
@@ -155,11 +159,14 @@ func TestBudgetRateChangeMidLeak(t *testing.T) {
 			continue
 		}
 		g := tgt.Suspects[0].Growth
-		growth[c.name] = g
+		live[c.name] = tgt.Suspects[0].LiveBytes
 		t.Logf("%s target: growth %.0f B/s (true %d), live %.0f B", c.name, g, leakRate, tgt.Suspects[0].LiveBytes)
-		if math.Abs(g-leakRate) > 0.35*leakRate {
-			t.Errorf("%s target: growth %.0f B/s, want %d within 35%%", c.name, g, leakRate)
+		if math.Abs(g-leakRate) > 0.4*leakRate {
+			t.Errorf("%s target: growth %.0f B/s, want %d within 40%%", c.name, g, leakRate)
 		}
+	}
+	if m, s := live["moved"], live["steady"]; len(live) == 2 && math.Abs(m-s) > 0.1*s {
+		t.Errorf("live bytes at the leak site: moved %.0f, steady %.0f: want within 10%%", m, s)
 	}
 }
 
