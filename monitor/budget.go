@@ -126,14 +126,20 @@ func (t *target) setRate(rate int64) error {
 // reportBudget fills the target's cost and sensitivity figures.
 func (t *target) reportBudget(rt *report.Target) {
 	b := &t.budget
+	// The detector's counts are at the reference rate once the rate has
+	// moved (snapshot.Snapshot.RateRef): its sensitivity is that rate's.
+	detect := t.rateNow
+	if t.last != nil && t.last.RateRef > 0 {
+		detect = t.last.RateRef
+	}
 	c := report.Cost{
 		EffectiveRate:    t.rateNow,
 		ConfiguredRate:   b.ctl.Floor,
 		BudgetActive:     b.decision.Active,
 		MaxOverhead:      b.ctl.Budget,
 		Source:           b.source,
-		DetectionLimit1m: finite(analysis.DetectionLimit(t.rateNow, time.Minute)),
-		DetectionLimit5m: finite(analysis.DetectionLimit(t.rateNow, 5*time.Minute)),
+		DetectionLimit1m: finite(analysis.DetectionLimit(detect, time.Minute)),
+		DetectionLimit5m: finite(analysis.DetectionLimit(detect, 5*time.Minute)),
 	}
 	if b.measured {
 		c.EstimatedOverhead = &b.decision.Overhead

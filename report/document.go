@@ -115,7 +115,9 @@ type Cost struct {
 	BudgetActive bool `json:"budget_active"`
 	// DetectionLimit1m and DetectionLimit5m are the smallest leaks, in
 	// bytes per second, that can be named within one and five minutes at
-	// EffectiveRate (analysis.DetectionLimit); absent when none can.
+	// the rate the detector's counts are at (EffectiveRate, or a higher
+	// one whose samples are still live: analysis.DetectionLimit); absent
+	// when none can.
 	DetectionLimit1m *float64 `json:"detection_limit_1m_bytes_per_second,omitempty"`
 	DetectionLimit5m *float64 `json:"detection_limit_5m_bytes_per_second,omitempty"`
 	// Source is where the cost per sample comes from.

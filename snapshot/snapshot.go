@@ -22,8 +22,9 @@ type Snapshot struct {
 	// MemProfileRate is the sampling rate in force in the target (bytes).
 	MemProfileRate int64
 	// RateRef is 0 while the target's MemProfileRate has not changed
-	// since attach. After a change it is the highest rate in force since
-	// attach, and the snapshot is rate-weighted: StackStats.LiveAges
+	// since attach. After a change it is the highest of the current rate
+	// and the rates of the samples still live, and the snapshot is
+	// rate-weighted: StackStats.LiveAges
 	// counts each sample taken at rate r with probability r/RateRef (a
 	// fixed choice per object), so that the counts the detector tests are
 	// one Poisson sample at RateRef throughout, and the Est fields hold

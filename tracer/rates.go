@@ -32,14 +32,21 @@ func (tl rateTimeline) at(ns uint64) int64 {
 	return r
 }
 
-// ref is the highest rate of the timeline; 0 while it holds one rate.
-func (tl rateTimeline) ref() int64 {
+// ref is the rate the detector's counts are kept at: the highest of the
+// current rate and the rates of the samples still live at the last read
+// (live; nil: every rate of the timeline). A rate none of whose samples
+// is live any more cannot come back, so once a burst's samples have all
+// died the counts return to the current rate. 0 while the timeline holds
+// one rate.
+func (tl rateTimeline) ref(live map[int64]bool) int64 {
 	if len(tl) < 2 {
 		return 0
 	}
-	var m int64
+	m := tl[len(tl)-1].rate
 	for _, e := range tl {
-		m = max(m, e.rate)
+		if live == nil || live[e.rate] {
+			m = max(m, e.rate)
+		}
 	}
 	return m
 }
@@ -68,17 +75,31 @@ func (a *Attachment) RateInForce(rate int64, fromNS uint64) {
 	a.rates = append(a.rates, rateEpoch{fromNS: fromNS, rate: rate})
 }
 
-// timelines copies the rate timeline of each target that has one.
-func (t *Tracer) timelines() map[uint32]rateTimeline {
+// timelines copies the rate timeline of each target that has one, and
+// returns each one's reference rate (rateTimeline.ref).
+func (t *Tracer) timelines() (map[uint32]rateTimeline, map[uint32]int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := map[uint32]rateTimeline{}
+	out, refs := map[uint32]rateTimeline{}, map[uint32]int64{}
 	for pid, a := range t.targets {
 		if len(a.rates) > 0 {
 			out[pid] = append(rateTimeline(nil), a.rates...)
+			refs[pid] = a.rates.ref(a.liveRates)
 		}
 	}
-	return out
+	return out, refs
+}
+
+// noteLiveRates records, per target, the rates its live samples were
+// taken at in this read.
+func (t *Tracer) noteLiveRates(seen map[uint32]map[int64]bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for pid, rates := range seen {
+		if a := t.targets[pid]; a != nil {
+			a.liveRates = rates
+		}
+	}
 }
 
 // keepSample says whether a sample taken at rate r is kept in the counts

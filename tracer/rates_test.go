@@ -19,8 +19,16 @@ func TestRateTimeline(t *testing.T) {
 			t.Errorf("rate at %d: %d, want %d", c.ns, got, c.want)
 		}
 	}
-	if tl.ref() != 8<<20 || tl[:1].ref() != 0 {
-		t.Errorf("reference rate %d (one rate: %d), want 8 MiB (0)", tl.ref(), tl[:1].ref())
+	if tl.ref(nil) != 8<<20 || tl[:1].ref(nil) != 0 {
+		t.Errorf("reference rate %d (one rate: %d), want 8 MiB (0)", tl.ref(nil), tl[:1].ref(nil))
+	}
+	// Once no sample of the 8 MiB epoch is live, the counts go back to
+	// the current rate; a live one from a lower epoch does not matter.
+	if got := tl.ref(map[int64]bool{512 << 10: true}); got != 1<<20 {
+		t.Errorf("reference rate with only 512 KiB samples live: %d, want the current 1 MiB", got)
+	}
+	if got := tl.ref(map[int64]bool{8 << 20: true}); got != 8<<20 {
+		t.Errorf("reference rate with 8 MiB samples live: %d", got)
 	}
 	// RateInForce keeps the timeline in order and ignores repeats.
 	a := &Attachment{t: &Tracer{}}
@@ -75,7 +83,7 @@ func TestMergeWeighted(t *testing.T) {
 	b := fakeBucket(bucketTypeMem, 1024, 0x401001, 0x402002)
 	key := bucketKey{pid, addrOf(b)}
 	tl := rateTimeline{{0, 512 << 10}, {1000, 8 << 20}}
-	s := &snapshot.Snapshot{PID: pid, Stacks: map[int32]*snapshot.StackStats{}, Losses: map[string]uint64{}, RateRef: tl.ref()}
+	s := &snapshot.Snapshot{PID: pid, Stacks: map[int32]*snapshot.StackStats{}, Losses: map[string]uint64{}, RateRef: tl.ref(nil)}
 	counts := bucketCounts{}
 	st := counts.at(key)
 	st.Allocs, st.LiveObjects = 30, 30

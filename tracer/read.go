@@ -22,16 +22,17 @@ func (t *Tracer) Snapshot() (map[uint32]*snapshot.Snapshot, error) {
 	if err := t.readCounters(snaps); err != nil {
 		return nil, err
 	}
-	rates := t.timelines()
-	for pid, tl := range rates {
+	rates, refs := t.timelines()
+	for pid, ref := range refs {
 		if s := snaps[pid]; s != nil {
-			s.RateRef = tl.ref()
+			s.RateRef = ref
 		}
 	}
 	perBucket, live, err := t.readBuckets(snaps, rates)
 	if err != nil {
 		return nil, err
 	}
+	t.noteLiveRates(liveRatesOf(live))
 	t.mergeBuckets(snaps, perBucket, live, rates)
 	if err := t.readAllocSites(snaps); err != nil {
 		return nil, fmt.Errorf("reading allocation counts: %w", err)
@@ -151,6 +152,22 @@ func (t *Tracer) readBuckets(snaps map[uint32]*snapshot.Snapshot, rates map[uint
 		return nil, nil, fmt.Errorf("reading live objects: %w", err)
 	}
 	return perBucket, perRate, nil
+}
+
+// liveRatesOf is, per target, the rates its live samples were taken at.
+func liveRatesOf(live map[bucketKey]liveByRate) map[uint32]map[int64]bool {
+	out := map[uint32]map[int64]bool{}
+	for k, l := range live {
+		m := out[k.pid]
+		if m == nil {
+			m = map[int64]bool{}
+			out[k.pid] = m
+		}
+		for r := range l {
+			m[r] = true
+		}
+	}
+	return out
 }
 
 // mergeBuckets adds each bucket's counts to the stack it records, read
