@@ -47,9 +47,10 @@ func NewTarget(cfg Config) *Target {
 
 // Add records one snapshot and re-judges every group. Snapshots must come
 // in time order; one not after the previous is ignored. A GC count going
-// back (the tracer re-attached) or a MemProfileRate change (samples before
-// and after are not comparable) restarts the evidence windows, keeping
-// first_leak_at.
+// back (the tracer re-attached) or a change of the rate the sampled counts
+// are at (samples before and after are not comparable: MemProfileRate, or
+// for rate-weighted snapshots Snapshot.RateRef) restarts the evidence
+// windows, keeping first_leak_at.
 func (t *Target) Add(s *snapshot.Snapshot, sym Symbolizer) {
 	if s == nil {
 		return

@@ -38,7 +38,7 @@ type suspectsDoc struct {
 			EstimatedOverhead *float64 `json:"estimated_overhead"`
 			BudgetActive      bool     `json:"budget_active"`
 		} `json:"cost"`
-		Suspects      []struct {
+		Suspects []struct {
 			Function    string  `json:"function"`
 			Line        int     `json:"line"`
 			Growth      float64 `json:"growth_bytes_per_second"`
