@@ -119,8 +119,9 @@ lint:
 
 # Benchmarks (about 25 minutes, needs root; not part of test): the cost of a
 # probe hit; the throughput and GC pauses of a busy target at three
-# allocation rates with no monitor, heap sampling only, leakscope,
-# leakscope --mode=all-allocs and in-process pprof polling; leakscope's own
+# allocation rates with no monitor, heap sampling only, leakscope (budget
+# off), leakscope with the default overhead budget, leakscope
+# --mode=all-allocs and in-process pprof polling; leakscope's own
 # CPU and RSS watching 1, 10 and 50 targets; the time of a snapshot of 100K
 # and 1M live objects. Writes the raw output to bench/out.txt and renders
 # docs/BENCHMARKS.md, which it leaves unchanged if a run failed or skipped.
@@ -134,12 +135,13 @@ bench:
 	@{ echo "loadavg-before: $$(cat /proc/loadavg)"; $(BENCH_CMD); $(BENCH_WATCH_CMD); $(BENCH_SNAP_CMD); echo "loadavg-after: $$(cat /proc/loadavg)"; } 2>&1 | tee bench/out.txt
 	$(GO) run ./bench/cmd/render -in bench/out.txt -out docs/BENCHMARKS.md -cmd "$(BENCH_CMD)" -cmd "$(BENCH_WATCH_CMD)" -cmd "$(BENCH_SNAP_CMD)" -note "$(BENCH_NOTE)"
 
-# A short smoke of the benchmarks (about 1 minute, needs root): one run of
+# A short smoke of the benchmarks (about 1.5 minutes, needs root): one run of
 # the probe-hit benchmark, of the default and all-allocs modes at 1 GB/s,
-# and of a 100K-object snapshot. Checks they run and pass; renders nothing.
+# of the default overhead budget at full speed, and of a 100K-object snapshot. Checks they run and pass; renders nothing.
 bench-smoke:
 	$(GO) test -run '^$$' -bench 'ProbeHit/prologue' -count 1 -benchtime 1x -timeout 5m ./bench/
 	$(GO) test -run '^$$' -bench 'TargetThroughput/1GBps/(leakscope|all-allocs)' -count 1 -benchtime 1x -timeout 5m ./bench/
+	$(GO) test -run '^$$' -bench 'TargetThroughput/max/leakscope-budget' -count 1 -benchtime 1x -timeout 5m ./bench/
 	$(GO) test -run '^$$' -bench 'Snapshot/live=100K' -count 1 -benchtime 1x -timeout 5m ./tracer/
 
 # Watches a bundled demo target (one leak, one harmless churn) for a minute.

@@ -75,10 +75,18 @@ type group struct {
 }
 
 // accumulate adds one stack's stats to the group's current state.
-func (g *group) accumulate(st *snapshot.StackStats, rate int64, k int) {
+// With weighted (snapshot.Snapshot.RateRef set), the tracer's per-sample
+// estimates replace the scaling at one rate, and LiveAges counts the
+// samples kept at the reference rate.
+func (g *group) accumulate(st *snapshot.StackStats, rate int64, weighted bool, k int) {
 	c := &g.cur
 	lo, lb := scaled(st.LiveObjects, st.LiveBytes, rate)
 	ao, ab := scaled(st.Allocs, st.AllocBytes, rate)
+	if weighted {
+		// Each sample already scaled with the rate it was taken at.
+		lo, lb = int64(st.LiveEstObjects), int64(st.LiveEstBytes)
+		ao, ab = int64(st.AllocEstObjects), int64(st.AllocEstBytes)
+	}
 	c.liveObjects += lo
 	c.liveBytes += lb
 	c.allocObjects += ao
@@ -90,7 +98,11 @@ func (g *group) accumulate(st *snapshot.StackStats, rate int64, k int) {
 	h.add(st)
 	c.ages.merge(&h)
 	// Object scale for the age sum, so AgeGCCycles/LiveObjects is a mean.
-	c.ageSum += float64(h.ageSum()) * scaleFactor(st.LiveObjects, st.LiveBytes, rate)
+	liveScale := scaleFactor(st.LiveObjects, st.LiveBytes, rate)
+	if n := h.liveAtLeast(0); weighted && n > 0 {
+		liveScale = st.LiveEstObjects / float64(n) // objects per kept sample
+	}
+	c.ageSum += float64(h.ageSum()) * liveScale
 	// Only counts are known per age; old bytes assume the stack's old
 	// objects have its average live size (one call site, usually one size).
 	if total, old := h.liveAtLeast(0), h.liveAtLeast(k); total > 0 {

@@ -1,6 +1,6 @@
 package analysis
 
-import "math"
+import "github.com/leakscope/leakscope/snapshot"
 
 // scaleFactor returns the multiplier that turns sampled object counts and
 // bytes into estimates of the true heap, with the formula runtime/pprof
@@ -12,8 +12,7 @@ func scaleFactor(count, bytes uint64, rate int64) float64 {
 	if count == 0 || bytes == 0 || rate <= 1 {
 		return 1
 	}
-	avg := float64(bytes) / float64(count)
-	return 1 / (1 - math.Exp(-avg/float64(rate)))
+	return snapshot.SampleWeight(float64(bytes)/float64(count), rate)
 }
 
 // scaled returns count and bytes scaled as runtime/pprof would.

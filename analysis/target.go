@@ -25,6 +25,9 @@ type Target struct {
 	hist   history
 	rate   int64 // MemProfileRate of the last snapshot
 	regime regimeTracker
+	// rateRef is the last snapshot's RateRef: the rate its sampled counts
+	// are at, when rate-weighted.
+	rateRef int64
 }
 
 // stackEntry caches what one kernel stack id resolved to.
@@ -45,9 +48,10 @@ func NewTarget(cfg Config) *Target {
 
 // Add records one snapshot and re-judges every group. Snapshots must come
 // in time order; one not after the previous is ignored. A GC count going
-// back (the tracer re-attached) or a MemProfileRate change (samples before
-// and after are not comparable) restarts the evidence windows, keeping
-// first_leak_at.
+// back (the tracer re-attached) or a change of the rate the sampled counts
+// are at (samples before and after are not comparable: MemProfileRate, or
+// for rate-weighted snapshots Snapshot.RateRef) restarts the evidence
+// windows, keeping first_leak_at.
 func (t *Target) Add(s *snapshot.Snapshot, sym Symbolizer) {
 	if s == nil {
 		return
@@ -65,11 +69,14 @@ func (t *Target) Add(s *snapshot.Snapshot, sym Symbolizer) {
 		case s.GCCycles < prev.gc:
 			t.restart(true) // the tracer re-attached: counts are new
 			t.regime = regimeTracker{}
-		case s.MemProfileRate != t.rate:
+		case t.countRate(s) != t.countRate(nil):
+			// The counts are at another rate: only when the rate moves
+			// for the first time past its highest since attach, with
+			// rate-weighted snapshots (RateRef); at every change without.
 			t.restart(false)
 		}
 	}
-	t.rate = s.MemProfileRate
+	t.rate, t.rateRef = s.MemProfileRate, s.RateRef
 
 	for _, g := range t.groups {
 		g.cur = current{}
@@ -84,7 +91,7 @@ func (t *Target) Add(s *snapshot.Snapshot, sym Symbolizer) {
 		if st == nil {
 			continue
 		}
-		t.group(id, st.PCs, sym).accumulate(st, s.MemProfileRate, k)
+		t.group(id, st.PCs, sym).accumulate(st, s.MemProfileRate, s.RateRef > 0, k)
 	}
 
 	seq := t.hist.next()
@@ -101,6 +108,16 @@ func (t *Target) Add(s *snapshot.Snapshot, sym Symbolizer) {
 		g.trim(t.hist.base)
 		t.judge(g, idx, s.Time, lossy)
 	}
+}
+
+// countRate is the rate that the sampled counts of s (nil: of the last
+// snapshot) are at: the reference rate of a rate-weighted snapshot,
+// otherwise its MemProfileRate.
+func (t *Target) countRate(s *snapshot.Snapshot) int64 {
+	if s == nil {
+		return cmp.Or(t.rateRef, t.rate)
+	}
+	return cmp.Or(s.RateRef, s.MemProfileRate)
 }
 
 // restart forgets all evidence windows; attached says the kernel's counts

@@ -31,7 +31,10 @@ const (
 	// window is one measurement window; warmup runs before the first.
 	// bench/cmd/render describes both: keep it in step.
 	window = 2 * time.Second
-	warmup = 1 * time.Second
+	// budgetSettle is the longest the budget variant waits for the
+	// budget to act (a few of its 2 s intervals).
+	budgetSettle = 15 * time.Second
+	warmup       = 1 * time.Second
 	// cliInterval is leakscope's --interval, its default.
 	cliInterval = "10s"
 )
@@ -81,7 +84,7 @@ var loads = []struct {
 func BenchmarkTargetThroughput(b *testing.B) {
 	for _, load := range loads {
 		b.Run(load.name, func(b *testing.B) {
-			for _, v := range []string{"baseline", "sampling", "gc-probe", "leakscope", "all-allocs", "pprof-poll"} {
+			for _, v := range []string{"baseline", "sampling", "gc-probe", "leakscope", "leakscope-budget", "all-allocs", "pprof-poll"} {
 				b.Run(v, func(b *testing.B) { targetThroughput(b, v, load.rate, load.busyRate) })
 			}
 		})
@@ -157,7 +160,7 @@ func targetThroughput(b *testing.B, name string, rate, busyRate int64) {
 	testutil.RequireBPF(b)
 	bin := build(b, "allocs", "./testdata/bench/allocs")
 	var cli string
-	if name == "leakscope" || name == "all-allocs" {
+	if name == "leakscope" || name == "all-allocs" || name == "leakscope-budget" {
 		cli = build(b, "leakscope", "./cmd/leakscope")
 	}
 	fx := startFixture(b, bin, "-workers", "4")
@@ -191,10 +194,19 @@ func targetThroughput(b *testing.B, name string, rate, busyRate int64) {
 		v = nopVariant{}
 	case "sampling":
 		v = samplingVariant{mpr}
-	case "leakscope", "all-allocs":
+	case "leakscope", "all-allocs", "leakscope-budget":
 		ls = &cliVariant{bin: cli, pid: fx.pid, mpr: mpr, out: b.TempDir()}
-		if name == "all-allocs" {
-			ls.args = []string{"--mode=all-allocs"}
+		switch name {
+		case "leakscope", "all-allocs":
+			// The cost per sample at 512 KiB: no budget moving the rate.
+			ls.args = []string{"--max-overhead=0"}
+			if name == "all-allocs" {
+				ls.args = append(ls.args, "--mode=all-allocs")
+			}
+		case "leakscope-budget":
+			// The default budget, measured once it has acted: snapshots
+			// every 2 s, so it raises the rate within seconds.
+			ls.args, ls.settle = []string{"--interval=2s"}, budgetSettle
 		}
 		b.Cleanup(ls.kill)
 		v = ls
@@ -264,6 +276,16 @@ func targetThroughput(b *testing.B, name string, rate, busyRate int64) {
 		b.ReportMetric(float64(cliCPU)/float64(with.ns), "leakscope-cores")
 		b.ReportMetric(float64(ls.exitCPU-ls.attachCPU)/1e6, "final-report-cpu-ms")
 		b.ReportMetric(float64(ls.report.SampledAllocs)/ls.stopped.Sub(ls.attached).Seconds(), "seen-samples/s")
+	}
+	if c := ls.costReport(); c != nil {
+		b.ReportMetric(float64(c.EffectiveRate), "rate-bytes")
+		if c.EstimatedOverhead != nil {
+			b.ReportMetric(100**c.EstimatedOverhead, "est-overhead-%core")
+		}
+		if c.Limit1m != nil && c.Limit5m != nil {
+			b.ReportMetric(*c.Limit1m, "detect-1m-B/s")
+			b.ReportMetric(*c.Limit5m, "detect-5m-B/s")
+		}
 	}
 }
 
@@ -382,6 +404,10 @@ type cliVariant struct {
 
 	out  string   // --out directory
 	args []string // more flags
+	// settle, if set, is how long on waits after attaching for the
+	// overhead budget to raise the rate (it returns as soon as it has):
+	// the windows then measure the budget's steady state.
+	settle time.Duration
 
 	cmd                *exec.Cmd
 	stdout, stderr     bytes.Buffer
@@ -399,6 +425,16 @@ type cliTarget struct {
 	SampledFrees  uint64            `json:"sampled_frees"`
 	Lost          map[string]uint64 `json:"lost"`
 	Events        map[string]uint64 `json:"events"`
+	Cost          *cliCost          `json:"cost"`
+}
+
+// cliCost is the overhead budget's part of a target in suspects.json.
+type cliCost struct {
+	EffectiveRate     int64    `json:"effective_rate"`
+	EstimatedOverhead *float64 `json:"estimated_overhead"`
+	BudgetActive      bool     `json:"budget_active"`
+	Limit1m           *float64 `json:"detection_limit_1m_bytes_per_second"`
+	Limit5m           *float64 `json:"detection_limit_5m_bytes_per_second"`
 }
 
 func (c *cliVariant) on(b *testing.B) {
@@ -426,6 +462,11 @@ func (c *cliVariant) on(b *testing.B) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	for end := time.Now().Add(c.settle); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if v, err := c.mpr.Read(); err == nil && v > sampleRate {
+			break
+		}
+	}
 	c.attachCPU = c.cpuNs(b)
 	c.attached = time.Now()
 }
@@ -451,7 +492,7 @@ func (c *cliVariant) off(b *testing.B) {
 	switch v, err := c.mpr.Read(); {
 	case err != nil:
 		b.Fatal(err)
-	case v == sampleRate:
+	case v == sampleRate || (c.settle > 0 && v > sampleRate):
 		if _, err := c.mpr.Set(0); err != nil {
 			b.Fatalf("resetting MemProfileRate after leakscope: %v", err)
 		}
@@ -481,6 +522,15 @@ func (c *cliVariant) off(b *testing.B) {
 			b.Logf("leakscope lost %d events: %s", n, reason)
 		}
 	}
+}
+
+// costReport is the budget's part of the final report, for the budget
+// variant only.
+func (c *cliVariant) costReport() *cliCost {
+	if c == nil || c.settle == 0 {
+		return nil
+	}
+	return c.report.Cost
 }
 
 // kill ends leakscope by PID if it still runs (a failed benchmark).

@@ -45,6 +45,12 @@ type suspectsDoc struct {
 			Summary  string `json:"summary"`
 			Settings string `json:"settings"`
 		} `json:"gc_regime"`
+		Cost *struct {
+			EffectiveRate     int64    `json:"effective_rate"`
+			ConfiguredRate    int64    `json:"configured_rate"`
+			EstimatedOverhead *float64 `json:"estimated_overhead"`
+			BudgetActive      bool     `json:"budget_active"`
+		} `json:"cost"`
 		Suspects []struct {
 			Function    string  `json:"function"`
 			Line        int     `json:"line"`
@@ -298,6 +304,13 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 	r.gcCycles, r.samples = tgt.GCCycles, tgt.SampledAllocs
 	if tgt.GC != nil {
 		r.gcRegime = tgt.GC.Summary + "; " + tgt.GC.Settings
+	}
+	// The corpus allocates at service rates, far under the default
+	// overhead budget: the accuracy figures hold only if it never acts.
+	if c := tgt.Cost; c == nil || c.BudgetActive || c.EffectiveRate != c.ConfiguredRate {
+		t.Errorf("the overhead budget engaged on this case (or no cost was reported): %+v", c)
+	} else if c.EstimatedOverhead != nil {
+		t.Logf("estimated overhead %.3f%% of a core at rate %d (budget not engaged)", 100**c.EstimatedOverhead, c.EffectiveRate)
 	}
 	firstLeak := map[string]time.Time{}
 	for i, s := range tgt.Suspects {

@@ -45,6 +45,11 @@ var (
 	frees      = desc("target", "sampled_frees_total", "Sampled objects seen freed since attach.", targetLabels...)
 	rate       = desc("target", "memprofilerate_bytes", "The target's runtime.MemProfileRate (average bytes between samples).", targetLabels...)
 	rateByUs   = desc("target", "memprofilerate_set_by_leakscope", "1 when leakscope changed the target's MemProfileRate.", targetLabels...)
+	overhead   = desc("target", "estimated_overhead_ratio", "Estimated CPU that watching costs the target over the last interval, as a fraction of one core.", targetLabels...)
+	budgetMax  = desc("target", "max_overhead_ratio", "The overhead budget, as a fraction of one core (0: no budget).", targetLabels...)
+	budgetOn   = desc("target", "overhead_budget_active", "1 while the overhead budget holds the target's MemProfileRate above the configured rate.", targetLabels...)
+	confRate   = desc("target", "configured_memprofilerate_bytes", "The MemProfileRate the rate policy asked for; the budget never sets a lower one.", targetLabels...)
+	detectMin  = desc("target", "detection_limit_bytes_per_second", "Smallest leak that can be named within the given time at the current MemProfileRate.", append(targetLabels, "within")...)
 	lost       = desc("target", "lost_total", "Data lost, by reason (full maps, failed reads...).", append(targetLabels, "reason")...)
 	preAttach  = desc("target", "pre_attach_frees_total", "Frees of objects sampled before leakscope attached (expected, not a loss).", targetLabels...)
 	gcPerMin   = desc("target", "gc_cycles_per_minute", "GC cycles per minute since attach: how long a verdict takes.", targetLabels...)
@@ -88,7 +93,7 @@ func NewCollector(latest Source) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		buildInfo, targets, updated, snapTime, probeSets, skipped, mapBytes, progRuns, progTime,
-		liveBytes, gcCycles, allocs, frees, rate, rateByUs, lost, preAttach, gcPerMin, events, suspects,
+		liveBytes, gcCycles, allocs, frees, rate, rateByUs, overhead, budgetMax, budgetOn, confRate, detectMin, lost, preAttach, gcPerMin, events, suspects,
 		suspLive, suspOld, suspGrowth, suspScore, suspLeak, suspRank,
 		pprofScore, pprofFetches, pprofFailures, pprofScaling, suspPprof, suspPprofUse,
 	} {
@@ -145,6 +150,19 @@ func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
 	counter(frees, float64(t.SampledFrees))
 	gauge(rate, float64(t.MemProfileRate))
 	gauge(rateByUs, boolValue(t.MemProfileRateSetByLeakscope))
+	if c := t.Cost; c != nil {
+		if c.EstimatedOverhead != nil {
+			gauge(overhead, *c.EstimatedOverhead)
+		}
+		gauge(budgetMax, c.MaxOverhead)
+		gauge(budgetOn, boolValue(c.BudgetActive))
+		gauge(confRate, float64(c.ConfiguredRate))
+		for within, v := range map[string]*float64{"1m": c.DetectionLimit1m, "5m": c.DetectionLimit5m} {
+			if v != nil {
+				gauge(detectMin, *v, within)
+			}
+		}
+	}
 	for _, r := range slices.Sorted(maps.Keys(t.Lost)) {
 		counter(lost, float64(t.Lost[r]), r)
 	}

@@ -74,5 +74,8 @@ type Config struct {
 	// BPFStats turns on the kernel's BPF run-time statistics (a small cost
 	// per probe hit) so that Update.Programs is filled.
 	BPFStats bool
-	Pprof    PprofConfig
+	// MaxOverhead is the budget per target, a fraction of one core (see
+	// package budget); 0 turns it off.
+	MaxOverhead float64
+	Pprof       PprofConfig
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/leakscope/leakscope/cgroup"
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/report"
+	"github.com/leakscope/leakscope/snapshot"
 	"github.com/leakscope/leakscope/tracer"
 )
 
@@ -189,6 +190,7 @@ type watch struct {
 	targets []*target          // attached, exited ones until exitedRetention
 	live    map[uint32]*target // by pid, not exited
 	skipped map[uint32]report.Skipped
+	cost    costModel // cost per sample, for the targets' budgets
 }
 
 // attachPID attaches a pid the operator named.
@@ -286,6 +288,11 @@ func (w *watch) snapshotAndReport(final bool) error {
 	}
 	took := time.Since(start)
 	now := time.Now()
+	var progs map[string]snapshot.ProgramStat
+	if w.cfg.BPFStats || tracer.StatsEnabledBySysctl() {
+		progs = w.tr.ProgramStats()
+	}
+	w.cost.update(progs)
 	kept := w.targets[:0]
 	for _, t := range w.targets {
 		if t.exited {
@@ -302,6 +309,9 @@ func (w *watch) snapshotAndReport(final bool) error {
 		// snapshot may hold the new program's samples.
 		if s := snaps[t.id.pid]; s != nil && !replaced {
 			t.observe(s)
+			if !final && !gone {
+				t.enforceBudget(s, w.cost.cost, w.log)
+			}
 		}
 		if gone {
 			t.replaced = replaced
@@ -315,9 +325,7 @@ func (w *watch) snapshotAndReport(final bool) error {
 	doc, profiles, err := w.writeReports()
 	if w.cfg.Publish != nil {
 		u := &report.Update{Doc: doc, Profiles: profiles, MapBytes: w.tr.MapMemory(), SnapshotDuration: took}
-		if w.cfg.BPFStats || tracer.StatsEnabledBySysctl() {
-			u.Programs = w.tr.ProgramStats()
-		}
+		u.Programs = progs
 		w.cfg.Publish(u)
 	}
 	if err != nil {

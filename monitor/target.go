@@ -45,6 +45,7 @@ type target struct {
 	profile     string // the latest leak profile written
 	attachedAt  time.Time
 	pprof       *pprofCheck
+	budget      budgetState
 }
 
 // attachTarget watches the process c with the hooks of its executable: it
@@ -107,6 +108,7 @@ func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, hooks *gobi
 	if err := t.applyRate(cfg.Rate, log); err != nil {
 		return nil, err
 	}
+	t.startBudget(cfg)
 	log.Info("attached", "pid", pid, "ns_pid", t.nsPID, "container", t.containerID, "container_name", t.meta.Name, "pod", t.meta.Pod, "namespace", t.meta.Namespace, "exe", t.exe, "go", t.goVersion,
 		"memprofilerate", t.rateNow, "set_by_leakscope", t.rateChanged, "probe_sets", tr.ProbeSets())
 	return t, nil
@@ -206,8 +208,9 @@ func (t *target) noticeEarlierChange(p RatePolicy, log *slog.Logger) {
 
 // observe feeds one snapshot to the analysis.
 func (t *target) observe(s *snapshot.Snapshot) {
-	if r, err := t.rate.Read(); err == nil {
-		t.rateNow = r // the application may change it itself
+	if r, err := t.rate.Read(); err == nil && r != t.rateNow {
+		t.rateNow = r // the application changed it itself
+		t.att.RateInForce(r, tracer.MonotonicNS())
 	}
 	s.MemProfileRate = t.rateNow
 	_ = t.proc.Refresh() // libraries loaded since attach; fails once it exits
@@ -267,6 +270,7 @@ func (t *target) reportTarget() report.Target {
 			rt.ExactAllocs = analysis.AllocSites(t.last.AllocSites, t.proc, t.maxSuspects)
 		}
 	}
+	t.reportBudget(&rt)
 	t.checkPprof(&rt)
 	if t.exited {
 		rt.Status = report.StatusExited

@@ -108,6 +108,9 @@ type Target struct {
 	// ExactAllocs are the sites allocating the most bytes, counted exactly
 	// (every allocation): only with --mode=all-allocs.
 	ExactAllocs []analysis.AllocSite `json:"exact_allocs,omitempty"`
+	// Cost is what watching costs the target and what its sampling rate
+	// can detect (absent until the first snapshot).
+	Cost *Cost `json:"cost,omitempty"`
 	// Profile is the latest pprof profile written for this target.
 	Profile string `json:"profile,omitempty"`
 	// UpdatedAt is the time of the snapshot the figures come from.
@@ -117,6 +120,33 @@ type Target struct {
 // PreAttachFreesReason is the tracer's loss reason that counts frees of
 // objects sampled before attach (Target.PreAttachFrees).
 const PreAttachFreesReason = "free_unmatched"
+
+// Cost is a target's overhead budget and the sensitivity it leaves.
+type Cost struct {
+	// EffectiveRate is the MemProfileRate in force; ConfiguredRate the
+	// one the rate policy asked for, which the budget never goes under.
+	EffectiveRate  int64 `json:"effective_rate"`
+	ConfiguredRate int64 `json:"configured_rate"`
+	// EstimatedOverhead is watching's cost over the last interval, as a
+	// fraction of one core: sampled allocations per second times the
+	// cost per sample (absent until two snapshots).
+	EstimatedOverhead *float64 `json:"estimated_overhead,omitempty"`
+	// MaxOverhead is the budget, a fraction of one core (0: off).
+	MaxOverhead float64 `json:"max_overhead"`
+	// BudgetActive is true while the budget holds the rate above the
+	// configured one.
+	BudgetActive bool `json:"budget_active"`
+	// DetectionLimit1m and DetectionLimit5m are the smallest leaks, in
+	// bytes per second, that can be named within one and five minutes at
+	// the rate the detector's counts are at (EffectiveRate, or a higher
+	// one whose samples are still live: analysis.DetectionLimit); absent
+	// when none can.
+	DetectionLimit1m *float64 `json:"detection_limit_1m_bytes_per_second,omitempty"`
+	DetectionLimit5m *float64 `json:"detection_limit_5m_bytes_per_second,omitempty"`
+	// Source is where the cost per sample comes from.
+	Source string `json:"cost_source,omitempty"`
+	Note   string `json:"note,omitempty"`
+}
 
 // Observe copies the target-wide figures of snapshot s into t.
 func (t *Target) Observe(s *snapshot.Snapshot) {

@@ -42,6 +42,9 @@ func WriteTable(w io.Writer, doc *Document) error {
 		if t.Error != "" {
 			fmt.Fprintf(&b, "  error: %s\n", t.Error)
 		}
+		if t.Cost != nil {
+			fmt.Fprintf(&b, "  cost: %s\n", t.Cost.Summary())
+		}
 		writePprof(&b, t.Pprof)
 		if len(t.Incomplete) > 0 {
 			fmt.Fprintf(&b, "  incomplete: frees may be missing (%s): no leak verdicts; raise the --max-* capacities\n", strings.Join(t.Incomplete, ", "))

@@ -21,6 +21,15 @@ type Snapshot struct {
 	GCCycles uint64
 	// MemProfileRate is the sampling rate in force in the target (bytes).
 	MemProfileRate int64
+	// RateRef is 0 while the target's MemProfileRate has not changed
+	// since attach. After a change it is the highest of the current rate
+	// and the rates of the samples still live, and the snapshot is
+	// rate-weighted: StackStats.LiveAges
+	// counts each sample taken at rate r with probability r/RateRef (a
+	// fixed choice per object), so that the counts the detector tests are
+	// one Poisson sample at RateRef throughout, and the Est fields hold
+	// every sample scaled with the rate in force when it was taken.
+	RateRef int64
 	// Stacks holds one entry per distinct allocation stack seen.
 	Stacks map[int32]*StackStats
 	// Losses counts data lost, by reason (the Loss* names).
@@ -58,6 +67,12 @@ type StackStats struct {
 	LiveAges []uint64
 	// OldestAllocNS is the kernel monotonic time of the oldest live object.
 	OldestAllocNS uint64
+
+	// Estimates of the true heap, each sample scaled with SampleWeight at
+	// the rate in force when it was taken; set only when Snapshot.RateRef
+	// is (otherwise the one rate scales every sample alike).
+	LiveEstObjects, LiveEstBytes   float64
+	AllocEstObjects, AllocEstBytes float64
 }
 
 // AllocSite is the exact allocation count of one stack, from the

@@ -18,6 +18,8 @@ type Attachment struct {
 	probes *probeSet // shared with other processes of the same executable
 	// allocLinks is the --mode=all-allocs probe, this process's own.
 	allocLinks []link.Link
+	rates      rateTimeline   // guarded by t.mu
+	liveRates  map[int64]bool // rates of the live samples at the last read; guarded by t.mu
 }
 
 // Executable is the key of the probe set the target shares.

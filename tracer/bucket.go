@@ -39,6 +39,7 @@ type targetBuckets struct {
 	byAddr map[uint64]bucketInfo
 	ids    map[string]int32
 	stacks [][]uint64
+	allocs map[uint64]*allocEstimate // by bucket address
 }
 
 // bucket returns the stack and size of the profile bucket at addr in pid,

@@ -22,11 +22,18 @@ func (t *Tracer) Snapshot() (map[uint32]*snapshot.Snapshot, error) {
 	if err := t.readCounters(snaps); err != nil {
 		return nil, err
 	}
-	perBucket, err := t.readBuckets(snaps)
+	rates, refs := t.timelines()
+	for pid, ref := range refs {
+		if s := snaps[pid]; s != nil {
+			s.RateRef = ref
+		}
+	}
+	perBucket, live, err := t.readBuckets(snaps, rates)
 	if err != nil {
 		return nil, err
 	}
-	t.mergeBuckets(snaps, perBucket)
+	t.noteLiveRates(liveRatesOf(live))
+	t.mergeBuckets(snaps, perBucket, live, rates)
 	if err := t.readAllocSites(snaps); err != nil {
 		return nil, fmt.Errorf("reading allocation counts: %w", err)
 	}
@@ -92,9 +99,12 @@ func (bc bucketCounts) at(k bucketKey) *snapshot.StackStats {
 }
 
 // readBuckets reads the per-bucket totals and the live objects of the
-// targets in snaps.
-func (t *Tracer) readBuckets(snaps map[uint32]*snapshot.Snapshot) (bucketCounts, error) {
+// targets in snaps. For a target whose rate has changed (see
+// rateTimeline), live samples are also counted per rate, and its
+// LiveAges keep each at the reference rate (keepSample).
+func (t *Tracer) readBuckets(snaps map[uint32]*snapshot.Snapshot, rates map[uint32]rateTimeline) (bucketCounts, map[bucketKey]liveByRate, error) {
 	perBucket := bucketCounts{}
+	perRate := map[bucketKey]liveByRate{}
 	err := batchAll(t.objs.Stats, func(k bpf.LeakscopeStatsKey, v bpf.LeakscopeStatsVal) {
 		if snaps[k.Tgid] == nil {
 			return
@@ -106,33 +116,64 @@ func (t *Tracer) readBuckets(snaps map[uint32]*snapshot.Snapshot) (bucketCounts,
 		st.Allocs, st.Frees, st.FreedAge = v.Allocs, v.Frees, v.FreedAge
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading stack stats: %w", err)
+		return nil, nil, fmt.Errorf("reading stack stats: %w", err)
 	}
 	err = batchAll(t.objs.Live, func(k bpf.LeakscopeLiveKey, v bpf.LeakscopeLiveVal) {
 		s := snaps[k.Tgid]
 		if s == nil {
 			return
 		}
-		st := perBucket.at(bucketKey{k.Tgid, v.Bucket})
+		bk := bucketKey{k.Tgid, v.Bucket}
+		st := perBucket.at(bk)
 		st.LiveObjects++
+		keep := true
+		if s.RateRef > 0 {
+			r := rates[k.Tgid].at(v.TimeNs)
+			l := perRate[bk]
+			if l == nil {
+				l = liveByRate{}
+				perRate[bk] = l
+			}
+			l[r]++
+			keep = keepSample(k.Addr, v.TimeNs, r, s.RateRef)
+		}
 		age := uint64(0)
 		if s.GCCycles > v.Gc {
 			age = s.GCCycles - v.Gc
 		}
-		st.LiveAges[min(age, maxLiveAge)]++
+		if keep {
+			st.LiveAges[min(age, maxLiveAge)]++
+		}
 		if st.OldestAllocNS == 0 || v.TimeNs < st.OldestAllocNS {
 			st.OldestAllocNS = v.TimeNs
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading live objects: %w", err)
+		return nil, nil, fmt.Errorf("reading live objects: %w", err)
 	}
-	return perBucket, nil
+	return perBucket, perRate, nil
+}
+
+// liveRatesOf is, per target, the rates its live samples were taken at.
+func liveRatesOf(live map[bucketKey]liveByRate) map[uint32]map[int64]bool {
+	out := map[uint32]map[int64]bool{}
+	for k, l := range live {
+		m := out[k.pid]
+		if m == nil {
+			m = map[int64]bool{}
+			out[k.pid] = m
+		}
+		for r := range l {
+			m[r] = true
+		}
+	}
+	return out
 }
 
 // mergeBuckets adds each bucket's counts to the stack it records, read
-// from the target (once per bucket; see bucket.go).
-func (t *Tracer) mergeBuckets(snaps map[uint32]*snapshot.Snapshot, perBucket bucketCounts) {
+// from the target (once per bucket; see bucket.go), and, for a target
+// whose rate has changed, the rate-weighted estimates.
+func (t *Tracer) mergeBuckets(snaps map[uint32]*snapshot.Snapshot, perBucket bucketCounts, live map[bucketKey]liveByRate, rates map[uint32]rateTimeline) {
 	for k, b := range perBucket {
 		s := snaps[k.pid]
 		info, err := t.bucket(k.pid, k.addr)
@@ -143,7 +184,41 @@ func (t *Tracer) mergeBuckets(snaps map[uint32]*snapshot.Snapshot, perBucket buc
 			info.stackID = -1
 		}
 		mergeBucket(s, info, b)
+		tl := rates[k.pid]
+		if len(tl) == 0 {
+			continue
+		}
+		allocs := t.allocEstimate(k, b.Allocs, info.size, tl[len(tl)-1].rate)
+		if s.RateRef > 0 {
+			st := s.Stacks[info.stackID]
+			est := live[k].estimate(info.size)
+			st.LiveEstObjects += est
+			st.LiveEstBytes += est * float64(info.size)
+			st.AllocEstObjects += allocs
+			st.AllocEstBytes += allocs * float64(info.size)
+		}
 	}
+}
+
+// allocEstimate brings the estimate of bucket k's allocations up to its
+// sampled count allocs, the new ones scaled at rate, and returns it.
+func (t *Tracer) allocEstimate(k bucketKey, allocs, size uint64, rate int64) float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tb := t.buckets[k.pid]
+	if tb == nil {
+		return 0
+	}
+	if tb.allocs == nil {
+		tb.allocs = map[uint64]*allocEstimate{}
+	}
+	a := tb.allocs[k.addr]
+	if a == nil {
+		a = &allocEstimate{}
+		tb.allocs[k.addr] = a
+	}
+	a.add(allocs, size, rate)
+	return a.est
 }
 
 // addStacks fills in the PCs of every stack of the snapshots.

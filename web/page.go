@@ -138,6 +138,7 @@ code{font-size:90%}
 <h2>pid {{.PID}}{{if and .NSPID (ne .NSPID .PID)}} (pid {{.NSPID}} in its namespace){{end}} · {{.Exe}}{{if .Pod}} · pod <span class="pod">{{.Namespace}}/{{.Pod}}</span>{{end}}{{if .ContainerID}} · container {{if .ContainerName}}<span class="container-name">{{.ContainerName}}</span> <small class="container-id">{{.ContainerID}}</small>{{else}}{{.ContainerID}}{{end}}{{end}}</h2>
 <p>{{.GoVersion}} · {{.Status}} · MemProfileRate {{.MemProfileRate}}{{if .MemProfileRateSetByLeakscope}} (set by leakscope){{end}} · {{.GCCycles}} GC cycles · {{.SampledAllocs}} sampled allocations, {{.SampledFrees}} frees
 {{if .HasProfile}}· <a href="/profiles/{{.PID}}/leak.pb.gz">leak profile</a> · pprof UI: <a href="/ui/{{.PID}}/flamegraph">flame graph</a>, <a href="/ui/{{.PID}}/top">top</a>, <a href="/ui/{{.PID}}/source">source</a>{{end}}</p>
+{{with .Cost}}<p class="cost">{{.Summary}}</p>{{end}}
 {{if .Error}}<p class="lost">error: {{.Error}}</p>{{end}}
 {{with .GC}}<p class="gc">GC: {{.Summary}} · {{.Settings}}</p>{{end}}
 {{if .Losses}}<p class="lost">data lost: {{range .Losses}}{{.}} {{end}}</p>{{end}}

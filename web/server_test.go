@@ -65,6 +65,7 @@ func update(at time.Time, live int64, secretFile string) *report.Update {
 			GC:             &report.GCRegime{GCRegime: analysis.GCRegime{Summary: "rare GC (0.5 per minute)"}, Settings: "GOGC=400 (environment at exec)"},
 			Pprof: &crosscheck.TargetCheck{URL: "http://127.0.0.1:6060/debug/pprof/heap", Discovered: true, Status: crosscheck.StatusStale,
 				AgreementScore: new(float64), Disagreed: 1, LastError: "connection refused"},
+			Cost: &report.Cost{EffectiveRate: 4 << 20, ConfiguredRate: 512 << 10, EstimatedOverhead: new(0.0042), MaxOverhead: 0.01, BudgetActive: true},
 		}}},
 		Profiles: map[uint32]*profile.Profile{pid: leakProfile(secretFile)},
 	}
@@ -156,7 +157,8 @@ func TestRoutes(t *testing.T) {
 	}
 	for _, want := range []string{`<span class="pprof-disagrees" title="missed frees?">disagrees</span>`, "in use 3.0 MiB",
 		"<code>http://127.0.0.1:6060/debug/pprof/heap</code>, discovered",
-		"pid 4242 (pid 1 in its namespace) · shop · container 0123abcd", "<td>77</td><td>sh</td><td></td><td>not a Go program</td>", "agrees on 0 of 1 suspects", "last error: connection refused"} {
+		"pid 4242 (pid 1 in its namespace) · shop · container 0123abcd",
+		`<p class="cost">watching costs ~0.42% of a core (budget 1%, active: rate 4.0 MiB, configured 512.0 KiB) · names leaks from none within 1 min`, "<td>77</td><td>sh</td><td></td><td>not a Go program</td>", "agrees on 0 of 1 suspects", "last error: connection refused"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/: the cross-check lacks %q", want)
 		}

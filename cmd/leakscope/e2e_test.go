@@ -35,6 +35,7 @@ type suspectsDoc struct {
 		Lost           map[string]uint64 `json:"lost"`
 		Incomplete     []string          `json:"incomplete"`
 		Notes          []string          `json:"notes"`
+		Cost           *costDoc          `json:"cost"`
 		Suspects       []struct {
 			Function    string   `json:"function"`
 			File        string   `json:"file"`

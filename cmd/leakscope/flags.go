@@ -36,6 +36,7 @@ type Flags struct {
 	Out            string
 	KeepProfiles   int
 	MemProfileRate string
+	MaxOverhead    string
 	MaxSuspects    int
 	LogLevel       string
 	StateDir       string
@@ -44,6 +45,7 @@ type Flags struct {
 
 	// Parsed once from the strings above, by parseFlags.
 	Rate       monitor.RatePolicy
+	Budget     float64 // --max-overhead as a fraction of one core
 	Level      slog.Level
 	PprofByPID map[uint32]string // --pprof-url
 
@@ -88,6 +90,7 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.StringVar(&f.Out, "out", "", "directory for suspects.json and pprof files")
 	fs.IntVar(&f.KeepProfiles, "keep-profiles", 60, "leak profiles kept per target in --out (older ones are removed)")
 	fs.StringVar(&f.MemProfileRate, "memprofilerate", "auto", "sampling: auto (turn on at 512 KiB if off), keep (never write), or a byte count")
+	fs.StringVar(&f.MaxOverhead, "max-overhead", "1%", "the most watching may cost each target, in percent of one core (sampling and probes together): a target over it gets a higher MemProfileRate until it calms down (0: no limit)")
 	fs.IntVar(&f.MaxSuspects, "max-suspects", 20, "suspects reported per target")
 	fs.StringArrayVar(&f.PprofURLs, "pprof-url", nil, "the target's own heap profile to cross-check against, dialed from leakscope's network namespace: URL (one --pid) or PID=URL (repeatable)")
 	fs.BoolVar(&f.NoPprofDiscover, "no-pprof-discover", false, "do not look for /debug/pprof/heap on the targets' listening ports (probed from inside the target's network namespace)")
@@ -143,6 +146,9 @@ func parseFlags(args []string) (*Flags, error) {
 	if f.Rate, err = parseRate(f.MemProfileRate); err != nil {
 		return nil, err
 	}
+	if f.Budget, err = parseOverhead(f.MaxOverhead); err != nil {
+		return nil, err
+	}
 	if err := f.Level.UnmarshalText([]byte(f.LogLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
@@ -167,6 +173,16 @@ func parseFlags(args []string) (*Flags, error) {
 		}
 	}
 	return f, nil
+}
+
+// parseOverhead reads --max-overhead: a percentage of one core ("1%",
+// "0.5", "0").
+func parseOverhead(v string) (float64, error) {
+	n, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "%")), 64)
+	if err != nil || n < 0 || n > 100 || n != n {
+		return 0, fmt.Errorf("--max-overhead %q: want a percentage of one core from 0 (no limit) to 100, e.g. 1%%", v)
+	}
+	return n / 100, nil
 }
 
 // configFlags names the flag behind each monitor.Config field that

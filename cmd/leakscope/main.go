@@ -85,6 +85,7 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 		Stdout:       os.Stdout,
 		Publish:      publish,
 		BPFStats:     f.BPFStats,
+		MaxOverhead:  f.Budget,
 		Pprof: monitor.PprofConfig{
 			URLs:     f.PprofByPID,
 			Discover: !f.NoPprofDiscover,

@@ -38,9 +38,15 @@ func main() {
 	leakRate := flag.Int("leak-rate", 2<<20, "bytes leaked per second")
 	churnRate := flag.Int("churn-rate", 64<<20, "bytes of short-lived garbage per second")
 	duration := flag.Duration("duration", 0, "exit 0 after this long (0: run until SIGTERM)")
+	burstAfter := flag.Duration("burst-after", 0, "after this long, churn at -burst-rate instead (0: never)")
+	burstRate := flag.Int("burst-rate", 0, "bytes of short-lived garbage per second after -burst-after")
 	execAfter := flag.Duration("exec-after", 0, "after this long, replace this program by -exec (same pid)")
 	execPath := flag.String("exec", "", "program to execute with -exec-after (args follow the flags)")
 	flag.Parse()
+	var burstAt <-chan time.Time
+	if *burstAfter > 0 {
+		burstAt = time.After(*burstAfter)
+	}
 	var execAt <-chan time.Time
 	if *execAfter > 0 {
 		execAt = time.After(*execAfter)
@@ -69,6 +75,9 @@ func main() {
 		case <-deadline:
 			fmt.Println("done", n)
 			return
+		case <-burstAt:
+			churnPerTick = *burstRate / churnSize / int(time.Second/tick)
+			fmt.Println("burst", *burstRate)
 		case <-execAt:
 			fmt.Println("exec", *execPath)
 			argv := append([]string{*execPath}, flag.Args()...)

@@ -35,7 +35,7 @@ var (
 		{"1GBps", "throttled to 1 GB/s"},
 		{"100MBps", "throttled to 100 MB/s"},
 	}
-	monitorVariants = []string{"baseline", "sampling", "gc-probe", "leakscope", "all-allocs", "pprof-poll"}
+	monitorVariants = []string{"baseline", "sampling", "gc-probe", "leakscope", "leakscope-budget", "all-allocs", "pprof-poll"}
 	watchTargets    = []int{1, 10, 50}
 	snapshotSizes   = []string{"100K", "1000K"}
 )
@@ -276,6 +276,7 @@ func render(w io.Writer, r *result, cmd string, m machine, now time.Time) {
 	p("in the same invocation, interleaved with the variant.\n\n")
 
 	renderGoals(p, r)
+	renderBudget(p, r)
 	p("## Summary\n\n")
 	pro, ent := "BenchmarkProbeHit/prologue", "BenchmarkProbeHit/entry"
 	p("- One probe hit where leakscope attaches (`PUSHQ BP`): %s ns (trap %s ns,\n",

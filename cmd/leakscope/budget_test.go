@@ -1,0 +1,205 @@
+package main_test
+
+import (
+	"fmt"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leakscope/leakscope/internal/testutil"
+)
+
+// costDoc is a target's "cost" in suspects.json.
+type costDoc struct {
+	EffectiveRate     int64    `json:"effective_rate"`
+	ConfiguredRate    int64    `json:"configured_rate"`
+	EstimatedOverhead *float64 `json:"estimated_overhead"`
+	MaxOverhead       float64  `json:"max_overhead"`
+	BudgetActive      bool     `json:"budget_active"`
+	Limit1m           *float64 `json:"detection_limit_1m_bytes_per_second"`
+	Limit5m           *float64 `json:"detection_limit_5m_bytes_per_second"`
+	Source            string   `json:"cost_source"`
+}
+
+func (c *costDoc) String() string {
+	if c == nil {
+		return "<no cost>"
+	}
+	o := math.NaN()
+	if c.EstimatedOverhead != nil {
+		o = *c.EstimatedOverhead
+	}
+	return fmt.Sprintf("rate %d (configured %d), overhead %.4f%% of a core (budget %.4f%%), active %v",
+		c.EffectiveRate, c.ConfiguredRate, 100*o, 100*c.MaxOverhead, c.BudgetActive)
+}
+
+// TestBudget: with the default budget (1% of one core), a target that
+// does nothing but allocate (one goroutine at full speed: thousands of
+// samples a second at 512 KiB) gets a higher MemProfileRate and ends
+// under the budget, while a corpus-like target (testdata/leaky: 16 MiB/s
+// of churn and a 2 MiB/s leak, ~0.03% of a core) keeps its rate.
+func TestBudget(t *testing.T) {
+	testutil.RequireBPF(t)
+	if testing.Short() {
+		t.Skip("watches for 40 s")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	leakscope := buildLeakscope(t, dir)
+	allocs := testutil.StartInteractive(t, testutil.Build(t, dir, "allocs", "./testdata/bench/allocs"), "-workers=1")
+	leaky := testutil.Start(t, testutil.Build(t, dir, "leaky", "./testdata/leaky"), "-leak=map", "-churn-rate=16777216", "-duration=60s")
+	allocs.WaitLine(t, "ready", 10*time.Second)
+	leaky.WaitLine(t, "ready", 10*time.Second)
+
+	out := t.TempDir()
+	cmd := exec.Command(leakscope, "--pid", strconv.Itoa(allocs.PID()), "--pid", strconv.Itoa(leaky.PID()),
+		"--interval=5s", "--duration=40s", "--out", out)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("leakscope: %v\n%s", err, b)
+	}
+	t.Logf("leakscope output:\n%s", b)
+	doc := readSuspects(t, filepath.Join(out, "suspects.json"))
+
+	busy := doc.Targets[indexOfPID(t, doc, allocs.PID())].Cost
+	t.Logf("full speed: %v", busy)
+	if busy == nil || busy.EstimatedOverhead == nil || busy.MaxOverhead != 0.01 || busy.ConfiguredRate != 512<<10 {
+		t.Fatalf("full-speed target: cost %v, want an estimate against the default 1%% budget", busy)
+	}
+	if !busy.BudgetActive || busy.EffectiveRate <= busy.ConfiguredRate {
+		t.Errorf("full-speed target: the budget did not engage: %v", busy)
+	}
+	if *busy.EstimatedOverhead > busy.MaxOverhead {
+		t.Errorf("full-speed target still over budget at the end: %v", busy)
+	}
+
+	calm := doc.Targets[indexOfPID(t, doc, leaky.PID())].Cost
+	t.Logf("corpus-like: %v", calm)
+	if calm == nil || calm.EstimatedOverhead == nil {
+		t.Fatalf("leaky target: no estimate: %v", calm)
+	}
+	if calm.BudgetActive || calm.EffectiveRate != 512<<10 {
+		t.Errorf("leaky target: the budget engaged: %v", calm)
+	}
+	if o := *calm.EstimatedOverhead; o <= 0 || o > 0.0025 {
+		t.Errorf("leaky target: overhead %.4f%%, want above 0 and far under the budget", 100*o)
+	}
+
+	// The detection limit grows with the rate: what the budget costs in
+	// sensitivity.
+	for _, c := range []*costDoc{busy, calm} {
+		if c.Limit1m == nil || c.Limit5m == nil || *c.Limit5m >= *c.Limit1m {
+			t.Fatalf("detection limits %v, %v: want both, 5 min below 1 min", c.Limit1m, c.Limit5m)
+		}
+	}
+	want := *calm.Limit1m * float64(busy.EffectiveRate) / float64(calm.EffectiveRate)
+	if math.Abs(*busy.Limit1m-want) > 0.01*want {
+		t.Errorf("full-speed target: 1 min detection limit %.0f B/s at rate %d, want %.0f (the calm target's scaled by the rate)",
+			*busy.Limit1m, busy.EffectiveRate, want)
+	}
+}
+
+// TestBudgetRateChangeMidLeak: two identical leaking targets (a 2 MiB/s
+// map leak under 16 MiB/s of churn); 40 s in, one of them starts churning
+// 128 MiB/s, which puts it over a small budget (0.05% of a core), so its
+// MemProfileRate is raised mid-leak (to 4 MiB: 8 times fewer samples).
+// Both must still be named leak at the same site. Their estimated live
+// bytes at the site, each over what the target says it leaked (its last
+// "alive" count; the ratio also holds the map's own growth), must agree
+// within 30%: samples taken before and after the change are each scaled
+// with their own rate. At 4 MiB the ~210 MiB leaked after the change are
+// ~52 samples, so the moved target's estimate has ~10% sampling noise
+// (1 sd; runs gave ratios 3.9% and ~10% apart): 30% is 3 sd, while one
+// rate for every sample would put it at 0.4 (512 KiB) or 3.1 (4 MiB)
+// times the truth. The ratio to each one's own count allows for a burst
+// that makes the moved target miss ticks. The growth of each must be
+// within 40% of the nominal leak rate
+// (the old-bytes slope lags the leak when GC is rare: the steady target,
+// collecting every ~3 s, showed 0.74-0.82 of it, the moved one, which the
+// burst makes collect more often, 0.94-1.03).
+func TestBudgetRateChangeMidLeak(t *testing.T) {
+	testutil.RequireBPF(t)
+	if testing.Short() {
+		t.Skip("watches for 150 s")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	leakscope := buildLeakscope(t, dir)
+	bin := testutil.Build(t, dir, "leaky", "./testdata/leaky")
+	const leakRate = 2 << 20
+	args := []string{"-leak=map", "-leak-rate=" + strconv.Itoa(leakRate), "-churn-rate=16777216", "-duration=200s"}
+	moved := testutil.Start(t, bin, append(args, "-burst-after=40s", "-burst-rate=134217728")...)
+	steady := testutil.Start(t, bin, args...)
+	moved.WaitLine(t, "ready", 10*time.Second)
+	steady.WaitLine(t, "ready", 10*time.Second)
+
+	out := t.TempDir()
+	cmd := exec.Command(leakscope, "--pid", strconv.Itoa(moved.PID()), "--pid", strconv.Itoa(steady.PID()),
+		"--interval=5s", "--duration=150s", "--max-overhead=0.05%", "--out", out)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("leakscope: %v\n%s", err, b)
+	}
+	t.Logf("leakscope output (tail):\n%s", tail(string(b), 40))
+	leaked := map[string]float64{"moved": lastAlive(t, moved) * 1024, "steady": lastAlive(t, steady) * 1024}
+	if moved.WaitLine(t, "burst", time.Second) == "" {
+		t.Fatal("the moved target never burst")
+	}
+	doc := readSuspects(t, filepath.Join(out, "suspects.json"))
+
+	live := map[string]float64{}
+	for _, c := range []struct {
+		name    string
+		p       *testutil.Process
+		changed bool
+	}{{"moved", moved, true}, {"steady", steady, false}} {
+		tgt := doc.Targets[indexOfPID(t, doc, c.p.PID())]
+		t.Logf("%s: %v", c.name, tgt.Cost)
+		if tgt.Cost == nil || tgt.Cost.BudgetActive != c.changed || (tgt.Cost.EffectiveRate > 512<<10) != c.changed {
+			t.Errorf("%s target: cost %v, want the budget active: %v", c.name, tgt.Cost, c.changed)
+		}
+		if len(tgt.Suspects) == 0 || tgt.Suspects[0].Function != "main.leakMap" || tgt.Suspects[0].Verdict != "leak" {
+			t.Errorf("%s target: suspects %+v, want main.leakMap named leak first", c.name, tgt.Suspects)
+			continue
+		}
+		g := tgt.Suspects[0].Growth
+		live[c.name] = tgt.Suspects[0].LiveBytes
+		t.Logf("%s target: growth %.0f B/s (true %d), live %.0f B", c.name, g, leakRate, tgt.Suspects[0].LiveBytes)
+		if math.Abs(g-leakRate) > 0.4*leakRate {
+			t.Errorf("%s target: growth %.0f B/s, want %d within 40%%", c.name, g, leakRate)
+		}
+	}
+	if len(live) == 2 {
+		m, s := live["moved"]/leaked["moved"], live["steady"]/leaked["steady"]
+		t.Logf("estimated live bytes over bytes leaked: moved %.3f (%.0f / %.0f), steady %.3f (%.0f / %.0f)",
+			m, live["moved"], leaked["moved"], s, live["steady"], leaked["steady"])
+		if math.Abs(m/s-1) > 0.3 || m < 0.7 || m > 1.5 {
+			t.Errorf("live bytes at the leak site over bytes leaked: moved %.3f, steady %.3f: want within 30%% of each other", m, s)
+		}
+	}
+}
+
+// lastAlive is the leak count of testdata/leaky's last "alive N" line.
+func lastAlive(t *testing.T, p *testutil.Process) float64 {
+	t.Helper()
+	lines := p.Lines()
+	for i := len(lines) - 1; i >= 0; i-- {
+		if n, ok := strings.CutPrefix(lines[i], "alive "); ok {
+			v, err := strconv.ParseFloat(n, 64)
+			if err == nil {
+				return v
+			}
+		}
+	}
+	t.Fatalf("pid %d printed no alive line: %q", p.PID(), lines)
+	return 0
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

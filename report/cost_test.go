@@ -1,0 +1,26 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestCostSummary(t *testing.T) {
+	over, l1, l5 := 0.0041, 2.7e6, 4.6e5
+	c := &Cost{EffectiveRate: 16 << 20, ConfiguredRate: 512 << 10, EstimatedOverhead: &over, MaxOverhead: 0.01,
+		BudgetActive: true, DetectionLimit1m: &l1, DetectionLimit5m: &l5}
+	want := "watching costs ~0.41% of a core (budget 1%, active: rate 16.0 MiB, configured 512.0 KiB) · names leaks from 2.6 MiB/s within 1 min, 449.2 KiB/s within 5 min"
+	if got := c.Summary(); got != want {
+		t.Errorf("summary\n got %s\nwant %s", got, want)
+	}
+	c = &Cost{EffectiveRate: 512 << 10, ConfiguredRate: 512 << 10}
+	if got := c.Summary(); !strings.Contains(got, "(not yet estimated) (no budget)") || !strings.Contains(got, "none within 1 min") {
+		t.Errorf("no estimate, no budget, no limit: %s", got)
+	}
+	var b bytes.Buffer
+	doc := &Document{Targets: []Target{{PID: 1, Status: StatusWatching, Cost: &Cost{EstimatedOverhead: &over, MaxOverhead: 0.01}}}}
+	if err := WriteTable(&b, doc); err != nil || !strings.Contains(b.String(), "\n  cost: watching costs ~0.41% of a core (budget 1%)") {
+		t.Errorf("table: %v\n%s", err, b.String())
+	}
+}
