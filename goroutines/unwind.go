@@ -1,0 +1,89 @@
+package goroutines
+
+import "encoding/binary"
+
+// unwindWaiting replaces, for each waiting goroutine, the saved
+// (pc, sp, bp) in G.Stack by its frames: the top MaxStackRead bytes of
+// every such stack are read in batches, then each is walked by frame
+// pointers within what was read.
+func (r *Reader) unwindWaiting(s *Snapshot) error {
+	var idx []int
+	var addrs []uint64
+	var bufs [][]byte
+	flush := func() error {
+		ok := make([]bool, len(bufs))
+		if err := r.mem.ReadBatch(addrs, bufs, ok); err != nil {
+			return err
+		}
+		for k, i := range idx {
+			g := &s.Goroutines[i]
+			if !ok[k] {
+				s.Truncated[TruncUnread]++
+				g.Stack = g.Stack[:1]
+				continue
+			}
+			var why string
+			g.Stack, why = walkFrames(g.Stack[0], g.Stack[2], addrs[k], bufs[k], r.cfg.MaxDepth)
+			if why != "" {
+				s.Truncated[why]++
+			}
+		}
+		idx, addrs, bufs = idx[:0], addrs[:0], bufs[:0]
+		return nil
+	}
+	for i := range s.Goroutines {
+		g := &s.Goroutines[i]
+		if g.Stack == nil {
+			continue
+		}
+		sp := g.Stack[1]
+		if sp < g.StackLo || sp >= g.StackHi {
+			s.Truncated[TruncUnread]++
+			g.Stack = g.Stack[:1]
+			continue
+		}
+		n := min(g.StackHi-sp, uint64(r.cfg.MaxStackRead))
+		idx = append(idx, i)
+		addrs = append(addrs, sp)
+		bufs = append(bufs, make([]byte, n))
+		if len(bufs) == iovMax {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(bufs) > 0 {
+		return flush()
+	}
+	return nil
+}
+
+// walkFrames follows the frame-pointer chain from bp through mem (a copy of
+// the stack from address base): each frame record holds the caller's frame
+// pointer at fp and the return address at fp+8 (amd64; the arm64 Go ABI
+// keeps the same record). It stops at a zero or non-increasing frame
+// pointer (the chain's end or a torn read), and says why if it stopped
+// early.
+func walkFrames(pc, bp, base uint64, mem []byte, maxDepth int) ([]uint64, string) {
+	stack := []uint64{pc}
+	for fp := bp; fp != 0; {
+		if len(stack) >= maxDepth {
+			return stack, TruncDepth
+		}
+		if fp < base || fp-base+16 > uint64(len(mem)) {
+			return stack, TruncOutside
+		}
+		off := fp - base
+		next := binary.LittleEndian.Uint64(mem[off:])
+		ret := binary.LittleEndian.Uint64(mem[off+8:])
+		if ret == 0 {
+			break
+		}
+		stack = append(stack, ret)
+		if next != 0 && next <= fp {
+			break
+		}
+		fp = next
+	}
+	return stack, ""
+}
