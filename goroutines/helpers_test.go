@@ -57,4 +57,3 @@ func openFixture(t *testing.T, p *testutil.Process) *fixture {
 	}
 	return &fixture{proc: p, sym: sym, reader: r, exe: exe}
 }
-

@@ -81,13 +81,13 @@ type Snapshot struct {
 // Reasons a g or a stack is dropped, counted in Snapshot.Dropped and
 // Snapshot.Truncated.
 const (
-	DropUnreadable = "unreadable"   // the g could not be read (freed, unmapped)
-	DropStatus     = "bad_status"   // atomicstatus is no known state
-	DropGoid       = "bad_goid"     // goid zero or implausibly large
+	DropUnreadable = "unreadable" // the g could not be read (freed, unmapped)
+	DropStatus     = "bad_status" // atomicstatus is no known state
+	DropGoid       = "bad_goid"   // goid zero or implausibly large
 	DropDuplicate  = "duplicate_goid"
-	DropGoPC       = "bad_gopc"     // gopc outside the text
-	DropStartPC    = "bad_startpc"  // startpc not at a function's entry
-	DropStack      = "bad_stack"    // stack bounds inverted or implausible
+	DropGoPC       = "bad_gopc"    // gopc outside the text
+	DropStartPC    = "bad_startpc" // startpc not at a function's entry
+	DropStack      = "bad_stack"   // stack bounds inverted or implausible
 	TruncUnread    = "stack_unreadable"
 	TruncDepth     = "max_depth"
 	TruncOutside   = "frame_outside_read"

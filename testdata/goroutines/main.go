@@ -17,7 +17,7 @@
 //   - pool: a fixed pool of workers waiting for jobs.
 //   - requests: per-request goroutines that finish within 400 ms.
 //   - boot: long-lived background goroutines started at boot.
-//   - burst: fan-out bursts of goroutines that drain within ~2 s.
+//   - burst: every 10 s, a fan-out of 300 goroutines that drain over 8 s.
 package main
 
 import (
@@ -59,7 +59,7 @@ var starters = map[string]func(every time.Duration){
 	"pool":     startPool,
 	"requests": func(time.Duration) { go repeat(20*time.Millisecond, request) },
 	"boot":     startBoot,
-	"burst":    func(time.Duration) { go repeat(5*time.Second, burst) },
+	"burst":    func(time.Duration) { go repeat(10*time.Second, burst) },
 }
 
 func repeat(every time.Duration, fn func()) {
@@ -205,5 +205,5 @@ func burst() {
 
 func fanOut(wg *sync.WaitGroup, i int) {
 	defer wg.Done()
-	time.Sleep(time.Duration(500+i*5) * time.Millisecond)
+	time.Sleep(time.Duration(500+i*25) * time.Millisecond)
 }
