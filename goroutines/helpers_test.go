@@ -1,6 +1,7 @@
 package goroutines_test
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -31,7 +32,9 @@ func startFixture(t *testing.T, b testutil.GoBuild, args ...string) *fixture {
 	if err != nil || len(src) == 0 {
 		t.Fatalf("fixture sources: %v", err)
 	}
-	if err := b.Build(dir, bin, src...); err != nil {
+	if err := b.Build(dir, bin, src...); errors.Is(err, testutil.ErrToolchain) {
+		t.Skipf("%s: %v", b.Name(), err)
+	} else if err != nil {
 		t.Fatal(err)
 	}
 	p := testutil.Start(t, bin, args...)

@@ -7,12 +7,27 @@ import (
 	"github.com/leakscope/leakscope/internal/testutil"
 )
 
+// readBuilds are the builds the reader is checked on: the machine's go as
+// built by default, PIE and stripped (allgs found by decoding), and older
+// and newer releases (their own g layouts).
+var readBuilds = []testutil.GoBuild{
+	{}, {PIE: true}, {LDFlags: "-s -w"},
+	{Toolchain: "go1.19.13"}, {Toolchain: "go1.22.12"}, {Toolchain: "go1.27.4", LDFlags: "-s -w"},
+}
+
 // TestReadChanSendLeak reads a process that leaks goroutines blocked on a
 // channel send and checks what a user would: they are found, waiting in
-// "chan send", created in main.leakChanSend,
-// with main.sendResult among the frames where they block.
+// "chan send", created in main.leakChanSend, with main.sendResult among
+// the frames where they block; in every build of readBuilds.
 func TestReadChanSendLeak(t *testing.T) {
-	f := startFixture(t, testutil.GoBuild{}, "-cases", "chansend", "-every", "20ms")
+	for _, b := range readBuilds {
+		b.GOARCH = "amd64"
+		t.Run(b.Name(), func(t *testing.T) { readChanSendLeak(t, b) })
+	}
+}
+
+func readChanSendLeak(t *testing.T, b testutil.GoBuild) {
+	f := startFixture(t, b, "-cases", "chansend", "-every", "20ms")
 	time.Sleep(time.Second)
 	s, err := f.reader.Read()
 	if err != nil {
