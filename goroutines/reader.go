@@ -15,7 +15,7 @@ type Config struct {
 	// MaxDepth caps the frames unwound per waiting goroutine (default 32).
 	MaxDepth int
 	// MaxStackRead caps the bytes of one goroutine's stack read to unwind
-	// it (default 16 KiB): the frames of interest are at its top.
+	// it (default 8 KiB): the frames of interest are at its top.
 	MaxStackRead int
 }
 
@@ -23,7 +23,7 @@ type Config struct {
 const (
 	DefaultMaxGoroutines = 200_000
 	DefaultMaxDepth      = 32
-	DefaultMaxStackRead  = 16 << 10
+	DefaultMaxStackRead  = 8 << 10
 	// maxAllgs is the length beyond which allgs is not believed.
 	maxAllgs = 1 << 26
 	// maxGoid: goids are handed out in batches of 16 per P from 1; a
@@ -76,6 +76,9 @@ type Snapshot struct {
 	// by reason.
 	Dropped   map[string]int
 	Truncated map[string]int
+	// StacksReused counts stacks not read again: their goroutine had not
+	// run since the previous Read.
+	StacksReused int
 }
 
 // Reasons a g or a stack is dropped, counted in Snapshot.Dropped and
@@ -104,6 +107,7 @@ type Reader struct {
 	textLo uint64 // run-time
 	textHi uint64
 	entry  map[uint64]bool // run-time startpc -> is a function entry
+	memo   map[uint64]stackMemo
 }
 
 // ErrUnverified means the target's goroutine list or g layout could not

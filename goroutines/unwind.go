@@ -2,11 +2,22 @@ package goroutines
 
 import "encoding/binary"
 
+// stackMemo is a goroutine's unwound stack and the saved registers it was
+// unwound from: a goroutine that has not run since (same goid, pc, sp and
+// bp) has the same stack, which is then not read again. Leaked goroutines
+// never run: their stacks are read once.
+type stackMemo struct {
+	pc, sp, bp uint64
+	stack      []uint64
+}
+
 // unwindWaiting replaces, for each waiting goroutine, the saved
 // (pc, sp, bp) in G.Stack by its frames: the top MaxStackRead bytes of
-// every such stack are read in batches, then each is walked by frame
-// pointers within what was read.
+// every stack not unwound before are read in batches, then each is walked
+// by frame pointers within what was read.
 func (r *Reader) unwindWaiting(s *Snapshot) error {
+	memo := make(map[uint64]stackMemo, len(r.memo))
+	defer func() { r.memo = memo }()
 	var idx []int
 	var addrs []uint64
 	var bufs [][]byte
@@ -23,9 +34,12 @@ func (r *Reader) unwindWaiting(s *Snapshot) error {
 				continue
 			}
 			var why string
-			g.Stack, why = walkFrames(g.Stack[0], g.Stack[2], addrs[k], bufs[k], r.cfg.MaxDepth)
+			pc, sp, bp := g.Stack[0], g.Stack[1], g.Stack[2]
+			g.Stack, why = walkFrames(pc, bp, addrs[k], bufs[k], r.cfg.MaxDepth)
 			if why != "" {
 				s.Truncated[why]++
+			} else {
+				memo[g.ID] = stackMemo{pc, sp, bp, g.Stack}
 			}
 		}
 		idx, addrs, bufs = idx[:0], addrs[:0], bufs[:0]
@@ -36,7 +50,13 @@ func (r *Reader) unwindWaiting(s *Snapshot) error {
 		if g.Stack == nil {
 			continue
 		}
-		sp := g.Stack[1]
+		pc, sp, bp := g.Stack[0], g.Stack[1], g.Stack[2]
+		if m, ok := r.memo[g.ID]; ok && m.pc == pc && m.sp == sp && m.bp == bp {
+			g.Stack = m.stack
+			memo[g.ID] = m
+			s.StacksReused++
+			continue
+		}
 		if sp < g.StackLo || sp >= g.StackHi {
 			s.Truncated[TruncUnread]++
 			g.Stack = g.Stack[:1]
