@@ -71,4 +71,6 @@ type Config struct {
 	// per probe hit) so that Update.Programs is filled.
 	BPFStats bool
 	Pprof    PprofConfig
+	// Goroutines reads each target's goroutines every interval.
+	Goroutines GoroutineConfig
 }

@@ -42,6 +42,7 @@ type target struct {
 	profile     string // the latest leak profile written
 	attachedAt  time.Time
 	pprof       *pprofCheck
+	gor         *goroutineWatch // nil until attached
 }
 
 // attach watches the process c with the hooks of its executable: it
@@ -103,6 +104,7 @@ func attach(tr *tracer.Tracer, cache *symbolize.Cache, c candidate, hooks *gobin
 	if err := t.applyRate(cfg.Rate, log); err != nil {
 		return nil, err
 	}
+	t.startGoroutines(cfg.Goroutines, log)
 	log.Info("attached", "pid", pid, "ns_pid", t.nsPID, "container", t.containerID, "exe", t.exe, "go", t.goVersion,
 		"memprofilerate", t.rateNow, "set_by_leakscope", t.rateChanged, "probe_sets", tr.ProbeSets())
 	return t, nil
@@ -210,6 +212,7 @@ func (t *target) observe(s *tracer.Snapshot) {
 	t.last = s
 	t.analysis.Add(s, t.proc)
 	t.observePprof(s)
+	t.observeGoroutines()
 }
 
 func orUnknown(v string) string {
@@ -258,6 +261,7 @@ func (t *target) reportTarget() report.Target {
 		}
 	}
 	t.checkPprof(&rt)
+	rt.Goroutines = t.goroutineSection()
 	if t.exited {
 		rt.Status = report.StatusExited
 	}

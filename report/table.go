@@ -42,6 +42,7 @@ func WriteTable(w io.Writer, doc *Document) error {
 		for _, n := range t.Notes {
 			fmt.Fprintf(&b, "  note: %s\n", n)
 		}
+		writeGoroutines(&b, t.Goroutines)
 		writeExactAllocs(&b, t.ExactAllocs)
 		if len(t.Suspects) == 0 {
 			b.WriteString("  no suspects\n")

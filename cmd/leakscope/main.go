@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/monitor"
 	"github.com/leakscope/leakscope/report"
 )
@@ -98,6 +99,11 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 			Discover: !f.NoPprofDiscover,
 			GC:       f.PprofGC,
 			Interval: f.PprofInterval,
+		},
+		Goroutines: monitor.GoroutineConfig{
+			Off:     f.NoGoroutines,
+			Read:    goroutines.Config{MaxGoroutines: f.MaxGoroutines},
+			Verdict: goroutines.TrackerConfig{MinOldAge: f.GoroutineMinAge, MinWindow: f.GoroutineMinWindow, MaxSuspects: f.MaxSuspects},
 		},
 	}, log)
 }
