@@ -15,7 +15,9 @@ import (
 // a watched target; only the status for a target whose part failed.
 func TestGoroutineSeries(t *testing.T) {
 	u := sampleUpdate()
-	site := func(fn string, line int) goroutines.Site { return goroutines.Site{Function: fn, File: "main.go", Line: line} }
+	site := func(fn string, line int) goroutines.Site {
+		return goroutines.Site{Function: fn, File: "main.go", Line: line}
+	}
 	u.Doc.Targets[0].Goroutines = &report.Goroutines{Status: report.GoroutinesWatching, ReadSeconds: 0.002,
 		Summary: goroutines.Summary{Live: map[string]int{"waiting": 40, "running": 2}, Skipped: 3, Dropped: map[string]int{"bad_status": 1}},
 		Suspects: []goroutines.Suspect{
