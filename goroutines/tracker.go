@@ -134,7 +134,7 @@ type group struct {
 	origin
 	series    []point     // one per snapshot, oldest first, within the window
 	arrivals  []time.Time // when a goroutine of the group became overdue
-	deaths    []time.Time // when an overdue or pre-attach one ended
+	deaths    []time.Time // when an overdue one ended
 	lifetimes []float64   // seconds, of goroutines born after attach that ended
 	// This snapshot's members.
 	count, overdue, preAttach int
@@ -350,7 +350,9 @@ func (t *Tracker) endMissing(now time.Time, complete bool) {
 				gr.lifetimes = gr.lifetimes[len(gr.lifetimes)-maxLifetimes:]
 			}
 		}
-		if tr.overdue || tr.preAttach {
+		// A pre-attach goroutine is known to be overdue once it has been
+		// seen for the overdue age; before that its end says nothing.
+		if tr.overdue || (tr.preAttach && now.Sub(tr.firstSeen).Seconds() >= t.oldAge(gr)) {
 			gr.deaths = append(gr.deaths, now)
 		}
 		delete(t.gs, id)

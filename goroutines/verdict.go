@@ -28,7 +28,8 @@ type Evidence struct {
 	OverdueAgeSeconds float64 `json:"overdue_age_seconds"`
 	// Arrivals counts goroutines born since attach that became overdue in
 	// the window, ArrivalSnapshots the snapshots they did so in; Deaths
-	// the overdue or pre-attach goroutines that ended in the window.
+	// the overdue goroutines that ended in the window (pre-attach ones
+	// count once seen for the overdue age).
 	Arrivals         int `json:"arrivals"`
 	ArrivalSnapshots int `json:"arrival_snapshots"`
 	// ArrivalSpanSeconds is from the first arrival in the window to the
