@@ -22,8 +22,12 @@ import (
 // expectation is a case's expect.json.
 type expectation struct {
 	LeakSites []string `json:"leak_sites"`
-	MaxWatch  string   `json:"max_watch"`
-	Notes     string   `json:"notes"`
+	// GoroutineLeakSites are the creation sites (functions holding the
+	// `go` statement) whose goroutines must be judged leak; see
+	// goroutines_test.go.
+	GoroutineLeakSites []string `json:"goroutine_leak_sites"`
+	MaxWatch           string   `json:"max_watch"`
+	Notes              string   `json:"notes"`
 }
 
 // suspectsDoc is the part of the suspects.json contract read here.
@@ -40,6 +44,7 @@ type suspectsDoc struct {
 			Verdict     string  `json:"verdict"`
 			FirstLeakAt string  `json:"first_leak_at"`
 		} `json:"suspects"`
+		Goroutines *goroutineSection `json:"goroutines"`
 	} `json:"targets"`
 }
 
@@ -65,6 +70,7 @@ type result struct {
 	growth     []string // growth estimate of each expected site found
 	samples    uint64
 	polledLeak map[string]time.Duration // first leak verdict seen while polling suspects.json, since attach
+	gor        goroutineResult
 }
 
 const parallelCases = 2
@@ -259,10 +265,16 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 		}
 	}
 
+	judgeGoroutines(&r, tgt.Goroutines, attached)
+	if !c.leak() && c.goroutineLeak() {
+		r.pass = r.gor.pass // its g structs and buffers may rightly be heap leaks
+		r.why = r.gor.why
+		return r
+	}
 	if !c.leak() {
-		r.pass = len(r.leakFuncs) == 0
+		r.pass = len(r.leakFuncs) == 0 && r.gor.pass
 		if !r.pass {
-			r.why = fmt.Sprintf("control got leak verdicts on %v; top suspects %v", r.leakFuncs, r.top)
+			r.why = fmt.Sprintf("control got leak verdicts on %v; top suspects %v; %s", r.leakFuncs, r.top, r.gor.why)
 		}
 		return r
 	}
@@ -290,9 +302,12 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 			r.detectOK = false
 		}
 	}
-	r.pass = len(missing) == 0
-	if !r.pass {
+	r.pass = len(missing) == 0 && r.gor.pass
+	if len(missing) > 0 {
 		r.why = fmt.Sprintf("expected leak sites %v not among the top 3 with verdict leak; top suspects %v", missing, r.top)
+	}
+	if !r.gor.pass {
+		r.why += r.gor.why
 	}
 	return r
 }
@@ -334,6 +349,9 @@ func render(results []result, elapsed time.Duration) string {
 	var leakCases, found, expSites, foundSites, controls, falseLeaks, falseControls int
 	for _, r := range results {
 		exp := "none (control)"
+		if !r.c.leak() && r.c.goroutineLeak() {
+			exp = "none judged (goroutine leak)"
+		}
 		if r.c.leak() {
 			exp = strings.Join(r.c.expect.LeakSites, ", ")
 		}
@@ -377,7 +395,7 @@ func render(results []result, elapsed time.Duration) string {
 					}
 				}
 			}
-		} else {
+		} else if !r.c.goroutineLeak() { // a goroutine-leak case's heap is not judged
 			controls++
 			falseLeaks += len(r.leakFuncs)
 			if len(r.leakFuncs) > 0 {
@@ -388,5 +406,6 @@ func render(results []result, elapsed time.Duration) string {
 	fmt.Fprintf(&b, "\nRecall on leak cases: %d/%d cases (%d/%d expected sites among the top 3 with verdict leak).\n", found, leakCases, foundSites, expSites)
 	fmt.Fprintf(&b, "False leak verdicts on controls: %d (on %d of %d controls).\n", falseLeaks, falseControls, controls)
 	fmt.Fprintf(&b, "Corpus run time: %s (%d cases, %d at a time).\n", elapsed.Round(time.Second), len(results), parallelCases)
+	renderGoroutines(&b, results)
 	return b.String()
 }

@@ -17,11 +17,11 @@ type TrackerConfig struct {
 	// Window is the sliding evidence window (default 5m).
 	Window time.Duration
 	// MinWindow is the least time over which goroutines could have become
-	// overdue before a `leak` verdict (default 60s): no verdict from one
-	// snapshot or a short burst.
+	// overdue before a `leak` verdict (default 50s): no verdict from one
+	// snapshot or a short burst. It matches the heap detector's.
 	MinWindow time.Duration
 	// MinOldAge is the least age for a goroutine to be overdue (default
-	// 30s); a group whose members are seen to end later than that uses
+	// 20s); a group whose members are seen to end later than that uses
 	// overdueFactor times their usual lifetime instead.
 	MinOldAge time.Duration
 	// Alpha is the significance a `leak` needs (default 0.01: seven
@@ -41,8 +41,8 @@ type TrackerConfig struct {
 // Defaults.
 const (
 	DefaultWindow        = 5 * time.Minute
-	DefaultMinWindow     = 60 * time.Second
-	DefaultMinOldAge     = 30 * time.Second
+	DefaultMinWindow     = 50 * time.Second
+	DefaultMinOldAge     = 20 * time.Second
 	DefaultAlpha         = 0.01
 	DefaultWatchAlpha    = 0.05
 	DefaultMaxGroups     = 2000
