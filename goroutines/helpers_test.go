@@ -23,7 +23,13 @@ type fixture struct {
 
 // startFixture builds testdata/goroutines with b (the machine's go when
 // b.Toolchain is empty), runs it with args and opens a Reader on it.
-func startFixture(t *testing.T, b testutil.GoBuild, args ...string) *fixture {
+func startFixture(t testing.TB, b testutil.GoBuild, args ...string) *fixture {
+	t.Helper()
+	return startFixtureConfig(t, b, goroutines.Config{}, args...)
+}
+
+// startFixtureConfig is startFixture with a Reader configuration.
+func startFixtureConfig(t testing.TB, b testutil.GoBuild, cfg goroutines.Config, args ...string) *fixture {
 	t.Helper()
 	testutil.RequireBPF(t) // reading another process's memory needs root
 	dir := t.TempDir()
@@ -38,11 +44,11 @@ func startFixture(t *testing.T, b testutil.GoBuild, args ...string) *fixture {
 		t.Fatal(err)
 	}
 	p := testutil.Start(t, bin, args...)
-	p.WaitLine(t, "ready", 30*time.Second)
-	return openFixture(t, p)
+	p.WaitLine(t, "ready", 60*time.Second)
+	return openFixture(t, p, cfg)
 }
 
-func openFixture(t *testing.T, p *testutil.Process) *fixture {
+func openFixture(t testing.TB, p *testutil.Process, cfg goroutines.Config) *fixture {
 	t.Helper()
 	exePath := fmt.Sprintf("/proc/%d/exe", p.PID())
 	exe, err := gobin.Open(exePath)
@@ -54,7 +60,7 @@ func openFixture(t *testing.T, p *testutil.Process) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := goroutines.NewReader(goroutines.FromGobin(exe), goroutines.ProcessMemory{PID: p.PID()}, sym.Bias(), goroutines.Config{})
+	r, err := goroutines.NewReader(goroutines.FromGobin(exe), goroutines.ProcessMemory{PID: p.PID()}, sym.Bias(), cfg)
 	if err != nil {
 		t.Fatalf("NewReader on %s (%s): %v", exePath, exe.GoVersion(), err)
 	}

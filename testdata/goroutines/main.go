@@ -36,7 +36,12 @@ import (
 func main() {
 	cases := flag.String("cases", "chansend,httpbody,ctxwait,ticker,mutex,netread,pool,requests,boot,burst", "comma-separated cases")
 	every := flag.Duration("every", 200*time.Millisecond, "how often each leak leaks one goroutine")
+	park := flag.Int("park", 0, "also start this many goroutines blocked for good (read-cost benchmarks)")
 	flag.Parse()
+	parked := make(chan int)
+	for i := 0; i < *park; i++ {
+		go parkForever(parked)
+	}
 	for _, c := range strings.Split(*cases, ",") {
 		start, ok := starters[c]
 		if !ok {
@@ -61,6 +66,8 @@ var starters = map[string]func(every time.Duration){
 	"boot":     startBoot,
 	"burst":    func(time.Duration) { go repeat(10*time.Second, burst) },
 }
+
+func parkForever(c <-chan int) { <-c }
 
 func repeat(every time.Duration, fn func()) {
 	for range time.Tick(every) {
