@@ -302,7 +302,7 @@ func (w *watch) writeReports() (*report.Document, map[uint32]*profile.Profile, e
 		}
 		info := t.info(now)
 		if err := t.writeGoroutineProfile(cfg.OutDir, info); err != nil {
-			errs = append(errs, fmt.Errorf("writing the goroutine profile of pid %d: %w", t.id.pid, err))
+			errs = append(errs, fmt.Errorf("writing the goroutines profile of pid %d: %w", t.id.pid, err))
 		}
 		p, err := report.BuildProfile(info, t.analysis.Stacks())
 		if err != nil {

@@ -33,7 +33,9 @@ func main() {
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, strings.Repeat("ok\n", 4096))
 	}))
-	client := &http.Client{Timeout: 10 * time.Second}
+	// No Client.Timeout: with one, the body's read deadline would close
+	// the connection and end its goroutines (that is not a leak).
+	client := &http.Client{}
 	url := "http://" + ln.Addr().String() + "/status"
 	fmt.Println("ready", os.Getpid())
 	for range time.Tick(250 * time.Millisecond) {
