@@ -132,10 +132,10 @@ type origin struct{ gopc, startpc uint64 }
 // group is every goroutine of one origin.
 type group struct {
 	origin
-	series    []point     // one per snapshot, oldest first, within the window
-	arrivals  []time.Time // when a goroutine of the group became overdue
-	deaths    []time.Time // when an overdue one ended
-	lifetimes []float64   // seconds, of goroutines born after attach that ended
+	series    []point   // one per snapshot, oldest first, within the window
+	arrivals  []event   // goroutines of the group that became overdue, per snapshot
+	deaths    []event   // overdue ones that ended, per snapshot
+	lifetimes []float64 // seconds, of goroutines born after attach that ended
 	// This snapshot's members.
 	count, overdue, preAttach int
 	stackBytes                uint64
@@ -143,6 +143,22 @@ type group struct {
 	states                    map[string]*state
 	verdict                   string
 	firstLeakAt               time.Time
+}
+
+// event counts what happened at one snapshot: a group holds one per
+// snapshot at most, however many goroutines it has.
+type event struct {
+	t time.Time
+	n int
+}
+
+// addEvent counts one at time t.
+func addEvent(ev []event, t time.Time) []event {
+	if len(ev) > 0 && ev[len(ev)-1].t.Equal(t) {
+		ev[len(ev)-1].n++
+		return ev
+	}
+	return append(ev, event{t, 1})
 }
 
 type point struct {
@@ -224,9 +240,9 @@ func (gr *group) trim(from time.Time) {
 	gr.deaths = dropBefore(gr.deaths, from)
 }
 
-func dropBefore(ts []time.Time, from time.Time) []time.Time {
-	i := sort.Search(len(ts), func(i int) bool { return !ts[i].Before(from) })
-	return ts[i:]
+func dropBefore(ev []event, from time.Time) []event {
+	i := sort.Search(len(ev), func(i int) bool { return !ev[i].t.Before(from) })
+	return ev[i:]
 }
 
 func (t *Tracker) observeG(g *G, now time.Time, first bool) {
@@ -249,7 +265,7 @@ func (t *Tracker) observeG(g *G, now time.Time, first bool) {
 	gr := tr.g
 	if !tr.preAttach && !tr.overdue && now.Sub(tr.firstSeen).Seconds() >= t.oldAge(gr) {
 		tr.overdue = true
-		gr.arrivals = append(gr.arrivals, now)
+		gr.arrivals = addEvent(gr.arrivals, now)
 	}
 	gr.count++
 	gr.stackBytes += g.StackBytes()
@@ -353,7 +369,7 @@ func (t *Tracker) endMissing(now time.Time, complete bool) {
 		// A pre-attach goroutine is known to be overdue once it has been
 		// seen for the overdue age; before that its end says nothing.
 		if tr.overdue || (tr.preAttach && now.Sub(tr.firstSeen).Seconds() >= t.oldAge(gr)) {
-			gr.deaths = append(gr.deaths, now)
+			gr.deaths = addEvent(gr.deaths, now)
 		}
 		delete(t.gs, id)
 	}

@@ -75,27 +75,27 @@ func (t *Tracker) evidence(gr *group, now time.Time) Evidence {
 	if w := now.Add(-t.cfg.Window); w.After(from) {
 		from = w
 	}
-	ev := Evidence{OverdueAgeSeconds: age, Deaths: len(gr.deaths), P: 1, TrendP: 1}
+	ev := Evidence{OverdueAgeSeconds: age, P: 1, TrendP: 1}
+	for _, d := range gr.deaths {
+		ev.Deaths += d.n
+	}
 	if now.After(from) {
 		ev.WindowSeconds = now.Sub(from).Seconds()
 	}
 	recent := now.Add(-time.Duration(recentShare * ev.WindowSeconds * float64(time.Second)))
-	var first, last time.Time
+	var first time.Time
 	for _, a := range gr.arrivals {
-		if a.Before(from) {
+		if a.t.Before(from) {
 			continue
 		}
 		if first.IsZero() {
-			first = a
+			first = a.t
 		}
-		ev.ArrivalSpanSeconds = a.Sub(first).Seconds()
-		ev.Arrivals++
-		if !a.Equal(last) {
-			ev.ArrivalSnapshots++
-			last = a
-		}
-		if !a.Before(recent) {
-			ev.RecentArrivals++
+		ev.ArrivalSpanSeconds = a.t.Sub(first).Seconds()
+		ev.Arrivals += a.n
+		ev.ArrivalSnapshots++
+		if !a.t.Before(recent) {
+			ev.RecentArrivals += a.n
 		}
 	}
 	for _, p := range gr.series {
