@@ -59,6 +59,9 @@ type G struct {
 	// the return addresses of its callers, innermost first; nil for the
 	// others.
 	Stack []uint64
+
+	waiting bool      // its stack is to be unwound
+	sched   [3]uint64 // saved pc, sp, bp
 }
 
 // StackBytes is the size of the goroutine's stack.
@@ -107,7 +110,10 @@ type Reader struct {
 	textLo uint64 // run-time
 	textHi uint64
 	entry  map[uint64]bool // run-time startpc -> is a function entry
-	memo   map[uint64]stackMemo
+	// Reused from read to read, so that a read allocates little: the
+	// goids seen, and the unwound stacks of this read and the last.
+	seen           map[uint64]bool
+	memo, memoNext map[uint64]stackMemo
 }
 
 // ErrUnverified means the target's goroutine list or g layout could not
@@ -128,7 +134,8 @@ func NewReader(exe Executable, mem Memory, bias uint64, cfg Config) (*Reader, er
 		return nil, fmt.Errorf("%w: the binary has no .text", ErrUnverified)
 	}
 	r := &Reader{exe: exe, mem: mem, layout: layout, bias: bias, cfg: cfg.withDefaults(),
-		textLo: lo + bias, textHi: hi + bias, entry: map[uint64]bool{}}
+		textLo: lo + bias, textHi: hi + bias, entry: map[uint64]bool{},
+		seen: map[uint64]bool{}, memo: map[uint64]stackMemo{}, memoNext: map[uint64]stackMemo{}}
 	cands, err := CandidateRoots(exe)
 	if err != nil {
 		return nil, err
@@ -238,7 +245,9 @@ func (r *Reader) readGs(s *Snapshot, ptrs []uint64) error {
 	buf := make([]byte, span*gBatch)
 	bufs := make([][]byte, gBatch)
 	ok := make([]bool, gBatch)
-	seen := make(map[uint64]bool, len(ptrs))
+	seen := r.seen
+	clear(seen)
+	s.Goroutines = make([]G, 0, len(ptrs))
 	for start := 0; start < len(ptrs); start += gBatch {
 		addrs := ptrs[start:min(start+gBatch, len(ptrs))]
 		for i := range addrs {
@@ -295,9 +304,8 @@ func (r *Reader) decode(b []byte) (g G, dead bool, why string) {
 		return g, false, DropStartPC
 	}
 	if l.Statuses[status] == "waiting" || l.Statuses[status] == "leaked" {
-		sp, pc, bp := word(l.SchedSP), word(l.SchedPC), word(l.SchedBP)
-		// Kept in Stack until unwindWaiting replaces them by frames.
-		g.Stack = []uint64{pc, sp, bp}
+		g.waiting = true
+		g.sched = [3]uint64{word(l.SchedPC), word(l.SchedSP), word(l.SchedBP)}
 	}
 	return g, false, ""
 }

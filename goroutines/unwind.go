@@ -11,13 +11,14 @@ type stackMemo struct {
 	stack      []uint64
 }
 
-// unwindWaiting replaces, for each waiting goroutine, the saved
-// (pc, sp, bp) in G.Stack by its frames: the top MaxStackRead bytes of
+// unwindWaiting sets, for each waiting goroutine, G.Stack from its saved
+// (pc, sp, bp): the top MaxStackRead bytes of
 // every stack not unwound before are read in batches, then each is walked
 // by frame pointers within what was read.
 func (r *Reader) unwindWaiting(s *Snapshot) error {
-	memo := make(map[uint64]stackMemo, len(r.memo))
-	defer func() { r.memo = memo }()
+	memo := r.memoNext
+	clear(memo)
+	defer func() { r.memo, r.memoNext = memo, r.memo }()
 	var idx []int
 	var addrs []uint64
 	var bufs [][]byte
@@ -28,13 +29,13 @@ func (r *Reader) unwindWaiting(s *Snapshot) error {
 		}
 		for k, i := range idx {
 			g := &s.Goroutines[i]
+			pc, sp, bp := g.sched[0], g.sched[1], g.sched[2]
 			if !ok[k] {
 				s.Truncated[TruncUnread]++
-				g.Stack = g.Stack[:1]
+				g.Stack = []uint64{pc}
 				continue
 			}
 			var why string
-			pc, sp, bp := g.Stack[0], g.Stack[1], g.Stack[2]
 			g.Stack, why = walkFrames(pc, bp, addrs[k], bufs[k], r.cfg.MaxDepth)
 			if why != "" {
 				s.Truncated[why]++
@@ -47,10 +48,10 @@ func (r *Reader) unwindWaiting(s *Snapshot) error {
 	}
 	for i := range s.Goroutines {
 		g := &s.Goroutines[i]
-		if g.Stack == nil {
+		if !g.waiting {
 			continue
 		}
-		pc, sp, bp := g.Stack[0], g.Stack[1], g.Stack[2]
+		pc, sp, bp := g.sched[0], g.sched[1], g.sched[2]
 		if m, ok := r.memo[g.ID]; ok && m.pc == pc && m.sp == sp && m.bp == bp {
 			g.Stack = m.stack
 			memo[g.ID] = m
@@ -59,7 +60,7 @@ func (r *Reader) unwindWaiting(s *Snapshot) error {
 		}
 		if sp < g.StackLo || sp >= g.StackHi {
 			s.Truncated[TruncUnread]++
-			g.Stack = g.Stack[:1]
+			g.Stack = []uint64{pc}
 			continue
 		}
 		n := min(g.StackHi-sp, uint64(r.cfg.MaxStackRead))
