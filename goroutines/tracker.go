@@ -123,6 +123,8 @@ type tracked struct {
 	overdue   bool
 	missed    int // snapshots it was missing from that could not prove it ended
 	g         *group
+	state     *state // where it waited at the last read (key, reason, frames)
+	sig       stateSig
 }
 
 // origin identifies a group: the `go` statement (its return address) and
@@ -168,6 +170,7 @@ type point struct {
 
 // state is where some of a group's goroutines wait.
 type state struct {
+	key    string
 	reason string
 	frames []symbolize.Frame // user frames, innermost first
 	stack  []uint64          // one member's full stack
@@ -277,32 +280,52 @@ func (t *Tracker) observeG(g *G, now time.Time, first bool) {
 	if tr.overdue {
 		gr.overdue++
 	}
-	t.addState(gr, g, tr.overdue || tr.preAttach)
+	t.addState(gr, tr, g, tr.overdue || tr.preAttach)
 }
 
 // addState files g under its wait reason and the top user frames where
 // it is blocked ("running" and the like for goroutines not waiting).
-func (t *Tracker) addState(gr *group, g *G, old bool) {
-	reason := t.layout.StatusName(g.Status)
-	var frames []symbolize.Frame
-	if g.Stack != nil {
-		reason = t.layout.WaitReasonName(g.WaitReason)
-		frames = userFrames(t.symbolizeStack(g.Stack), t.cfg.BlockedFrames)
+func (t *Tracker) addState(gr *group, tr *tracked, g *G, old bool) {
+	// A goroutine that has not run since the last read is where it was:
+	// its state is not worked out again.
+	sig := stateSig{status: g.Status, reason: g.WaitReason, sched: g.sched, depth: len(g.Stack)}
+	if tr.state == nil || tr.sig != sig {
+		tr.state, tr.sig = t.stateOf(g), sig
 	}
-	var key strings.Builder
-	key.WriteString(reason)
-	for _, f := range frames {
-		fmt.Fprintf(&key, "|%s:%d", f.Function, f.Line)
-	}
-	st := gr.states[key.String()]
+	st := gr.states[tr.state.key]
 	if st == nil {
-		st = &state{reason: reason, frames: frames, stack: g.Stack}
-		gr.states[key.String()] = st
+		st = &state{key: tr.state.key, reason: tr.state.reason, frames: tr.state.frames, stack: g.Stack}
+		gr.states[st.key] = st
 	}
 	st.count++
 	if old {
 		st.old++
 	}
+}
+
+// stateSig tells whether a goroutine may have moved since the last read.
+// A waiting goroutine keeps its saved pc, sp and bp until it runs again.
+type stateSig struct {
+	status uint32
+	reason uint8
+	sched  [3]uint64
+	depth  int
+}
+
+// stateOf works out g's wait reason and blocked frames.
+func (t *Tracker) stateOf(g *G) *state {
+	st := &state{reason: t.layout.StatusName(g.Status)}
+	if g.Stack != nil {
+		st.reason = t.layout.WaitReasonName(g.WaitReason)
+		st.frames = userFrames(t.symbolizeStack(g.Stack), t.cfg.BlockedFrames)
+	}
+	var key strings.Builder
+	key.WriteString(st.reason)
+	for _, f := range st.frames {
+		fmt.Fprintf(&key, "|%s:%d", f.Function, f.Line)
+	}
+	st.key = key.String()
+	return st
 }
 
 // userFrames drops the runtime's frames at the top of a blocked stack

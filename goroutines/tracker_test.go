@@ -162,3 +162,38 @@ func mustLayout(t *testing.T) *Layout {
 	}
 	return l
 }
+
+// BenchmarkObserve is the tracker's share of an interval for N waiting
+// goroutines of 100 creation sites, 1% of them new each interval.
+func BenchmarkObserve(b *testing.B) {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("%dK", n/1000), func(b *testing.B) {
+			s := newSim()
+			for i := range 100 {
+				s.spawn(uint64(0x10000+i*0x1000), n/100)
+			}
+			tr := NewTracker(TrackerConfig{}, mustLayoutB(b), nameSym{})
+			step := 0
+			tr.Observe(s.snapshot(step))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				step++
+				s.spawn(0x10000, n/100)
+				snap := s.snapshot(step)
+				b.StartTimer()
+				tr.Observe(snap)
+				_ = tr.Suspects()
+			}
+		})
+	}
+}
+
+func mustLayoutB(b *testing.B) *Layout {
+	l, err := LayoutFor("go1.26.8", "amd64")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
+}
