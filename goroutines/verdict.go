@@ -168,10 +168,14 @@ type Suspect struct {
 	// StackBytes is the sum of the members' stack sizes.
 	StackBytes uint64 `json:"stack_bytes"`
 	// Score ranks suspects: net overdue goroutines per minute.
-	Score       float64   `json:"score"`
-	Verdict     string    `json:"verdict"`
-	FirstLeakAt time.Time `json:"first_leak_at,omitzero"`
-	Evidence    Evidence  `json:"evidence"`
+	Score float64 `json:"score"`
+	// HeapSuspects are the heap suspects (their leak-site functions) whose
+	// allocation stacks pass through this group's creation site, start
+	// function or blocked frames: memory these goroutines likely hold.
+	HeapSuspects []string  `json:"heap_suspects,omitempty"`
+	Verdict      string    `json:"verdict"`
+	FirstLeakAt  time.Time `json:"first_leak_at,omitzero"`
+	Evidence     Evidence  `json:"evidence"`
 }
 
 // Summary is a process's goroutines at the last snapshot.

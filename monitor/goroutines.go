@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/leakscope/leakscope/analysis"
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/report"
@@ -77,12 +80,15 @@ func (t *target) observeGoroutines() {
 	gw.section.Suspects = gw.tracker.Suspects()
 }
 
-// goroutineSection is the target's goroutine part of suspects.json.
-func (t *target) goroutineSection() *report.Goroutines {
+// goroutineSection is the target's goroutine part of suspects.json, its
+// suspects linked to the heap suspects.
+func (t *target) goroutineSection(heap []analysis.Suspect) *report.Goroutines {
 	if t.gor == nil {
 		return nil
 	}
 	s := t.gor.section
+	s.Suspects = slices.Clone(s.Suspects)
+	linkHeapSuspects(s.Suspects, heap)
 	return &s
 }
 
@@ -103,4 +109,37 @@ func (t *target) writeGoroutineProfile(dir string, info report.TargetInfo) error
 	}
 	gw.section.Profile = path
 	return nil
+}
+
+// linkHeapSuspects names, on each goroutine suspect, the heap suspects
+// whose allocation stack passes through one of its functions (creation
+// site, start function, blocked frames).
+func linkHeapSuspects(gs []goroutines.Suspect, heap []analysis.Suspect) {
+	for i := range gs {
+		g := &gs[i]
+		fns := map[string]bool{g.CreatedBy.Function: true, g.StartFunction: true}
+		for _, b := range g.Blocked {
+			fns[b.Function] = true
+		}
+		g.HeapSuspects = nil
+		for _, h := range heap {
+			if heapStackHas(h, fns) && !slices.Contains(g.HeapSuspects, h.Function) {
+				g.HeapSuspects = append(g.HeapSuspects, h.Function)
+			}
+		}
+	}
+}
+
+// heapStackHas: a heap suspect's stack frames read "pkg.fn (file:line)".
+func heapStackHas(h analysis.Suspect, fns map[string]bool) bool {
+	if fns[h.Function] {
+		return true
+	}
+	for _, f := range h.Stack {
+		name, _, _ := strings.Cut(f, " (")
+		if fns[name] {
+			return true
+		}
+	}
+	return false
 }

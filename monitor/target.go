@@ -261,7 +261,7 @@ func (t *target) reportTarget() report.Target {
 		}
 	}
 	t.checkPprof(&rt)
-	rt.Goroutines = t.goroutineSection()
+	rt.Goroutines = t.goroutineSection(rt.Suspects)
 	if t.exited {
 		rt.Status = report.StatusExited
 	}
