@@ -27,6 +27,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"strings"
 	"sync"
@@ -37,7 +38,16 @@ func main() {
 	cases := flag.String("cases", "chansend,httpbody,ctxwait,ticker,mutex,netread,pool,requests,boot,burst", "comma-separated cases")
 	every := flag.Duration("every", 200*time.Millisecond, "how often each leak leaks one goroutine")
 	park := flag.Int("park", 0, "also start this many goroutines blocked for good (read-cost benchmarks)")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address")
 	flag.Parse()
+	if *pprofAddr != "" {
+		ln, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println("pprof", ln.Addr())
+		go http.Serve(ln, nil)
+	}
 	parked := make(chan int)
 	for i := 0; i < *park; i++ {
 		go parkForever(parked)
