@@ -2,6 +2,7 @@ package matrix_test
 
 import (
 	"errors"
+	"iter"
 	"reflect"
 	"testing"
 
@@ -44,5 +45,26 @@ func TestGoroutineLayouts(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// checkGoroutines: the cell's goroutines are read, and exactly the
+// fixture's goroutine leak (created in main.leakGoroutines) is judged leak.
+func checkGoroutines(c *cell, status, reason string, suspects iter.Seq2[string, string]) {
+	if status != "watching" {
+		c.failf("goroutines %s: %s", status, reason)
+		return
+	}
+	found := false
+	for fn, verdict := range suspects {
+		switch {
+		case fn == "main.leakGoroutines" && verdict == "leak":
+			found = true
+		case verdict == "leak":
+			c.failf("goroutines created in %s called a leak", fn)
+		}
+	}
+	if !found {
+		c.failf("the goroutine leak created in main.leakGoroutines not called a leak")
 	}
 }
