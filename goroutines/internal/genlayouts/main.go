@@ -63,7 +63,7 @@ func main() {
 		fmt.Fprintf(&b, "%#v,\n", *l)
 	}
 	fmt.Fprintf(&b, "}\n")
-	src, err := format.Source(bytes.ReplaceAll(b.Bytes(), []byte("goroutines.Layout"), []byte("Layout")))
+	src, err := format.Source(bytes.ReplaceAll(b.Bytes(), []byte("goroutines.Layout{"), []byte("{")))
 	if err != nil {
 		log.Fatal(err)
 	}
