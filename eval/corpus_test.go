@@ -22,8 +22,12 @@ import (
 // expectation is a case's expect.json.
 type expectation struct {
 	LeakSites []string `json:"leak_sites"`
-	MaxWatch  string   `json:"max_watch"`
-	Notes     string   `json:"notes"`
+	// GoroutineLeakSites are the creation sites (functions holding the
+	// `go` statement) whose goroutines must be judged leak; see
+	// goroutines_test.go.
+	GoroutineLeakSites []string `json:"goroutine_leak_sites"`
+	MaxWatch           string   `json:"max_watch"`
+	Notes              string   `json:"notes"`
 	// Slow cases (watched for minutes, mostly asleep) run in make
 	// eval-slow (LEAKSCOPE_EVAL_SLOW=1), all at once, not in make eval.
 	Slow bool `json:"slow,omitempty"`
@@ -59,6 +63,7 @@ type suspectsDoc struct {
 			Verdict     string  `json:"verdict"`
 			FirstLeakAt string  `json:"first_leak_at"`
 		} `json:"suspects"`
+		Goroutines *goroutineSection `json:"goroutines"`
 	} `json:"targets"`
 }
 
@@ -88,6 +93,7 @@ type result struct {
 	polledTop  time.Duration            // first time the expected site was the top suspect, since launch (-1: never)
 	top1       time.Duration            // polledTop since attach
 	gcRegime   string                   // the target's GC regime summary at the end
+	gor        goroutineResult
 }
 
 // parallelCases is how many cases run at once: 2, all of them for the
@@ -332,10 +338,16 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 		}
 	}
 
+	judgeGoroutines(&r, tgt.Goroutines, attached)
+	if !c.leak() && c.goroutineLeak() {
+		r.pass = r.gor.pass // its g structs and buffers may rightly be heap leaks
+		r.why = r.gor.why
+		return r
+	}
 	if !c.leak() {
-		r.pass = len(r.leakFuncs) == 0
+		r.pass = len(r.leakFuncs) == 0 && r.gor.pass
 		if !r.pass {
-			r.why = fmt.Sprintf("control got leak verdicts on %v; top suspects %v", r.leakFuncs, r.top)
+			r.why = fmt.Sprintf("control got leak verdicts on %v; top suspects %v; %s", r.leakFuncs, r.top, r.gor.why)
 		}
 		return r
 	}
@@ -363,8 +375,8 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 			r.detectOK = false
 		}
 	}
-	r.pass = len(missing) == 0
-	if !r.pass {
+	r.pass = len(missing) == 0 && r.gor.pass
+	if len(missing) > 0 {
 		r.why = fmt.Sprintf("expected leak sites %v not among the top 3 with verdict leak; top suspects %v", missing, r.top)
 		return r
 	}
@@ -381,6 +393,9 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 	if len(goals) > 0 {
 		r.pass = false
 		r.why = strings.Join(goals, "; ")
+	}
+	if !r.gor.pass {
+		r.why += r.gor.why
 	}
 	return r
 }
@@ -422,6 +437,9 @@ func render(results []result, elapsed time.Duration) string {
 	var leakCases, found, expSites, foundSites, controls, falseLeaks, falseControls int
 	for _, r := range results {
 		exp := "none (control)"
+		if !r.c.leak() && r.c.goroutineLeak() {
+			exp = "none judged (goroutine leak)"
+		}
 		if r.c.leak() {
 			exp = strings.Join(r.c.expect.LeakSites, ", ")
 		}
@@ -468,7 +486,7 @@ func render(results []result, elapsed time.Duration) string {
 					}
 				}
 			}
-		} else {
+		} else if !r.c.goroutineLeak() { // a goroutine-leak case's heap is not judged
 			controls++
 			falseLeaks += len(r.leakFuncs)
 			if len(r.leakFuncs) > 0 {
@@ -479,5 +497,6 @@ func render(results []result, elapsed time.Duration) string {
 	fmt.Fprintf(&b, "\nRecall on leak cases: %d/%d cases (%d/%d expected sites among the top 3 with verdict leak).\n", found, leakCases, foundSites, expSites)
 	fmt.Fprintf(&b, "False leak verdicts on controls: %d (on %d of %d controls).\n", falseLeaks, falseControls, controls)
 	fmt.Fprintf(&b, "Corpus run time: %s (%d cases, %d at a time).\n", elapsed.Round(time.Second), len(results), parallelCases)
+	renderGoroutines(&b, results)
 	return b.String()
 }

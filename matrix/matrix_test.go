@@ -486,6 +486,17 @@ type suspectsDoc struct {
 			Function string `json:"function"`
 			Verdict  string `json:"verdict"`
 		} `json:"suspects"`
+		Goroutines struct {
+			Status   string `json:"status"`
+			Reason   string `json:"reason"`
+			Roots    string `json:"roots"`
+			Suspects []struct {
+				CreatedBy struct {
+					Function string `json:"function"`
+				} `json:"created_by"`
+				Verdict string `json:"verdict"`
+			} `json:"suspects"`
+		} `json:"goroutines"`
 	} `json:"targets"`
 }
 
@@ -493,7 +504,9 @@ type suspectsDoc struct {
 func watch(t *testing.T, leakscope, work string, run []*cell) suspectsDoc {
 	t.Helper()
 	out := filepath.Join(work, "out")
-	args := []string{"--interval=5s", "--duration=" + watchFor.String(), "--memprofilerate=" + strconv.Itoa(sampleRate), "--out", out, "--listen="}
+	args := []string{"--interval=5s", "--duration=" + watchFor.String(), "--memprofilerate=" + strconv.Itoa(sampleRate), "--out", out, "--listen=",
+		// The goroutine leak must be named within watchFor.
+		"--goroutine-min-age=10s", "--goroutine-min-window=30s"}
 	for _, c := range run {
 		if c.proc != nil {
 			args = append(args, "--pid", strconv.Itoa(c.proc.PID()))
@@ -546,6 +559,13 @@ func checkCell(t *testing.T, c *cell, doc suspectsDoc) {
 		if churnLeak {
 			c.failf("the churn main.churnSite called a leak")
 		}
+		checkGoroutines(c, tg.Goroutines.Status, tg.Goroutines.Reason, func(yield func(string, string) bool) {
+			for _, s := range tg.Goroutines.Suspects {
+				if !yield(s.CreatedBy.Function, s.Verdict) {
+					return
+				}
+			}
+		})
 		if tg.GCCycles < minGCCycles {
 			c.failf("%d GC cycles seen, want >= %d", tg.GCCycles, minGCCycles)
 		}

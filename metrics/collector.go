@@ -99,6 +99,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
+	for _, d := range goroutineDescs {
+		ch <- d
+	}
 }
 
 // Collect builds the metrics of the latest results.
@@ -192,6 +195,7 @@ func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
 			gauge(suspPprofUse, float64(c.InuseBytes), s.Function)
 		}
 	}
+	collectGoroutines(t.Goroutines, gauge)
 	if c := t.Pprof; c != nil && c.Status != crosscheck.StatusOff {
 		if c.AgreementScore != nil {
 			gauge(pprofScore, *c.AgreementScore)

@@ -78,4 +78,6 @@ type Config struct {
 	// package budget); 0 turns it off.
 	MaxOverhead float64
 	Pprof       PprofConfig
+	// Goroutines reads each target's goroutines every interval.
+	Goroutines GoroutineConfig
 }

@@ -46,6 +46,7 @@ type target struct {
 	attachedAt  time.Time
 	pprof       *pprofCheck
 	budget      budgetState
+	gor         *goroutineWatch // nil until attached
 }
 
 // attachTarget watches the process c with the hooks of its executable: it
@@ -109,6 +110,7 @@ func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, hooks *gobi
 		return nil, err
 	}
 	t.startBudget(cfg)
+	t.startGoroutines(cfg.Goroutines, log)
 	log.Info("attached", "pid", pid, "ns_pid", t.nsPID, "container", t.containerID, "container_name", t.meta.Name, "pod", t.meta.Pod, "namespace", t.meta.Namespace, "exe", t.exe, "go", t.goVersion,
 		"memprofilerate", t.rateNow, "set_by_leakscope", t.rateChanged, "probe_sets", tr.ProbeSets())
 	return t, nil
@@ -217,6 +219,7 @@ func (t *target) observe(s *snapshot.Snapshot) {
 	t.last = s
 	t.analysis.Add(s, t.proc)
 	t.observePprof(s)
+	t.observeGoroutines()
 }
 
 func orUnknown(v string) string {
@@ -272,6 +275,7 @@ func (t *target) reportTarget() report.Target {
 	}
 	t.reportBudget(&rt)
 	t.checkPprof(&rt)
+	rt.Goroutines = t.goroutineSection(rt.Suspects)
 	if t.exited {
 		rt.Status = report.StatusExited
 	}

@@ -113,6 +113,8 @@ type Target struct {
 	Cost *Cost `json:"cost,omitempty"`
 	// Profile is the latest pprof profile written for this target.
 	Profile string `json:"profile,omitempty"`
+	// Goroutines is the goroutine-leak part (absent when not read).
+	Goroutines *Goroutines `json:"goroutines,omitempty"`
 	// UpdatedAt is the time of the snapshot the figures come from.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }

@@ -58,6 +58,7 @@ func WriteTable(w io.Writer, doc *Document) error {
 		if t.PreAttachFrees > 0 {
 			fmt.Fprintf(&b, "  frees of objects sampled before attach: %d (expected, not a loss)\n", t.PreAttachFrees)
 		}
+		writeGoroutines(&b, t.Goroutines)
 		writeExactAllocs(&b, t.ExactAllocs)
 		if len(t.Suspects) == 0 {
 			b.WriteString("  no suspects\n")

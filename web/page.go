@@ -113,8 +113,9 @@ func chart(points []Point) template.HTML {
 }
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"add":   func(a, b int) int { return a + b },
-	"bytes": func(n int64) string { return report.HumanBytes(float64(n)) },
+	"add":    func(a, b int) int { return a + b },
+	"bytes":  func(n int64) string { return report.HumanBytes(float64(n)) },
+	"ubytes": func(n uint64) string { return report.HumanBytes(float64(n)) },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="10">
@@ -156,6 +157,16 @@ code{font-size:90%}
 <td>{{with .Pprof}}<span class="pprof-{{.Status}}" title="{{.Reason}}">{{.Status}}</span>{{if ne .Status "unavailable"}}<br><small>in use {{bytes .InuseBytes}}</small>{{end}}{{else}}–{{end}}</td></tr>
 {{end}}{{end}}</table>
 {{else}}<p>No suspects.</p>{{end}}
+{{with .Goroutines}}<h3>goroutines</h3>
+{{if ne .Status "watching"}}<p class="lost">goroutines {{.Status}}{{if .Reason}}: {{.Reason}}{{end}}</p>
+{{else}}<p>{{range $state, $n := .Summary.Live}}{{$n}} {{$state}} · {{end}}layout {{.Layout}} · runtime.allgs from {{.Roots}}{{if .Summary.Skipped}} · <span class="lost">{{.Summary.Skipped}} not read (cap)</span>{{end}}</p>
+{{if .Suspects}}<table><tr><th>verdict</th><th>created by</th><th>goroutines</th><th>growth</th><th>median age</th><th>stacks</th><th>where they wait</th></tr>
+{{range .Suspects}}<tr class="goroutine-suspect">
+<td>{{if .Verdict}}<span class="{{.Verdict}}">{{.Verdict}}</span>{{else}}–{{end}}</td>
+<td><code class="site">{{.CreatedBy.Function}}</code><br><small>{{.CreatedBy.File}}:{{.CreatedBy.Line}}</small></td>
+<td>{{.Count}}{{if .PreAttach}}<br><small>{{.PreAttach}} before attach</small>{{end}}</td><td>{{printf "%.2f" .GrowthPerSecond}}/s</td><td>{{printf "%.0f" .MedianAgeSeconds}} s</td><td>{{ubytes .StackBytes}}</td>
+<td>{{.WaitReason}}{{range .Blocked}}<br><small><code>{{.Function}}</code> {{.File}}:{{.Line}}</small>{{end}}</td></tr>
+{{end}}</table>{{end}}{{end}}{{end}}
 </section>
 {{else}}<p>No targets yet.</p>{{end}}
 {{if .Skipped}}<section id="skipped"><h2>Not watched</h2><table><tr><th>pid</th><th>exe</th><th>container</th><th>why</th></tr>

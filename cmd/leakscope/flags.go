@@ -13,6 +13,7 @@ import (
 
 	"github.com/leakscope/leakscope/containermeta"
 	"github.com/leakscope/leakscope/crosscheck"
+	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/monitor"
 	"github.com/leakscope/leakscope/tracer"
 )
@@ -63,6 +64,12 @@ type Flags struct {
 	NoPprofDiscover bool
 	PprofGC         bool
 	PprofInterval   time.Duration
+
+	// Goroutine leaks (goroutines).
+	NoGoroutines       bool
+	MaxGoroutines      int
+	GoroutineMinAge    time.Duration
+	GoroutineMinWindow time.Duration
 }
 
 // DefaultListen serves on loopback only: exposing leakscope to the network
@@ -105,6 +112,10 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.StringVar(&f.SourcePath, "source-path", "", "directory of the targets' source code for the pprof UI's source view (none: lines without code)")
 	fs.BoolVar(&f.BPFStats, "bpf-stats", false, "turn on the kernel's BPF run-time statistics for the metrics (costs ~20-40 ns per probe hit)")
 	fs.StringVar(&f.StateDir, "state-dir", monitor.DefaultStateDir, "where MemProfileRate changes are recorded until restored, so one left by a killed leakscope is reported (\"\" records nothing)")
+	fs.BoolVar(&f.NoGoroutines, "no-goroutines", false, "do not read the targets' goroutines (goroutine-leak detection off)")
+	fs.IntVar(&f.MaxGoroutines, "max-goroutines", goroutines.DefaultMaxGoroutines, "goroutines read per target per interval (the rest are counted as skipped)")
+	fs.DurationVar(&f.GoroutineMinAge, "goroutine-min-age", goroutines.DefaultMinOldAge, "least age for a goroutine to be overdue (more if its group's goroutines usually live longer)")
+	fs.DurationVar(&f.GoroutineMinWindow, "goroutine-min-window", goroutines.DefaultMinWindow, "least evidence window for a goroutine leak verdict")
 	fs.Uint32Var(&f.Maps.LiveObjects, "max-live-objects", f.Maps.LiveObjects, "capacity: sampled objects alive at once")
 	fs.Uint32Var(&f.Maps.StackSlots, "max-stacks", f.Maps.StackSlots, "capacity: distinct allocation stacks of --mode=all-allocs (stack-trace map)")
 	fs.Uint32Var(&f.Maps.StackStats, "max-stack-stats", f.Maps.StackStats, "capacity: (process, stack) aggregates (the runtime's profile buckets; all-allocs sites)")
@@ -157,6 +168,12 @@ func parseFlags(args []string) (*Flags, error) {
 	}
 	if f.Listen == "" && (f.TLSCert != "" || f.AuthTokenFile != "") {
 		return nil, errors.New("--tls-cert and --auth-token-file need the HTTP server: --listen is empty")
+	}
+	if f.MaxGoroutines < 1 {
+		return nil, fmt.Errorf("--max-goroutines %d: must be at least 1", f.MaxGoroutines)
+	}
+	if f.GoroutineMinAge < time.Second || f.GoroutineMinWindow < time.Second {
+		return nil, fmt.Errorf("--goroutine-min-age %v, --goroutine-min-window %v: must be at least 1s", f.GoroutineMinAge, f.GoroutineMinWindow)
 	}
 	if f.PprofInterval < time.Second {
 		return nil, fmt.Errorf("--pprof-interval %v: must be at least 1s", f.PprofInterval)

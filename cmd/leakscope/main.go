@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/leakscope/leakscope/containermeta"
+	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/monitor"
 	"github.com/leakscope/leakscope/report"
 )
@@ -91,6 +92,11 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 			Discover: !f.NoPprofDiscover,
 			GC:       f.PprofGC,
 			Interval: f.PprofInterval,
+		},
+		Goroutines: monitor.GoroutineConfig{
+			Off:     f.NoGoroutines,
+			Read:    goroutines.Config{MaxGoroutines: f.MaxGoroutines},
+			Verdict: goroutines.TrackerConfig{MinOldAge: f.GoroutineMinAge, MinWindow: f.GoroutineMinWindow, MaxSuspects: f.MaxSuspects},
 		},
 	}, log)
 }

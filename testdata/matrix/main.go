@@ -53,6 +53,7 @@ func main() {
 	} else {
 		debug.SetGCPercent(*gcPercent)
 		go allocate(*leakRate, *churnRate)
+		go leakGoroutines()
 	}
 	fmt.Println("ready", os.Getpid(), cgoLinked)
 	in := bufio.NewScanner(os.Stdin)
@@ -90,3 +91,13 @@ func allocate(leakRate, churnRate int) {
 		mu.Unlock()
 	}
 }
+
+// leakGoroutines leaks 5 goroutines a second, each blocked for good on a
+// channel nobody sends on: the goroutine leak every cell must find.
+func leakGoroutines() {
+	for range time.Tick(200 * time.Millisecond) {
+		go awaitForever(make(chan int))
+	}
+}
+
+func awaitForever(c chan int) { <-c }
