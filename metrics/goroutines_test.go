@@ -30,25 +30,25 @@ func TestGoroutineSeries(t *testing.T) {
 	want := `
 # HELP leakscope_goroutine_suspect_goroutines Goroutines of the creation site.
 # TYPE leakscope_goroutine_suspect_goroutines gauge
-leakscope_goroutine_suspect_goroutines{container="abc123",created_by="main.leak",exe="shop",ns_pid="1",pid="4242"} 35
-leakscope_goroutine_suspect_goroutines{container="abc123",created_by="main.pool",exe="shop",ns_pid="1",pid="4242"} 7
+leakscope_goroutine_suspect_goroutines{container="app",container_id="abc123",created_by="main.leak",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f"} 35
+leakscope_goroutine_suspect_goroutines{container="app",container_id="abc123",created_by="main.pool",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f"} 7
 # HELP leakscope_goroutine_suspect_leak 1 when the creation site's verdict is leak, 0 otherwise.
 # TYPE leakscope_goroutine_suspect_leak gauge
-leakscope_goroutine_suspect_leak{container="abc123",created_by="main.leak",exe="shop",ns_pid="1",pid="4242"} 1
-leakscope_goroutine_suspect_leak{container="abc123",created_by="main.pool",exe="shop",ns_pid="1",pid="4242"} 0
+leakscope_goroutine_suspect_leak{container="app",container_id="abc123",created_by="main.leak",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f"} 1
+leakscope_goroutine_suspect_leak{container="app",container_id="abc123",created_by="main.pool",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f"} 0
 # HELP leakscope_goroutines_live Live goroutines of the target at the last read, by state.
 # TYPE leakscope_goroutines_live gauge
-leakscope_goroutines_live{container="abc123",exe="shop",ns_pid="1",pid="4242",state="running"} 2
-leakscope_goroutines_live{container="abc123",exe="shop",ns_pid="1",pid="4242",state="waiting"} 40
+leakscope_goroutines_live{container="app",container_id="abc123",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f",state="running"} 2
+leakscope_goroutines_live{container="app",container_id="abc123",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f",state="waiting"} 40
 # HELP leakscope_goroutines_lost Goroutines of the last read not counted, by reason (skipped over the cap, g structs that did not validate, ungrouped).
 # TYPE leakscope_goroutines_lost gauge
-leakscope_goroutines_lost{container="abc123",exe="shop",ns_pid="1",pid="4242",reason="bad_status"} 1
-leakscope_goroutines_lost{container="abc123",exe="shop",ns_pid="1",pid="4242",reason="skipped"} 3
-leakscope_goroutines_lost{container="abc123",exe="shop",ns_pid="1",pid="4242",reason="ungrouped"} 0
+leakscope_goroutines_lost{container="app",container_id="abc123",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f",reason="bad_status"} 1
+leakscope_goroutines_lost{container="app",container_id="abc123",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f",reason="skipped"} 3
+leakscope_goroutines_lost{container="app",container_id="abc123",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f",reason="ungrouped"} 0
 # HELP leakscope_goroutines_reading 1 when the target's goroutines are read and verified, 0 when that part is off or failed.
 # TYPE leakscope_goroutines_reading gauge
-leakscope_goroutines_reading{container="",exe="old",ns_pid="5",pid="5"} 0
-leakscope_goroutines_reading{container="abc123",exe="shop",ns_pid="1",pid="4242"} 1
+leakscope_goroutines_reading{container="",container_id="",exe="old",namespace="",ns_pid="5",pid="5",pod=""} 0
+leakscope_goroutines_reading{container="app",container_id="abc123",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f"} 1
 `
 	c := NewCollector(func() *report.Update { return u })
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want),
