@@ -60,11 +60,12 @@ test: test-deps
 eval:
 	$(GO) test -count=1 -timeout 40m -v -run TestCorpus ./eval/
 
-# The slow corpus cases (about 11 minutes, needs root): programs that
-# collect rarely, watched for 5-10 minutes, all at once (they mostly
-# sleep). Writes eval/results-slow.md.
+# The slow corpus cases (about 11 minutes, needs root), all at once since
+# they mostly sleep: programs that collect rarely, watched for 5-10
+# minutes, and the goroutine-leak cases (a few goroutines a second, watched
+# for 100 s). Writes eval/results-slow.md. CI runs it beside make eval.
 eval-slow:
-	LEAKSCOPE_EVAL_SLOW=1 $(GO) test -count=1 -timeout 30m -parallel 16 -v -run TestCorpus ./eval/
+	LEAKSCOPE_EVAL_SLOW=1 $(GO) test -count=1 -timeout 30m -parallel 32 -v -run TestCorpus ./eval/
 
 # Compatibility matrix (needs root; toolchains are fetched through the Go
 # module proxy and cached): Go 1.19 - 1.27 x default, PIE, stripped, static

@@ -28,8 +28,8 @@ type expectation struct {
 	GoroutineLeakSites []string `json:"goroutine_leak_sites"`
 	MaxWatch           string   `json:"max_watch"`
 	Notes              string   `json:"notes"`
-	// Slow cases (watched for minutes, mostly asleep) run in make
-	// eval-slow (LEAKSCOPE_EVAL_SLOW=1), all at once, not in make eval.
+	// Slow cases (mostly asleep: rare-GC ones watched for minutes, the
+	// goroutine-leak ones) run in make eval-slow (LEAKSCOPE_EVAL_SLOW=1), all at once, not in make eval.
 	Slow bool `json:"slow,omitempty"`
 	// Goals beyond "leak among the top 3 at the end": the leak verdict
 	// within LeakWithin of attach; the expected site the top suspect
