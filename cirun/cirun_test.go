@@ -14,6 +14,7 @@ import (
 
 	"github.com/leakscope/leakscope/analysis"
 	"github.com/leakscope/leakscope/cgroup"
+	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/internal/testutil"
 	"github.com/leakscope/leakscope/report"
 )
@@ -507,5 +508,72 @@ func TestUndecided(t *testing.T) {
 	}
 	if f := Judge(res.Doc, Rules{FailOn: analysis.VerdictWatch}); f[0].Decision != Fail {
 		t.Errorf("fail-on watch: %s", f[0].Decision)
+	}
+}
+
+// TestGoroutineLeaks: goroutine groups with a verdict are judged like heap
+// suspects (fail, ignore, baseline), in goroutines' units; groups with
+// no verdict are not findings.
+func TestGoroutineLeaks(t *testing.T) {
+	res := sampleResult()
+	tg := &res.Doc.Targets[0]
+	tg.Suspects = nil
+	tg.Goroutines = &report.Goroutines{Status: report.GoroutinesWatching, Profile: "/out/100/goroutines.pb.gz",
+		Suspects: []goroutines.Suspect{
+			{CreatedBy: goroutines.Site{Function: "main.handle", File: "/ws/repo/handler.go", Line: 42}, Count: 30, GrowthPerSecond: 2.5,
+				StackBytes: 30 << 11, Score: 150, Verdict: goroutines.VerdictLeak,
+				Blocked: []goroutines.Site{{Function: "main.reply", File: "/ws/repo/handler.go", Line: 50}}},
+			{CreatedBy: goroutines.Site{Function: "main.startPool", File: "/ws/repo/pool.go", Line: 7}, Count: 64},
+		}}
+	findings := Judge(res.Doc, Rules{FailOn: analysis.VerdictLeak})
+	if len(findings) != 1 {
+		t.Fatalf("want the one group with a verdict, got %+v", findings)
+	}
+	f := findings[0]
+	if f.Decision != Fail || f.Site.Kind != KindGoroutine || f.Site.Function != "main.handle" || f.Profile != "/out/100/goroutines.pb.gz" ||
+		len(f.Stack) != 1 || !strings.Contains(f.Stack[0], "main.reply") {
+		t.Fatalf("finding: %+v", f)
+	}
+	if line := findingLine(f); line != "goroutine leak at main.handle (handler.go:42) in pid 100 (svc): growing 2.50 goroutines/s, 30 goroutines, 60.0 KiB of stack, score 150.00" {
+		t.Errorf("line: %q", line)
+	}
+	out := Decide(res, findings, false)
+	if out.Status != StatusLeak || !strings.Contains(out.Reasons[0], "goroutine leak in pid 100 (svc): main.handle (handler.go:42)") {
+		t.Errorf("outcome: %+v", out)
+	}
+	var b strings.Builder
+	WriteAnnotations(&b, res, findings, "")
+	if !strings.HasPrefix(b.String(), "::error file=/ws/repo/handler.go,line=42,") {
+		t.Errorf("annotations:\n%s", b.String())
+	}
+	if s := Summary(res, findings, out); !strings.Contains(s, "| fail | goroutine leak | `main.handle (handler.go:42)` | 2.50 goroutines/s | 30 goroutines, 60.0 KiB of stack |") {
+		t.Errorf("summary:\n%s", s)
+	}
+	// The same patterns and baseline as heap sites, keyed by kind.
+	ign, _ := ParsePattern("main.handle")
+	if f := Judge(res.Doc, Rules{FailOn: analysis.VerdictLeak, Ignore: []Pattern{ign}}); f[0].Decision != Ignored {
+		t.Errorf("ignored: %s", f[0].Decision)
+	}
+	if f := Judge(res.Doc, Rules{FailOn: analysis.VerdictLeak, Baseline: map[string]bool{"heap main.handle": true}}); f[0].Decision != Fail {
+		t.Errorf("a heap baseline entry must not hide a goroutine leak: %s", f[0].Decision)
+	}
+	dir := t.TempDir()
+	if err := report.WriteJSON(dir, res.Doc); err != nil {
+		t.Fatal(err)
+	}
+	base, err := LoadBaseline(filepath.Join(dir, report.SuspectsFile))
+	if err != nil || !base["goroutine main.handle"] || base["goroutine main.startPool"] {
+		t.Fatalf("baseline %v, %v", base, err)
+	}
+	if f := Judge(res.Doc, Rules{FailOn: analysis.VerdictLeak, Baseline: base}); f[0].Decision != Known {
+		t.Errorf("known: %s", f[0].Decision)
+	}
+	var x bytes.Buffer
+	EncodeJUnit(&x, res, findings, out)
+	if xmllint, err := exec.LookPath("xmllint"); err == nil {
+		ValidateJUnit(t, xmllint, x.Bytes())
+	}
+	if !strings.Contains(x.String(), "goroutine leak at main.handle") {
+		t.Errorf("JUnit:\n%s", x.String())
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/leakscope/leakscope/analysis"
-	"github.com/leakscope/leakscope/report"
 )
 
 // WriteAnnotations writes GitHub Actions workflow commands: an error on
@@ -137,8 +136,8 @@ func Summary(res *Result, findings []Finding, out Outcome) string {
 		b.WriteString("| Decision | Verdict | Site | Growth | Live | Score | Process | Profile |\n")
 		b.WriteString("|---|---|---|---:|---:|---:|---|---|\n")
 		for _, f := range findings {
-			fmt.Fprintf(&b, "| %s | %s | `%s` | %s/s | %s | %.2f | %s (pid %d) | %s |\n",
-				f.Decision, f.Verdict, mdCode(f.Site.String()), report.HumanBytes(f.Growth), report.HumanBytes(float64(f.Live)),
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s | %.2f | %s (pid %d) | %s |\n",
+				f.Decision, f.verdictText(), mdCode(f.Site.String()), f.growthText(), f.liveText(),
 				f.Score, mdCell(f.Exe), f.PID, mdCell(f.Profile))
 		}
 		b.WriteString("\n")

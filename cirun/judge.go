@@ -10,23 +10,27 @@ import (
 	"strings"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/report"
 )
 
 // Site is where a leak suspect comes from, whatever kind of leak: for
 // heap memory the function that allocated (and its file and line); for
-// goroutines, once they are suspects too, the function they run and the
-// one that created them. Judging looks at a Site and a verdict only, so
+// goroutines the function holding the `go` statement that created them
+// (and its file and line). Judging looks at a Site and a verdict only, so
 // every kind is judged the same way.
 type Site struct {
-	Kind     string // "heap" (see KindHeap)
+	Kind     string // KindHeap or KindGoroutine
 	Function string
 	File     string
 	Line     int
 }
 
-// KindHeap is the Kind of a heap memory suspect.
-const KindHeap = "heap"
+// The kinds of leak a Site can be of.
+const (
+	KindHeap      = "heap"
+	KindGoroutine = "goroutine"
+)
 
 func (s Site) String() string {
 	if s.File == "" {
@@ -156,12 +160,35 @@ func LoadBaseline(path string) (map[string]bool, error) {
 		for _, s := range t.Suspects {
 			sites[heapSite(s).key()] = true
 		}
+		for _, g := range goroutineSuspects(t) {
+			sites[goroutineSite(g).key()] = true
+		}
 	}
 	return sites, nil
 }
 
 func heapSite(s analysis.Suspect) Site {
 	return Site{Kind: KindHeap, Function: s.Function, File: s.File, Line: s.Line}
+}
+
+func goroutineSite(g goroutines.Suspect) Site {
+	return Site{Kind: KindGoroutine, Function: g.CreatedBy.Function, File: g.CreatedBy.File, Line: g.CreatedBy.Line}
+}
+
+// goroutineSuspects are a target's goroutine groups with a verdict (leak
+// or watch): the others are every long-lived or finishing group of the
+// program, not suspects a run reports.
+func goroutineSuspects(t report.Target) []goroutines.Suspect {
+	if t.Goroutines == nil {
+		return nil
+	}
+	var out []goroutines.Suspect
+	for _, g := range t.Goroutines.Suspects {
+		if g.Verdict != "" {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // Finding is one suspect of one process, judged.
@@ -172,8 +199,9 @@ type Finding struct {
 	Stack    []string
 	Verdict  analysis.Verdict
 	Score    float64
-	Growth   float64 // bytes per second
-	Live     int64   // bytes
+	Growth   float64 // bytes per second; goroutines per second for KindGoroutine
+	Live     int64   // bytes; stack bytes held for KindGoroutine
+	Count    int     // goroutines of the group, for KindGoroutine
 	Profile  string  // the process's leak profile, if written
 	Decision Decision
 	Reason   string
@@ -205,6 +233,46 @@ func Judge(doc *report.Document, r Rules) []Finding {
 				Growth: s.GrowthBytesPerSecond, Live: s.LiveBytes, Profile: t.Profile, Decision: d, Reason: why, HeldBack: heldBack,
 			})
 		}
+		for _, g := range goroutineSuspects(t) {
+			site := goroutineSite(g)
+			v := analysis.Verdict(g.Verdict)
+			d, why := r.Judge(v, site)
+			var stack []string
+			for _, b := range g.Blocked {
+				stack = append(stack, b.String())
+			}
+			profile := ""
+			if t.Goroutines != nil {
+				profile = t.Goroutines.Profile
+			}
+			out = append(out, Finding{
+				PID: t.PID, Exe: t.Exe, Site: site, Stack: stack, Verdict: v, Score: g.Score,
+				Growth: g.GrowthPerSecond, Live: int64(g.StackBytes), Count: g.Count, Profile: profile, Decision: d, Reason: why,
+			})
+		}
 	}
 	return out
+}
+
+// verdictText, growthText and liveText say a finding's verdict, growth
+// and size in its kind's terms (heap findings read as they always did).
+func (f Finding) verdictText() string {
+	if f.Site.Kind == KindGoroutine {
+		return "goroutine " + string(f.Verdict)
+	}
+	return string(f.Verdict)
+}
+
+func (f Finding) growthText() string {
+	if f.Site.Kind == KindGoroutine {
+		return fmt.Sprintf("%.2f goroutines/s", f.Growth)
+	}
+	return report.HumanBytes(f.Growth) + "/s"
+}
+
+func (f Finding) liveText() string {
+	if f.Site.Kind == KindGoroutine {
+		return fmt.Sprintf("%d goroutines, %s of stack", f.Count, report.HumanBytes(float64(f.Live)))
+	}
+	return report.HumanBytes(float64(f.Live))
 }

@@ -177,8 +177,12 @@ func targetText(t report.Target) string {
 
 // findingLine is a finding in one line.
 func findingLine(f Finding) string {
-	return fmt.Sprintf("%s at %s in pid %d (%s): growing %s/s, %s live, score %.2f",
-		f.Verdict, f.Site, f.PID, f.Exe, report.HumanBytes(f.Growth), report.HumanBytes(float64(f.Live)), f.Score)
+	live := f.liveText()
+	if f.Site.Kind != KindGoroutine {
+		live += " live"
+	}
+	return fmt.Sprintf("%s at %s in pid %d (%s): growing %s, %s, score %.2f",
+		f.verdictText(), f.Site, f.PID, f.Exe, f.growthText(), live, f.Score)
 }
 
 // findingText is a finding in full: the line, the stack and the profile.

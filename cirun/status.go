@@ -36,7 +36,7 @@ func Decide(res *Result, findings []Finding, propagate bool) Outcome {
 	for _, f := range findings {
 		if f.Decision == Fail {
 			o.Status = StatusLeak
-			o.Reasons = append(o.Reasons, fmt.Sprintf("%s in pid %d (%s): %s", f.Verdict, f.PID, f.Exe, f.Site))
+			o.Reasons = append(o.Reasons, fmt.Sprintf("%s in pid %d (%s): %s", f.verdictText(), f.PID, f.Exe, f.Site))
 		}
 	}
 	if o.Status != StatusOK {
