@@ -2,7 +2,9 @@ package monitor
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -86,7 +88,49 @@ func (t *target) goroutineSection(heap []analysis.Suspect) *report.Goroutines {
 	s := t.gor.section
 	s.Suspects = slices.Clone(s.Suspects)
 	linkHeapSuspects(s.Suspects, heap)
+	nameGoroutineDescriptors(heap, s.Suspects)
 	return &s
+}
+
+// maxCreatedBy bounds the creation sites named on one heap suspect.
+const maxCreatedBy = 3
+
+// nameGoroutineDescriptors names, on the heap suspects that are goroutine
+// descriptors (site runtime.malg), the creation sites of the goroutine
+// groups that grow: a leak or watch verdict, or a positive growth,
+// strongest first (gs is ranked). When the heap stack does reach user code
+// (a toolchain that unwinds past the system stack), only the groups
+// created there are named.
+func nameGoroutineDescriptors(heap []analysis.Suspect, gs []goroutines.Suspect) {
+	for i := range heap {
+		h := &heap[i]
+		h.GoroutineCreatedBy = nil
+		if h.Function != "runtime.malg" {
+			continue
+		}
+		users := map[string]bool{}
+		for _, f := range h.Stack {
+			name, _, _ := strings.Cut(f, " (")
+			if !strings.HasPrefix(name, "runtime.") {
+				users[name] = true
+			}
+		}
+		for _, g := range gs {
+			if len(h.GoroutineCreatedBy) == maxCreatedBy {
+				break
+			}
+			if g.Verdict == "" && g.GrowthPerSecond <= 0 {
+				continue
+			}
+			if len(users) > 0 && !users[g.CreatedBy.Function] {
+				continue
+			}
+			site := fmt.Sprintf("%s (%s:%d)", g.CreatedBy.Function, path.Base(g.CreatedBy.File), g.CreatedBy.Line)
+			if !slices.Contains(h.GoroutineCreatedBy, site) {
+				h.GoroutineCreatedBy = append(h.GoroutineCreatedBy, site)
+			}
+		}
+	}
 }
 
 // writeGoroutineProfile writes the target's goroutine profile to dir
