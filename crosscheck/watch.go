@@ -24,6 +24,9 @@ type WatchConfig struct {
 	// default: it stops the target's world.
 	GC     bool
 	Limits Limits
+	// Goroutines also fetches the goroutine profile beside the heap
+	// profile, right after each heap fetch that succeeded.
+	Goroutines bool
 }
 
 // DefaultInterval is the default time between fetches.
@@ -39,6 +42,12 @@ type Status struct {
 	ErrorAt    time.Time
 	Fetches    uint64 // requests made, probes included
 	Failures   uint64 // fetch rounds that failed (a discovery round counts once)
+	// The goroutine profile (WatchConfig.Goroutines): the latest success
+	// and the latest fetch's error ("" when it succeeded).
+	GoroutineURL      string
+	Goroutines        *Goroutines
+	GoroutineError    string
+	GoroutineFailures uint64
 }
 
 // Watcher fetches one target's heap profile on its own schedule.
@@ -123,6 +132,7 @@ func (w *Watcher) run(ctx context.Context) {
 			}
 			discovered = true
 			w.succeed(url, true, heap)
+			w.fetchGoroutines(ctx, fetcher, url)
 		default:
 			w.count()
 			heap, err := fetcher.Fetch(ctx, url)
@@ -136,6 +146,7 @@ func (w *Watcher) run(ctx context.Context) {
 			}
 			failures = 0
 			w.succeed(url, discovered, heap)
+			w.fetchGoroutines(ctx, fetcher, url)
 		}
 		if !w.sleep(ctx, wait) {
 			return
@@ -219,4 +230,27 @@ func (w *Watcher) succeed(url string, discovered bool, h *Heap) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.status.URL, w.status.Discovered, w.status.Heap = url, discovered, h
+}
+
+// fetchGoroutines fetches the goroutine profile beside the heap profile
+// at heapURL, if asked to. Its failure fails no heap round.
+func (w *Watcher) fetchGoroutines(ctx context.Context, f *Fetcher, heapURL string) {
+	if !w.cfg.Goroutines {
+		return
+	}
+	u, err := GoroutineURL(heapURL)
+	var g *Goroutines
+	if err == nil {
+		w.count()
+		g, err = f.FetchGoroutines(ctx, u)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.status.GoroutineURL = u
+	if err != nil {
+		w.status.GoroutineError = err.Error()
+		w.status.GoroutineFailures++
+		return
+	}
+	w.status.Goroutines, w.status.GoroutineError = g, ""
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/report"
 )
@@ -27,6 +28,7 @@ type goroutineWatch struct {
 	tracker *goroutines.Tracker
 	section report.Goroutines
 	log     *slog.Logger
+	reading crosscheck.GoroutineReading // the last read, for the cross-check
 }
 
 // startGoroutines finds the target's goroutine list. Any failure turns the
@@ -77,6 +79,12 @@ func (t *target) observeGoroutines() {
 	gw.tracker.Observe(s)
 	gw.section.Summary = gw.tracker.Summary()
 	gw.section.Suspects = gw.tracker.Suspects()
+	sum := gw.section.Summary
+	lost := sum.Skipped + sum.Ungrouped
+	for _, n := range sum.Dropped {
+		lost += n
+	}
+	gw.reading = crosscheck.GoroutineReading{At: s.Time, BlockedIn: gw.tracker.BlockedIn(), Lost: int64(lost)}
 }
 
 // goroutineSection is the target's goroutine part of suspects.json, its
@@ -89,6 +97,7 @@ func (t *target) goroutineSection(heap []analysis.Suspect) *report.Goroutines {
 	s.Suspects = slices.Clone(s.Suspects)
 	linkHeapSuspects(s.Suspects, heap)
 	nameGoroutineDescriptors(heap, s.Suspects)
+	s.Pprof = t.checkPprofGoroutines(s.Suspects)
 	return &s
 }
 

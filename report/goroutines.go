@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/goroutines"
 )
 
@@ -38,6 +39,9 @@ type Goroutines struct {
 	Suspects []goroutines.Suspect `json:"suspects"`
 	// Profile is the latest goroutine profile written.
 	Profile string `json:"profile,omitempty"`
+	// Pprof is the cross-check with the target's own goroutine profile
+	// (/debug/pprof/goroutine); nil when none was attempted.
+	Pprof *crosscheck.GoroutineCheck `json:"pprof,omitempty"`
 }
 
 // Goroutine profile sample values, in this order; the default is
