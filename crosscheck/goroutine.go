@@ -30,9 +30,13 @@ type Goroutines struct {
 }
 
 // GoroutineURL is the goroutine profile beside the heap profile at
-// heapURL (see HeapURL): same endpoint, proto format, no ?gc.
+// heapURL (normalized by HeapURL): same endpoint, proto format, no ?gc.
 func GoroutineURL(heapURL string) (string, error) {
-	u, err := url.Parse(heapURL)
+	h, err := HeapURL(heapURL, false)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(h)
 	if err != nil {
 		return "", fmt.Errorf("pprof url %q: %w", heapURL, err)
 	}
