@@ -169,12 +169,13 @@ func TestCompareGoroutines(t *testing.T) {
 			{Blocked: []goroutines.Site{{Function: "main.worker"}}},
 			{Blocked: []goroutines.Site{{Function: "main.stuck"}}}, // half missing
 			{WaitReason: "running"},
+			{Blocked: []goroutines.Site{{Function: "runtime.gopark"}, {Function: "runtime.bgsweep"}}},
 		}
 	}
 	st := &Status{GoroutineURL: "http://127.0.0.1:6060/debug/pprof/goroutine", Goroutines: prof}
 	s := sus()
 	gc := CompareGoroutines(st, reading, s, time.Minute)
-	for i, want := range []string{goroutines.PprofAgrees, goroutines.PprofAgrees, goroutines.PprofDisagrees, goroutines.PprofUnavailable} {
+	for i, want := range []string{goroutines.PprofAgrees, goroutines.PprofAgrees, goroutines.PprofDisagrees, goroutines.PprofUnavailable, goroutines.PprofUnavailable} {
 		if s[i].Pprof == nil || s[i].Pprof.Status != want {
 			t.Errorf("suspect %d: %+v, want %s", i, s[i].Pprof, want)
 		}
@@ -185,7 +186,10 @@ func TestCompareGoroutines(t *testing.T) {
 	if p := s[3].Pprof; !strings.Contains(p.Reason, "not waiting") {
 		t.Errorf("running suspect = %+v", p)
 	}
-	if gc.Status != StatusOK || gc.Agreed != 2 || gc.Disagreed != 1 || gc.Unavailable != 1 ||
+	if p := s[4].Pprof; !strings.Contains(p.Reason, "runtime goroutine") {
+		t.Errorf("runtime suspect = %+v", p)
+	}
+	if gc.Status != StatusOK || gc.Agreed != 2 || gc.Disagreed != 1 || gc.Unavailable != 2 ||
 		gc.RuntimeTotal != 1167 || gc.RuntimeUser != 1164 || gc.LeakscopeUser != 1083 || gc.LeakscopeNotWaiting != 1 ||
 		gc.TotalStatus != goroutines.PprofDisagrees {
 		t.Errorf("target check = %+v", gc)

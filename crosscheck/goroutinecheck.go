@@ -131,6 +131,10 @@ func compareGoroutineSuspect(p *Goroutines, why string, r GoroutineReading, s *g
 		pc.Reason = fmt.Sprintf("not waiting (%s): leakscope reads no stack of a goroutine that is not waiting", s.WaitReason)
 		return pc
 	}
+	if runtimeFunction(pc.Function) {
+		pc.Reason = "blocked in the runtime only: a runtime goroutine, which the runtime's profile leaves out"
+		return pc
+	}
 	rn, ok := p.BlockedIn[pc.Function]
 	if !ok && p.Dropped > 0 {
 		pc.Reason = fmt.Sprintf("the profile has more blocking functions than the cap; %d goroutines not counted", p.Dropped)

@@ -2,6 +2,7 @@ package goroutines_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leakscope/leakscope/crosscheck"
+	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/internal/testutil"
 )
 
@@ -83,4 +86,55 @@ func fetchGoroutineProfile(t *testing.T, url string, fns ...string) map[string]i
 		}
 	}
 	return counts
+}
+
+// TestCrossCheckWatcher: the cross-check as leakscope runs it, on a real
+// process serving net/http/pprof: the Watcher fetches its goroutine
+// profile beside the heap profile (same limits), and CompareGoroutines
+// finds the parked goroutines' and the pool's counts agreeing with
+// leakscope's read of the same moment, and the totals too.
+func TestCrossCheckWatcher(t *testing.T) {
+	const parked = 300
+	f := startFixture(t, testutil.GoBuild{}, "-cases", "pool", "-park", strconv.Itoa(parked), "-pprof", "127.0.0.1:0")
+	addr := strings.TrimPrefix(f.proc.WaitLine(t, "pprof", 10*time.Second), "pprof ")
+	tr := goroutines.NewTracker(goroutines.TrackerConfig{}, f.reader.Layout(), f.sym)
+	s, err := f.reader.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Observe(s)
+	w := crosscheck.Watch(context.Background(), crosscheck.WatchConfig{URL: addr, Interval: time.Hour, Goroutines: true})
+	defer w.Stop()
+	deadline := time.Now().Add(20 * time.Second)
+	st := w.Status()
+	for st.Goroutines == nil && st.GoroutineError == "" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		st = w.Status()
+	}
+	if st.Goroutines == nil {
+		t.Fatalf("goroutine profile not fetched: %+v", st)
+	}
+	sum := tr.Summary()
+	suspects := tr.Suspects()
+	gc := crosscheck.CompareGoroutines(&st, crosscheck.GoroutineReading{At: s.Time, BlockedIn: tr.BlockedIn(), Lost: int64(sum.Skipped + sum.Ungrouped)}, suspects, time.Minute)
+	t.Logf("target check: %+v", gc)
+	checked := map[string]*goroutines.PprofCheck{}
+	for _, sp := range suspects {
+		t.Logf("%s blocked in %v: %+v", sp.CreatedBy, sp.Blocked, sp.Pprof)
+		if sp.Pprof != nil {
+			checked[sp.Pprof.Function] = sp.Pprof
+		}
+	}
+	for _, fn := range []string{"main.parkForever", "main.worker"} {
+		p := checked[fn]
+		if p == nil || p.Status != goroutines.PprofAgrees {
+			t.Errorf("%s: %+v, want agrees", fn, p)
+		}
+	}
+	if p := checked["main.parkForever"]; p != nil && (p.RuntimeCount != parked || p.LeakscopeCount != parked) {
+		t.Errorf("parked: runtime %d, leakscope %d, want %d", p.RuntimeCount, p.LeakscopeCount, parked)
+	}
+	if gc.Status != crosscheck.StatusOK || gc.TotalStatus != goroutines.PprofAgrees || gc.Disagreed != 0 || gc.RuntimeUser < parked {
+		t.Errorf("target check = %+v", gc)
+	}
 }
