@@ -224,6 +224,7 @@ func TestCompareGoroutines(t *testing.T) {
 		{st, now.Add(-10 * time.Minute), "apart"},
 		{&Status{GoroutineError: "fetching x: HTTP 404"}, now, "HTTP 404"},
 		{&Status{}, now, "no goroutine profile fetched yet"},
+		{&Status{LastError: "pprof discovery: the target listens on no TCP port"}, now, "no pprof endpoint found: pprof discovery: the target listens on no TCP port"},
 		{nil, now, "no pprof endpoint"},
 		{st, time.Time{}, "not read the goroutines yet"},
 	} {

@@ -57,8 +57,13 @@ func CompareGoroutines(st *Status, r GoroutineReading, suspects []goroutines.Sus
 	case st.Goroutines == nil:
 		gc.URL, gc.LastError, gc.Failures = st.GoroutineURL, st.GoroutineError, st.GoroutineFailures
 		why = "no goroutine profile fetched yet"
-		if st.GoroutineError != "" {
+		switch {
+		case st.GoroutineError != "":
 			why = "fetching the goroutine profile failed: " + st.GoroutineError
+		case st.Heap == nil && st.LastError != "":
+			// It is fetched beside the heap profile, once that is found.
+			first, _, _ := strings.Cut(st.LastError, "\n")
+			gc.LastError, why = st.LastError, "no pprof endpoint found: "+first
 		}
 	default:
 		gc.URL, gc.LastError, gc.Failures = st.GoroutineURL, st.GoroutineError, st.GoroutineFailures
