@@ -71,7 +71,7 @@ func (f *Fetcher) FetchGoroutines(ctx context.Context, rawURL string) (*Goroutin
 // summarizeGoroutines counts p's goroutines by BlockedFunction, at most
 // maxFuncs functions.
 func summarizeGoroutines(p *profile.Profile, maxFuncs int) (*Goroutines, error) {
-	if len(p.SampleType) != 1 || p.SampleType[0].Type != "goroutine" {
+	if len(p.SampleType) != 1 || (p.SampleType[0].Type != "goroutine" && p.SampleType[0].Type != "goroutineleak") {
 		var types []string
 		for _, st := range p.SampleType {
 			types = append(types, st.Type)

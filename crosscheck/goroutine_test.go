@@ -238,3 +238,39 @@ func TestCompareGoroutines(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareGoroutineLeakProfile: with the runtime's leak profile, each
+// compared suspect says how many of the goroutines blocked where it is
+// the runtime proved leaked; without it, nothing is claimed and the
+// target says why.
+func TestCompareGoroutineLeakProfile(t *testing.T) {
+	now := time.Now()
+	prof := goroutineProfileOf(now, map[string]int64{"main.sendResult": 40, "main.notify": 20})
+	leak := goroutineProfileOf(now, map[string]int64{"main.sendResult": 38})
+	reading := GoroutineReading{At: now, BlockedIn: map[string]int64{"main.sendResult": 40, "main.notify": 20}}
+	sus := func() []goroutines.Suspect {
+		return []goroutines.Suspect{
+			{Blocked: []goroutines.Site{{Function: "main.sendResult"}}, Verdict: goroutines.VerdictLeak},
+			{Blocked: []goroutines.Site{{Function: "main.notify"}}, Verdict: goroutines.VerdictLeak}, // network I/O: invisible to it
+		}
+	}
+	s := sus()
+	gc := CompareGoroutines(&Status{Goroutines: prof, GoroutineLeak: leak}, reading, s, time.Minute)
+	if gc.LeakProfile != "ok" || gc.RuntimeLeaked != 38 {
+		t.Errorf("target check = %+v", gc)
+	}
+	for i, want := range []int64{38, 0} {
+		if p := s[i].Pprof; p.Status != goroutines.PprofAgrees || p.RuntimeLeaked == nil || *p.RuntimeLeaked != want {
+			t.Errorf("suspect %d: %+v, want agrees with %d leaked per the runtime", i, p, want)
+		}
+	}
+	s = sus()
+	gc = CompareGoroutines(&Status{Goroutines: prof, GoroutineLeakError: "fetching x: HTTP 404 Not Found (served by Go 1.27...)"}, reading, s, time.Minute)
+	if !strings.HasPrefix(gc.LeakProfile, "unavailable: fetching x: HTTP 404") || s[0].Pprof.RuntimeLeaked != nil {
+		t.Errorf("no leak profile: target %+v, suspect %+v", gc, s[0].Pprof)
+	}
+	s = sus()
+	if gc = CompareGoroutines(&Status{Goroutines: prof}, reading, s, time.Minute); gc.LeakProfile != "off" || s[0].Pprof.RuntimeLeaked != nil {
+		t.Errorf("leak profile off: target %+v, suspect %+v", gc, s[0].Pprof)
+	}
+}

@@ -33,6 +33,12 @@ type GoroutineCheck struct {
 	Unavailable         int    `json:"unavailable"`
 	LastError           string `json:"last_error"`
 	Failures            uint64 `json:"failures"`
+	// LeakProfile is the runtime's goroutine leak profile: "ok", "off"
+	// (not fetched unless GC-forcing fetches are allowed: it runs a GC
+	// cycle in the target) or why it is unavailable; RuntimeLeaked counts
+	// the goroutines it proved leaked.
+	LeakProfile   string `json:"leak_profile"`
+	RuntimeLeaked int64  `json:"runtime_leaked"`
 }
 
 // GoroutineReading is leakscope's side: its last read of the target.
@@ -81,6 +87,19 @@ func CompareGoroutines(st *Status, r GoroutineReading, suspects []goroutines.Sus
 			p = nil
 		}
 	}
+	var leak *Goroutines
+	gc.LeakProfile = "off"
+	if st != nil && st.GoroutineLeakError != "" {
+		gc.LeakProfile = "unavailable: " + st.GoroutineLeakError
+	}
+	if p != nil && st.GoroutineLeak != nil {
+		if d := st.GoroutineLeak.FetchedAt.Sub(r.At).Abs(); d <= staleAfter {
+			leak, gc.RuntimeLeaked = st.GoroutineLeak, st.GoroutineLeak.Total
+			if st.GoroutineLeakError == "" {
+				gc.LeakProfile = "ok"
+			}
+		}
+	}
 	if p != nil {
 		gc.RuntimeTotal = p.Total
 		for fn, n := range p.BlockedIn {
@@ -105,6 +124,10 @@ func CompareGoroutines(st *Status, r GoroutineReading, suspects []goroutines.Sus
 	for i := range suspects {
 		s := &suspects[i]
 		s.Pprof = compareGoroutineSuspect(p, why, r, s)
+		if leak != nil && s.Pprof.Status != goroutines.PprofUnavailable {
+			n := leak.BlockedIn[s.Pprof.Function]
+			s.Pprof.RuntimeLeaked = &n
+		}
 		switch s.Pprof.Status {
 		case goroutines.PprofAgrees:
 			gc.Agreed++

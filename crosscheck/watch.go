@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,6 +28,11 @@ type WatchConfig struct {
 	// Goroutines also fetches the goroutine profile beside the heap
 	// profile, right after each heap fetch that succeeded.
 	Goroutines bool
+	// GoroutineLeak also fetches /debug/pprof/goroutineleak (Go 1.27, or
+	// 1.26 built with GOEXPERIMENT=goroutineleakprofile) with the
+	// goroutine profile. Off by default: serving it runs a GC cycle with
+	// leak detection in the target.
+	GoroutineLeak bool
 }
 
 // DefaultInterval is the default time between fetches.
@@ -48,6 +54,9 @@ type Status struct {
 	Goroutines        *Goroutines
 	GoroutineError    string
 	GoroutineFailures uint64
+	// The goroutine leak profile (WatchConfig.GoroutineLeak), likewise.
+	GoroutineLeak      *Goroutines
+	GoroutineLeakError string
 }
 
 // Watcher fetches one target's heap profile on its own schedule.
@@ -253,4 +262,19 @@ func (w *Watcher) fetchGoroutines(ctx context.Context, f *Fetcher, heapURL strin
 		return
 	}
 	w.status.Goroutines, w.status.GoroutineError = g, ""
+	if !w.cfg.GoroutineLeak {
+		return
+	}
+	w.mu.Unlock()
+	leak, err := f.FetchGoroutines(ctx, strings.TrimSuffix(u, "/goroutine")+"/goroutineleak")
+	w.mu.Lock()
+	w.status.Fetches++
+	if err != nil {
+		if strings.Contains(err.Error(), "HTTP 404") {
+			err = fmt.Errorf("%w (served by Go 1.27, or 1.26 built with GOEXPERIMENT=goroutineleakprofile)", err)
+		}
+		w.status.GoroutineLeakError = err.Error()
+		return
+	}
+	w.status.GoroutineLeak, w.status.GoroutineLeakError = leak, ""
 }

@@ -21,6 +21,13 @@ type PprofCheck struct {
 	Function       string `json:"function"`
 	RuntimeCount   int64  `json:"runtime_count"`
 	LeakscopeCount int64  `json:"leakscope_count"`
+	// RuntimeLeaked counts the goroutines blocked there that the
+	// runtime's own leak detector (/debug/pprof/goroutineleak) proved
+	// leaked: blocked on channels or sync primitives nothing reachable can
+	// wake. Nil when that profile was not fetched. It sees no goroutine
+	// blocked in I/O, a timer or on a reachable channel, so 0 does not
+	// contradict a leak verdict.
+	RuntimeLeaked *int64 `json:"runtime_leaked,omitempty"`
 }
 
 // BlockedIn counts the goroutines of the last snapshot by the innermost

@@ -47,6 +47,9 @@ func (t *target) startPprof(ctx context.Context, cfg PprofConfig) {
 		GC:       cfg.GC,
 		// The goroutine profile too, when leakscope reads the goroutines.
 		Goroutines: t.gor != nil && t.gor.tracker != nil,
+		// Its leak profile runs a GC cycle in the target: only where
+		// fetches may force one.
+		GoroutineLeak: cfg.GC && t.gor != nil && t.gor.tracker != nil,
 	})
 }
 

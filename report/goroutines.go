@@ -194,6 +194,9 @@ func writeGoroutinePprof(b *strings.Builder, c *crosscheck.GoroutineCheck) {
 	if c.TotalStatus != goroutines.PprofUnavailable {
 		fmt.Fprintf(b, "  totals %s (runtime %d, leakscope %d outside the runtime)", c.TotalStatus, c.RuntimeUser, c.LeakscopeUser)
 	}
+	if c.LeakProfile == "ok" {
+		fmt.Fprintf(b, "  runtime's leak profile: %d leaked", c.RuntimeLeaked)
+	}
 	if c.Status != crosscheck.StatusOK && c.LastError != "" {
 		first, _, _ := strings.Cut(c.LastError, "\n")
 		fmt.Fprintf(b, ": %s", truncateRight(first, 120))
