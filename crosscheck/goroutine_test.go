@@ -58,6 +58,7 @@ func TestFetchGoroutines(t *testing.T) {
 	if want := base + "/debug/pprof/goroutine"; u != want {
 		t.Errorf("GoroutineURL = %q, want %q", u, want)
 	}
+	before := int64(runtime.NumGoroutine())
 	g, err := NewFetcher(nil, testLimits, false).FetchGoroutines(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
@@ -66,8 +67,10 @@ func TestFetchGoroutines(t *testing.T) {
 	if g.BlockedIn[fn] != parked {
 		t.Errorf("blocked in %s: %d, want %d (profile: %v)", fn, g.BlockedIn[fn], parked, g.BlockedIn)
 	}
-	if n := int64(runtime.NumGoroutine()); g.Total < parked || g.Total > n+5 {
-		t.Errorf("total %d, want between %d and about %d", g.Total, parked, n)
+	// The fetch's own goroutines (client, server) and other tests' that
+	// are ending come and go meanwhile.
+	if n := max(before, int64(runtime.NumGoroutine())); g.Total <= parked || g.Total > n+20 {
+		t.Errorf("total %d, want more than %d and about %d", g.Total, parked, n)
 	}
 	if g.FetchedAt.IsZero() {
 		t.Error("no fetch time")

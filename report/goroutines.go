@@ -181,10 +181,11 @@ func writeGoroutines(b *strings.Builder, g *Goroutines) {
 
 // writeGoroutinePprof writes the goroutine cross-check line, if any.
 func writeGoroutinePprof(b *strings.Builder, c *crosscheck.GoroutineCheck) {
-	if c == nil || c.Status == crosscheck.StatusOff {
+	// With no endpoint found, the heap cross-check's line says why.
+	if c == nil || c.Status == crosscheck.StatusOff || (c.Status == crosscheck.StatusUnavailable && c.URL == "") {
 		return
 	}
-	fmt.Fprintf(b, "  goroutine pprof: %s", c.Status)
+	fmt.Fprintf(b, "  goroutines pprof: %s", c.Status)
 	if c.URL != "" {
 		fmt.Fprintf(b, " %s", c.URL)
 	}

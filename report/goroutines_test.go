@@ -118,7 +118,7 @@ func TestGoroutinesJSONAndTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"goroutines: 800 live", "chan send in main.sendResult leak (pprof disagrees)", "goroutines: error: no runtime.g layout",
-		"goroutine pprof: ok http://127.0.0.1:6060/debug/pprof/goroutine  agreement 1 of 2  totals agrees (runtime 803, leakscope 800 outside the runtime)",
+		"goroutines pprof: ok http://127.0.0.1:6060/debug/pprof/goroutine  agreement 1 of 2  totals agrees (runtime 803, leakscope 800 outside the runtime)",
 		"pprof: 400 blocked in main.sendResult by the runtime's count, 300 by leakscope's: the runtime counts 100 more"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())

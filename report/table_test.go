@@ -87,7 +87,7 @@ func TestWriteTableGoroutineDescriptors(t *testing.T) {
 	if want := "runtime.malg"; !strings.Contains(b.String(), want) {
 		t.Fatalf("table lacks %q:\n%s", want, b.String())
 	}
-	if want := "goroutine descriptors of goroutines created by main.main (main.go:55)"; !strings.Contains(b.String(), want) {
+	if want := "descriptors (g) of the goroutines created by main.main (main.go:55)"; !strings.Contains(b.String(), want) {
 		t.Errorf("table lacks %q:\n%s", want, b.String())
 	}
 }

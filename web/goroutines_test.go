@@ -36,7 +36,7 @@ func TestPageGoroutines(t *testing.T) {
 		"goroutines error: no runtime.g layout for this Go release: go1.18/amd64",
 		"own goroutine profile (<code>http://127.0.0.1:6060/debug/pprof/goroutine</code>): ok · agrees on 1 of 1 groups · totals agrees (runtime 15, leakscope 14 outside the runtime)",
 		`<span class="pprof-agrees" title="">agrees</span><br><small>runtime 13, leakscope 12</small>`,
-		"goroutine descriptors of goroutines created by <code>main.leakChanSend (main.go:75)</code>"} {
+		"descriptors (g) of the goroutines created by <code>main.leakChanSend (main.go:75)</code>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}

@@ -150,7 +150,7 @@ code{font-size:90%}
 {{range $i, $s := .Suspects}}{{with $s}}<tr class="suspect">
 <td>{{add $i 1}}</td>
 <td><span class="{{.Verdict}}">{{.Verdict}}</span></td>
-<td><code class="site">{{.Function}}</code><br><small>{{.File}}:{{.Line}}</small>{{if .AllocatedIn}}<br><small class="allocated-in">allocated in {{range $j, $f := .AllocatedIn}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}{{if .GoroutineCreatedBy}}<br><small class="goroutine-created-by">goroutine descriptors of goroutines created by {{range $j, $f := .GoroutineCreatedBy}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}</td>
+<td><code class="site">{{.Function}}</code><br><small>{{.File}}:{{.Line}}</small>{{if .AllocatedIn}}<br><small class="allocated-in">allocated in {{range $j, $f := .AllocatedIn}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}{{if .GoroutineCreatedBy}}<br><small class="goroutine-created-by">descriptors (g) of the goroutines created by {{range $j, $f := .GoroutineCreatedBy}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}</td>
 <td>{{.Live}}</td><td>{{.Growth}}</td><td>{{printf "%.2f" .Score}}</td>
 <td class="reason"><small>{{if eq .Verdict "watch"}}not a leak yet: {{end}}{{.Reason}}</small></td>
 <td>{{.Chart}}</td>
