@@ -189,7 +189,7 @@ func TestCompareGoroutines(t *testing.T) {
 	if p := s[3].Pprof; !strings.Contains(p.Reason, "not waiting") {
 		t.Errorf("running suspect = %+v", p)
 	}
-	if p := s[4].Pprof; !strings.Contains(p.Reason, "runtime goroutine") {
+	if p := s[4].Pprof; !strings.Contains(p.Reason, "runtime's own goroutines") {
 		t.Errorf("runtime suspect = %+v", p)
 	}
 	if gc.Status != StatusOK || gc.Agreed != 2 || gc.Disagreed != 1 || gc.Unavailable != 2 ||

@@ -156,11 +156,11 @@ func compareGoroutineSuspect(p *Goroutines, why string, r GoroutineReading, s *g
 		return pc
 	}
 	if pc.Function == "" {
-		pc.Reason = fmt.Sprintf("not waiting (%s): leakscope reads no stack of a goroutine that is not waiting", s.WaitReason)
+		pc.Reason = fmt.Sprintf("not waiting (%s): leakscope reads the stacks of waiting goroutines only", s.WaitReason)
 		return pc
 	}
 	if runtimeFunction(pc.Function) {
-		pc.Reason = "blocked in the runtime only: a runtime goroutine, which the runtime's profile leaves out"
+		pc.Reason = "blocked in the runtime only: one of the runtime's own goroutines, which its profile leaves out"
 		return pc
 	}
 	rn, ok := p.BlockedIn[pc.Function]
@@ -179,7 +179,7 @@ func compareGoroutineSuspect(p *Goroutines, why string, r GoroutineReading, s *g
 		pc.Reason = fmt.Sprintf("the runtime counts %d more: leakscope's read left %d goroutines out (over the cap, dropped or ungrouped)", d, r.Lost)
 	case d > tol:
 		pc.Status = goroutines.PprofDisagrees
-		pc.Reason = fmt.Sprintf("the runtime counts %d more: leakscope misplaced some (a stack it could not unwind, a goroutine that ran while read) or they started between the reads, %.1f s apart", d, dt)
+		pc.Reason = fmt.Sprintf("the runtime counts %d more: leakscope misplaced some (a stack it could not unwind, one that ran while read) or they started between the reads, %.1f s apart", d, dt)
 	case -d > tol:
 		pc.Status = goroutines.PprofDisagrees
 		pc.Reason = fmt.Sprintf("leakscope counts %d more: goroutines ended or moved between the reads, %.1f s apart, or leakscope kept a stale place for goroutines that ran", -d, dt)
