@@ -82,6 +82,14 @@ type Suspect struct {
 	// Pprof is the cross-check against the target's own heap profile
 	// (package crosscheck); nil when none was attempted.
 	Pprof *PprofCheck `json:"pprof,omitempty"`
+
+	// GoroutineCreatedBy, on a suspect whose site is goroutine creation
+	// (runtime.malg: the g descriptors, allocated on the system stack, so
+	// the stack ends in the runtime), names the `go` statements,
+	// "pkg.fn (file.go:12)", of the goroutine groups that grow, the
+	// likeliest first: what the descriptors belong to. Set only while the
+	// target's goroutines are read; the verdict is the heap detector's.
+	GoroutineCreatedBy []string `json:"goroutine_created_by,omitempty"`
 }
 
 // Statuses of PprofCheck.

@@ -20,6 +20,14 @@
 //     unless asked. Only a per-site summary is kept.
 //   - comparison (compare.go): like with like, per leak site.
 //
+// Goroutines (goroutine.go, goroutinecheck.go): when leakscope reads a
+// target's goroutines, the Watcher also fetches /debug/pprof/goroutine
+// (proto) right after each heap fetch, with the same limits, and (only
+// when GC-forcing fetches are allowed) /debug/pprof/goroutineleak. The
+// proto profile has current stacks and no creation sites, so counts are
+// compared per blocked function (the innermost frame outside the
+// runtime), the same rule on both sides.
+//
 // What is compared. The runtime publishes its heap profile as of the
 // mark termination BEFORE the latest one: an allocation counts once the
 // cycle after it completed, a sweep free once its sweep is done (see

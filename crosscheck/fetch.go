@@ -138,31 +138,9 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (*Heap, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, f.limits.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	body, at, err := f.get(ctx, u)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Accept", "application/octet-stream")
-	req.Header.Set("User-Agent", "leakscope")
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetching %s: %w", u, unwrapURLError(err))
-	}
-	// The headers come once the handler has read the profile: the moment
-	// the profile describes.
-	at := time.Now()
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetching %s: HTTP %s", u, resp.Status)
-	}
-	if ct := resp.Header.Get("Content-Type"); !profileContentType(ct) {
-		return nil, fmt.Errorf("fetching %s: content type %q is not a profile", u, ct)
-	}
-	body, err := readCapped(resp.Body, f.limits.MaxBody)
-	if err != nil {
-		return nil, fmt.Errorf("fetching %s: %w", u, err)
 	}
 	h, err := parseHeap(body, f.limits)
 	if err != nil {
@@ -170,6 +148,38 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (*Heap, error) {
 	}
 	h.FetchedAt = at
 	return h, nil
+}
+
+// get fetches a binary profile at u within the Limits, and says when the
+// response headers came.
+func (f *Fetcher) get(ctx context.Context, u string) ([]byte, time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.limits.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	req.Header.Set("Accept", "application/octet-stream")
+	req.Header.Set("User-Agent", "leakscope")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("fetching %s: %w", u, unwrapURLError(err))
+	}
+	// The headers come once the handler has read the profile: the moment
+	// the profile describes.
+	at := time.Now()
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, at, fmt.Errorf("fetching %s: HTTP %s", u, resp.Status)
+	}
+	if ct := resp.Header.Get("Content-Type"); !profileContentType(ct) {
+		return nil, at, fmt.Errorf("fetching %s: content type %q is not a profile", u, ct)
+	}
+	body, err := readCapped(resp.Body, f.limits.MaxBody)
+	if err != nil {
+		return nil, at, fmt.Errorf("fetching %s: %w", u, err)
+	}
+	return body, at, nil
 }
 
 // unwrapURLError drops net/http's "Get <url>:" prefix; we say the URL.
@@ -223,6 +233,15 @@ func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b 
 // parseHeap decompresses (capped) and parses a proto heap profile.
 func parseHeap(body []byte, l Limits) (*Heap, error) {
 	l = l.withDefaults()
+	p, err := parseProfile(body, l)
+	if err != nil {
+		return nil, err
+	}
+	return summarize(p, l.MaxSites)
+}
+
+// parseProfile decompresses (capped) and parses a proto profile.
+func parseProfile(body []byte, l Limits) (*profile.Profile, error) {
 	if len(body) == 0 {
 		return nil, errors.New("empty profile")
 	}
@@ -253,5 +272,5 @@ func parseHeap(body []byte, l Limits) (*Heap, error) {
 	if err := p.CheckValid(); err != nil {
 		return nil, fmt.Errorf("malformed profile: %w", err)
 	}
-	return summarize(p, l.MaxSites)
+	return p, nil
 }

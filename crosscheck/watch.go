@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,6 +25,14 @@ type WatchConfig struct {
 	// default: it stops the target's world.
 	GC     bool
 	Limits Limits
+	// Goroutines also fetches the goroutine profile beside the heap
+	// profile, right after each heap fetch that succeeded.
+	Goroutines bool
+	// GoroutineLeak also fetches /debug/pprof/goroutineleak (Go 1.27, or
+	// 1.26 built with GOEXPERIMENT=goroutineleakprofile) with the
+	// goroutine profile. Off by default: serving it runs a GC cycle with
+	// leak detection in the target.
+	GoroutineLeak bool
 }
 
 // DefaultInterval is the default time between fetches.
@@ -39,6 +48,15 @@ type Status struct {
 	ErrorAt    time.Time
 	Fetches    uint64 // requests made, probes included
 	Failures   uint64 // fetch rounds that failed (a discovery round counts once)
+	// The goroutine profile (WatchConfig.Goroutines): the latest success
+	// and the latest fetch's error ("" when it succeeded).
+	GoroutineURL      string
+	Goroutines        *Goroutines
+	GoroutineError    string
+	GoroutineFailures uint64
+	// The goroutine leak profile (WatchConfig.GoroutineLeak), likewise.
+	GoroutineLeak      *Goroutines
+	GoroutineLeakError string
 }
 
 // Watcher fetches one target's heap profile on its own schedule.
@@ -123,6 +141,7 @@ func (w *Watcher) run(ctx context.Context) {
 			}
 			discovered = true
 			w.succeed(url, true, heap)
+			w.fetchGoroutines(ctx, fetcher, url)
 		default:
 			w.count()
 			heap, err := fetcher.Fetch(ctx, url)
@@ -136,6 +155,7 @@ func (w *Watcher) run(ctx context.Context) {
 			}
 			failures = 0
 			w.succeed(url, discovered, heap)
+			w.fetchGoroutines(ctx, fetcher, url)
 		}
 		if !w.sleep(ctx, wait) {
 			return
@@ -219,4 +239,42 @@ func (w *Watcher) succeed(url string, discovered bool, h *Heap) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.status.URL, w.status.Discovered, w.status.Heap = url, discovered, h
+}
+
+// fetchGoroutines fetches the goroutine profile beside the heap profile
+// at heapURL, if asked to. Its failure fails no heap round.
+func (w *Watcher) fetchGoroutines(ctx context.Context, f *Fetcher, heapURL string) {
+	if !w.cfg.Goroutines {
+		return
+	}
+	u, err := GoroutineURL(heapURL)
+	var g *Goroutines
+	if err == nil {
+		w.count()
+		g, err = f.FetchGoroutines(ctx, u)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.status.GoroutineURL = u
+	if err != nil {
+		w.status.GoroutineError = err.Error()
+		w.status.GoroutineFailures++
+		return
+	}
+	w.status.Goroutines, w.status.GoroutineError = g, ""
+	if !w.cfg.GoroutineLeak {
+		return
+	}
+	w.mu.Unlock()
+	leak, err := f.FetchGoroutines(ctx, strings.TrimSuffix(u, "/goroutine")+"/goroutineleak")
+	w.mu.Lock()
+	w.status.Fetches++
+	if err != nil {
+		if strings.Contains(err.Error(), "HTTP 404") {
+			err = fmt.Errorf("%w (served by Go 1.27, or 1.26 built with GOEXPERIMENT=goroutineleakprofile)", err)
+		}
+		w.status.GoroutineLeakError = err.Error()
+		return
+	}
+	w.status.GoroutineLeak, w.status.GoroutineLeakError = leak, ""
 }

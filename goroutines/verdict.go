@@ -172,10 +172,13 @@ type Suspect struct {
 	// HeapSuspects are the heap suspects (their leak-site functions) whose
 	// allocation stacks pass through this group's creation site, start
 	// function or blocked frames: memory these goroutines likely hold.
-	HeapSuspects []string  `json:"heap_suspects,omitempty"`
-	Verdict      string    `json:"verdict"`
-	FirstLeakAt  time.Time `json:"first_leak_at,omitzero"`
-	Evidence     Evidence  `json:"evidence"`
+	HeapSuspects []string `json:"heap_suspects,omitempty"`
+	// Pprof is the cross-check against the target's own goroutine
+	// profile; nil when none was attempted.
+	Pprof       *PprofCheck `json:"pprof,omitempty"`
+	Verdict     string      `json:"verdict"`
+	FirstLeakAt time.Time   `json:"first_leak_at,omitzero"`
+	Evidence    Evidence    `json:"evidence"`
 }
 
 // Summary is a process's goroutines at the last snapshot.

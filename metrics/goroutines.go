@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/report"
 )
@@ -22,9 +23,13 @@ var (
 	gorGrowth   = desc("goroutine_suspect", "growth_per_second", "Growth of the creation site's goroutine count (Theil-Sen slope).", append(targetLabels, "created_by")...)
 	gorStack    = desc("goroutine_suspect", "stack_bytes", "Stack memory held by the creation site's goroutines.", append(targetLabels, "created_by")...)
 	gorLeak     = desc("goroutine_suspect", "leak", "1 when the creation site's verdict is leak, 0 otherwise.", append(targetLabels, "created_by")...)
+	// The cross-check with the target's own goroutine profile.
+	gorPprofTotals = desc("goroutines", "pprof_totals_agree", "1 when the target's own goroutine profile and leakscope count as many goroutines outside the runtime, 0 when not; absent when not compared.", targetLabels...)
+	gorPprofGroups = desc("goroutines", "pprof_suspects", "Goroutine suspects by cross-check status with the target's own goroutine profile (agrees, disagrees, unavailable).", append(targetLabels, "status")...)
+	gorPprof       = desc("goroutine_suspect", "pprof_agrees", "1 when the target's own goroutine profile counts as many goroutines where the creation site's goroutines are blocked, 0 when not; absent when not compared.", append(targetLabels, "created_by")...)
 )
 
-var goroutineDescs = []*prometheus.Desc{gorLive, gorReading, gorLost, gorReadTime, gorGroup, gorGrowth, gorStack, gorLeak}
+var goroutineDescs = []*prometheus.Desc{gorLive, gorReading, gorLost, gorReadTime, gorGroup, gorGrowth, gorStack, gorLeak, gorPprofTotals, gorPprofGroups, gorPprof}
 
 // collectGoroutines adds a target's goroutine series; gauge prefixes the
 // target's labels.
@@ -52,6 +57,7 @@ func collectGoroutines(g *report.Goroutines, gauge func(*prometheus.Desc, float6
 	type agg struct {
 		count, growth, stack float64
 		leak                 bool
+		pprof                int // 0 not compared, 1 all agree, -1 one disagrees
 	}
 	by := map[string]*agg{}
 	for _, s := range g.Suspects {
@@ -64,6 +70,11 @@ func collectGoroutines(g *report.Goroutines, gauge func(*prometheus.Desc, float6
 		a.growth += s.GrowthPerSecond
 		a.stack += float64(s.StackBytes)
 		a.leak = a.leak || s.Verdict == goroutines.VerdictLeak
+		if p := s.Pprof; p != nil && p.Status == goroutines.PprofDisagrees {
+			a.pprof = -1
+		} else if p != nil && p.Status == goroutines.PprofAgrees && a.pprof == 0 {
+			a.pprof = 1
+		}
 	}
 	for _, fn := range slices.Sorted(maps.Keys(by)) {
 		a := by[fn]
@@ -71,5 +82,16 @@ func collectGoroutines(g *report.Goroutines, gauge func(*prometheus.Desc, float6
 		gauge(gorGrowth, a.growth, fn)
 		gauge(gorStack, a.stack, fn)
 		gauge(gorLeak, boolValue(a.leak), fn)
+		if a.pprof != 0 {
+			gauge(gorPprof, boolValue(a.pprof > 0), fn)
+		}
+	}
+	if c := g.Pprof; c != nil && c.Status != crosscheck.StatusOff {
+		if c.TotalStatus != goroutines.PprofUnavailable {
+			gauge(gorPprofTotals, boolValue(c.TotalStatus == goroutines.PprofAgrees))
+		}
+		gauge(gorPprofGroups, float64(c.Agreed), goroutines.PprofAgrees)
+		gauge(gorPprofGroups, float64(c.Disagreed), goroutines.PprofDisagrees)
+		gauge(gorPprofGroups, float64(c.Unavailable), goroutines.PprofUnavailable)
 	}
 }

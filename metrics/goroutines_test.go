@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/report"
 )
@@ -54,6 +55,47 @@ leakscope_goroutines_reading{container="app",container_id="abc123",exe="shop",na
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want),
 		"leakscope_goroutine_suspect_goroutines", "leakscope_goroutine_suspect_leak", "leakscope_goroutines_live",
 		"leakscope_goroutines_lost", "leakscope_goroutines_reading"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestGoroutinePprofSeries: the cross-check with the target's own
+// goroutine profile: per creation function 1/0 (0 when one of its groups
+// disagrees, absent when none was compared), per target the totals and
+// the suspects by status.
+func TestGoroutinePprofSeries(t *testing.T) {
+	u := sampleUpdate()
+	site := func(fn string, line int) goroutines.Site {
+		return goroutines.Site{Function: fn, File: "main.go", Line: line}
+	}
+	check := func(status string) *goroutines.PprofCheck { return &goroutines.PprofCheck{Status: status} }
+	u.Doc.Targets[0].Goroutines = &report.Goroutines{Status: report.GoroutinesWatching,
+		Summary: goroutines.Summary{Live: map[string]int{"waiting": 42}},
+		Suspects: []goroutines.Suspect{
+			{CreatedBy: site("main.leak", 10), Count: 30, Pprof: check(goroutines.PprofAgrees)},
+			{CreatedBy: site("main.leak", 12), Count: 5, Pprof: check(goroutines.PprofDisagrees)},
+			{CreatedBy: site("main.pool", 20), Count: 7, Pprof: check(goroutines.PprofAgrees)},
+			{CreatedBy: site("runtime.gcenable", 20), Count: 1, Pprof: check(goroutines.PprofUnavailable)},
+		},
+		Pprof: &crosscheck.GoroutineCheck{Status: crosscheck.StatusOK, TotalStatus: goroutines.PprofAgrees, Agreed: 2, Disagreed: 1, Unavailable: 1},
+	}
+	want := `
+# HELP leakscope_goroutine_suspect_pprof_agrees 1 when the target's own goroutine profile counts as many goroutines where the creation site's goroutines are blocked, 0 when not; absent when not compared.
+# TYPE leakscope_goroutine_suspect_pprof_agrees gauge
+leakscope_goroutine_suspect_pprof_agrees{container="app",container_id="abc123",created_by="main.leak",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f"} 0
+leakscope_goroutine_suspect_pprof_agrees{container="app",container_id="abc123",created_by="main.pool",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f"} 1
+# HELP leakscope_goroutines_pprof_suspects Goroutine suspects by cross-check status with the target's own goroutine profile (agrees, disagrees, unavailable).
+# TYPE leakscope_goroutines_pprof_suspects gauge
+leakscope_goroutines_pprof_suspects{container="app",container_id="abc123",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f",status="agrees"} 2
+leakscope_goroutines_pprof_suspects{container="app",container_id="abc123",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f",status="disagrees"} 1
+leakscope_goroutines_pprof_suspects{container="app",container_id="abc123",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f",status="unavailable"} 1
+# HELP leakscope_goroutines_pprof_totals_agree 1 when the target's own goroutine profile and leakscope count as many goroutines outside the runtime, 0 when not; absent when not compared.
+# TYPE leakscope_goroutines_pprof_totals_agree gauge
+leakscope_goroutines_pprof_totals_agree{container="app",container_id="abc123",exe="shop",namespace="prod",ns_pid="1",pid="4242",pod="shop-7d9f"} 1
+`
+	c := NewCollector(func() *report.Update { return u })
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want),
+		"leakscope_goroutine_suspect_pprof_agrees", "leakscope_goroutines_pprof_suspects", "leakscope_goroutines_pprof_totals_agree"); err != nil {
 		t.Error(err)
 	}
 }

@@ -2,12 +2,15 @@ package monitor
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"path"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/report"
 )
@@ -25,6 +28,7 @@ type goroutineWatch struct {
 	tracker *goroutines.Tracker
 	section report.Goroutines
 	log     *slog.Logger
+	reading crosscheck.GoroutineReading // the last read, for the cross-check
 }
 
 // startGoroutines finds the target's goroutine list. Any failure turns the
@@ -75,6 +79,12 @@ func (t *target) observeGoroutines() {
 	gw.tracker.Observe(s)
 	gw.section.Summary = gw.tracker.Summary()
 	gw.section.Suspects = gw.tracker.Suspects()
+	sum := gw.section.Summary
+	lost := sum.Skipped + sum.Ungrouped
+	for _, n := range sum.Dropped {
+		lost += n
+	}
+	gw.reading = crosscheck.GoroutineReading{At: s.Time, BlockedIn: gw.tracker.BlockedIn(), Lost: int64(lost)}
 }
 
 // goroutineSection is the target's goroutine part of suspects.json, its
@@ -86,7 +96,50 @@ func (t *target) goroutineSection(heap []analysis.Suspect) *report.Goroutines {
 	s := t.gor.section
 	s.Suspects = slices.Clone(s.Suspects)
 	linkHeapSuspects(s.Suspects, heap)
+	nameGoroutineDescriptors(heap, s.Suspects)
+	s.Pprof = t.checkPprofGoroutines(s.Suspects)
 	return &s
+}
+
+// maxCreatedBy bounds the creation sites named on one heap suspect.
+const maxCreatedBy = 3
+
+// nameGoroutineDescriptors names, on the heap suspects that are goroutine
+// descriptors (site runtime.malg), the creation sites of the goroutine
+// groups that grow: a leak or watch verdict, or a positive growth,
+// strongest first (gs is ranked). When the heap stack does reach user code
+// (a toolchain that unwinds past the system stack), only the groups
+// created there are named.
+func nameGoroutineDescriptors(heap []analysis.Suspect, gs []goroutines.Suspect) {
+	for i := range heap {
+		h := &heap[i]
+		h.GoroutineCreatedBy = nil
+		if h.Function != "runtime.malg" {
+			continue
+		}
+		users := map[string]bool{}
+		for _, f := range h.Stack {
+			name, _, _ := strings.Cut(f, " (")
+			if !strings.HasPrefix(name, "runtime.") {
+				users[name] = true
+			}
+		}
+		for _, g := range gs {
+			if len(h.GoroutineCreatedBy) == maxCreatedBy {
+				break
+			}
+			if g.Verdict == "" && g.GrowthPerSecond <= 0 {
+				continue
+			}
+			if len(users) > 0 && !users[g.CreatedBy.Function] {
+				continue
+			}
+			site := fmt.Sprintf("%s (%s:%d)", g.CreatedBy.Function, path.Base(g.CreatedBy.File), g.CreatedBy.Line)
+			if !slices.Contains(h.GoroutineCreatedBy, site) {
+				h.GoroutineCreatedBy = append(h.GoroutineCreatedBy, site)
+			}
+		}
+	}
 }
 
 // writeGoroutineProfile writes the target's goroutine profile to dir

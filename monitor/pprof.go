@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/leakscope/leakscope/crosscheck"
+	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/report"
 	"github.com/leakscope/leakscope/snapshot"
 )
@@ -21,6 +22,7 @@ type PprofConfig struct {
 type pprofCheck struct {
 	watch *crosscheck.Watcher // nil: no endpoint to fetch from
 	cmp   *crosscheck.Comparator
+	stale time.Duration // a profile this far from leakscope's read is not compared
 }
 
 // startPprof starts fetching the target's own heap profile in the
@@ -32,7 +34,7 @@ func (t *target) startPprof(ctx context.Context, cfg PprofConfig) {
 	}
 	// A profile older than a few fetch rounds says nothing about now.
 	stale := 3*interval + crosscheck.DefaultTimeout
-	t.pprof = &pprofCheck{cmp: crosscheck.NewComparator(t.attachedAt, stale)}
+	t.pprof = &pprofCheck{cmp: crosscheck.NewComparator(t.attachedAt, stale), stale: stale}
 	url := cfg.URLs[t.id.pid]
 	if url == "" && !cfg.Discover {
 		return
@@ -43,6 +45,11 @@ func (t *target) startPprof(ctx context.Context, cfg PprofConfig) {
 		Discover: cfg.Discover,
 		Interval: interval,
 		GC:       cfg.GC,
+		// The goroutine profile too, when leakscope reads the goroutines.
+		Goroutines: t.gor != nil && t.gor.tracker != nil,
+		// Its leak profile runs a GC cycle in the target: only where
+		// fetches may force one.
+		GoroutineLeak: cfg.GC && t.gor != nil && t.gor.tracker != nil,
 	})
 }
 
@@ -76,4 +83,21 @@ func (t *target) checkPprof(rt *report.Target) {
 	}
 	tc := t.pprof.cmp.Check(time.Now(), rt.Suspects, st)
 	rt.Pprof = &tc
+}
+
+// checkPprofGoroutines fills the goroutine suspects' cross-check with the
+// target's own goroutine profile and returns the target's; nil when the
+// goroutines are not read.
+func (t *target) checkPprofGoroutines(suspects []goroutines.Suspect) *crosscheck.GoroutineCheck {
+	gw := t.gor
+	if t.pprof == nil || gw == nil || gw.tracker == nil {
+		return nil
+	}
+	var st *crosscheck.Status
+	if w := t.pprof.watch; w != nil {
+		s := w.Status()
+		st = &s
+	}
+	gc := crosscheck.CompareGoroutines(st, gw.reading, suspects, t.pprof.stale)
+	return &gc
 }

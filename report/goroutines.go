@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/goroutines"
 )
 
@@ -38,6 +39,9 @@ type Goroutines struct {
 	Suspects []goroutines.Suspect `json:"suspects"`
 	// Profile is the latest goroutine profile written.
 	Profile string `json:"profile,omitempty"`
+	// Pprof is the cross-check with the target's own goroutine profile
+	// (/debug/pprof/goroutine); nil when none was attempted.
+	Pprof *crosscheck.GoroutineCheck `json:"pprof,omitempty"`
 }
 
 // Goroutine profile sample values, in this order; the default is
@@ -153,6 +157,7 @@ func writeGoroutines(b *strings.Builder, g *Goroutines) {
 		fmt.Fprintf(b, " (%d dropped, %d skipped)", lost, g.Summary.Skipped)
 	}
 	b.WriteByte('\n')
+	writeGoroutinePprof(b, g.Pprof)
 	n := 0
 	for _, s := range g.Suspects {
 		if s.Verdict == "" {
@@ -167,6 +172,43 @@ func writeGoroutines(b *strings.Builder, g *Goroutines) {
 			wait += " in " + s.Blocked[len(s.Blocked)-1].Function
 		}
 		fmt.Fprintf(b, "  %-*s %8d %9.2f %8.0f %10s  %-16s %s\n", siteWidth, truncateLeft(s.CreatedBy.String(), siteWidth),
-			s.Count, s.GrowthPerSecond, s.MedianAgeSeconds, HumanBytes(float64(s.StackBytes)), truncateRight(wait, 48), s.Verdict)
+			s.Count, s.GrowthPerSecond, s.MedianAgeSeconds, HumanBytes(float64(s.StackBytes)), truncateRight(wait, 48), s.Verdict+goroutinePprofVerdict(s.Pprof))
+		if p := s.Pprof; p != nil && p.Status == goroutines.PprofDisagrees {
+			fmt.Fprintf(b, "    pprof: %d blocked in %s by the runtime's count, %d by leakscope's: %s\n", p.RuntimeCount, p.Function, p.LeakscopeCount, truncateRight(p.Reason, 160))
+		}
 	}
+}
+
+// writeGoroutinePprof writes the goroutine cross-check line, if any.
+func writeGoroutinePprof(b *strings.Builder, c *crosscheck.GoroutineCheck) {
+	// With no endpoint found, the heap cross-check's line says why.
+	if c == nil || c.Status == crosscheck.StatusOff || (c.Status == crosscheck.StatusUnavailable && c.URL == "") {
+		return
+	}
+	fmt.Fprintf(b, "  goroutines pprof: %s", c.Status)
+	if c.URL != "" {
+		fmt.Fprintf(b, " %s", c.URL)
+	}
+	if c.Agreed+c.Disagreed > 0 {
+		fmt.Fprintf(b, "  agreement %d of %d", c.Agreed, c.Agreed+c.Disagreed)
+	}
+	if c.TotalStatus != goroutines.PprofUnavailable {
+		fmt.Fprintf(b, "  totals %s (runtime %d, leakscope %d outside the runtime)", c.TotalStatus, c.RuntimeUser, c.LeakscopeUser)
+	}
+	if c.LeakProfile == "ok" {
+		fmt.Fprintf(b, "  runtime's leak profile: %d leaked", c.RuntimeLeaked)
+	}
+	if c.Status != crosscheck.StatusOK && c.LastError != "" {
+		first, _, _ := strings.Cut(c.LastError, "\n")
+		fmt.Fprintf(b, ": %s", truncateRight(first, 120))
+	}
+	b.WriteByte('\n')
+}
+
+// goroutinePprofVerdict is the cross-check status after a verdict.
+func goroutinePprofVerdict(c *goroutines.PprofCheck) string {
+	if c == nil || c.Status == goroutines.PprofUnavailable {
+		return ""
+	}
+	return " (pprof " + c.Status + ")"
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/goroutines"
 )
 
@@ -64,7 +65,12 @@ func TestGoroutineProfileTop(t *testing.T) {
 func TestGoroutinesJSONAndTable(t *testing.T) {
 	doc := sampleDoc()
 	doc.Targets[0].Goroutines = &Goroutines{Status: GoroutinesWatching, Layout: "go1.26/amd64", Roots: "symbol table",
-		Summary: goroutines.Summary{Live: map[string]int{"waiting": 800}}, Suspects: goroutineSuspects()}
+		Summary: goroutines.Summary{Live: map[string]int{"waiting": 800}}, Suspects: goroutineSuspects(),
+		Pprof: &crosscheck.GoroutineCheck{URL: "http://127.0.0.1:6060/debug/pprof/goroutine", Status: crosscheck.StatusOK,
+			RuntimeUser: 803, LeakscopeUser: 800, TotalStatus: goroutines.PprofAgrees, Agreed: 1, Disagreed: 1}}
+	doc.Targets[0].Goroutines.Suspects[0].Pprof = &goroutines.PprofCheck{Status: goroutines.PprofAgrees, Function: "main.worker", RuntimeCount: 500, LeakscopeCount: 500}
+	doc.Targets[0].Goroutines.Suspects[1].Pprof = &goroutines.PprofCheck{Status: goroutines.PprofDisagrees, Function: "main.sendResult",
+		RuntimeCount: 400, LeakscopeCount: 300, Reason: "the runtime counts 100 more: leakscope misplaced some"}
 	doc.Targets = append(doc.Targets, Target{PID: 9, Status: StatusWatching,
 		Goroutines: &Goroutines{Status: GoroutinesError, Reason: "no runtime.g layout for this Go release: go1.30/amd64"}})
 	dir := t.TempDir()
@@ -81,6 +87,7 @@ func TestGoroutinesJSONAndTable(t *testing.T) {
 				Status   string           `json:"status"`
 				Summary  map[string]any   `json:"summary"`
 				Suspects []map[string]any `json:"suspects"`
+				Pprof    map[string]any   `json:"pprof"`
 			} `json:"goroutines"`
 		} `json:"targets"`
 	}
@@ -94,11 +101,25 @@ func TestGoroutinesJSONAndTable(t *testing.T) {
 			t.Errorf("goroutine suspect lacks %q: %v", k, s)
 		}
 	}
+	pp, _ := s["pprof"].(map[string]any)
+	for _, k := range []string{"status", "reason", "function", "runtime_count", "leakscope_count"} {
+		if _, ok := pp[k]; !ok {
+			t.Errorf("goroutine suspect's pprof lacks %q: %v", k, pp)
+		}
+	}
+	for _, k := range []string{"url", "status", "runtime_total", "runtime_user", "leakscope_user", "leakscope_not_waiting",
+		"total_status", "agreed", "disagreed", "unavailable", "last_error", "failures"} {
+		if _, ok := got.Targets[0].Goroutines.Pprof[k]; !ok {
+			t.Errorf("goroutines pprof lacks %q: %v", k, got.Targets[0].Goroutines.Pprof)
+		}
+	}
 	var b strings.Builder
 	if err := WriteTable(&b, doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"goroutines: 800 live", "chan send in main.sendResult leak", "goroutines: error: no runtime.g layout"} {
+	for _, want := range []string{"goroutines: 800 live", "chan send in main.sendResult leak (pprof disagrees)", "goroutines: error: no runtime.g layout",
+		"goroutines pprof: ok http://127.0.0.1:6060/debug/pprof/goroutine  agreement 1 of 2  totals agrees (runtime 803, leakscope 800 outside the runtime)",
+		"pprof: 400 blocked in main.sendResult by the runtime's count, 300 by leakscope's: the runtime counts 100 more"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}

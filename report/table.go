@@ -72,6 +72,9 @@ func WriteTable(w io.Writer, doc *Document) error {
 			if len(s.AllocatedIn) > 0 {
 				fmt.Fprintf(&b, "    allocated in %s\n", strings.Join(s.AllocatedIn, ", "))
 			}
+			if len(s.GoroutineCreatedBy) > 0 {
+				fmt.Fprintf(&b, "    descriptors (g) of the goroutines created by %s\n", strings.Join(s.GoroutineCreatedBy, ", "))
+			}
 			if s.Verdict == analysis.VerdictWatch && s.Reason != "" {
 				fmt.Fprintf(&b, "    not a leak yet: %s\n", s.Reason)
 			}

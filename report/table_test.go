@@ -71,3 +71,23 @@ func TestHumanBytes(t *testing.T) {
 		t.Errorf("truncateLeft = %q", got)
 	}
 }
+
+// TestWriteTableGoroutineDescriptors: a runtime.malg suspect says whose
+// goroutine descriptors it holds.
+func TestWriteTableGoroutineDescriptors(t *testing.T) {
+	doc := sampleDoc()
+	doc.Targets[0].Suspects = append(doc.Targets[0].Suspects, analysis.Suspect{
+		Function: "runtime.malg", Verdict: analysis.VerdictLeak,
+		GoroutineCreatedBy: []string{"main.main (main.go:55)"},
+	})
+	var b strings.Builder
+	if err := WriteTable(&b, doc); err != nil {
+		t.Fatal(err)
+	}
+	if want := "runtime.malg"; !strings.Contains(b.String(), want) {
+		t.Fatalf("table lacks %q:\n%s", want, b.String())
+	}
+	if want := "descriptors (g) of the goroutines created by main.main (main.go:55)"; !strings.Contains(b.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, b.String())
+	}
+}

@@ -150,7 +150,7 @@ code{font-size:90%}
 {{range $i, $s := .Suspects}}{{with $s}}<tr class="suspect">
 <td>{{add $i 1}}</td>
 <td><span class="{{.Verdict}}">{{.Verdict}}</span></td>
-<td><code class="site">{{.Function}}</code><br><small>{{.File}}:{{.Line}}</small>{{if .AllocatedIn}}<br><small class="allocated-in">allocated in {{range $j, $f := .AllocatedIn}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}</td>
+<td><code class="site">{{.Function}}</code><br><small>{{.File}}:{{.Line}}</small>{{if .AllocatedIn}}<br><small class="allocated-in">allocated in {{range $j, $f := .AllocatedIn}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}{{if .GoroutineCreatedBy}}<br><small class="goroutine-created-by">descriptors (g) of the goroutines created by {{range $j, $f := .GoroutineCreatedBy}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}</td>
 <td>{{.Live}}</td><td>{{.Growth}}</td><td>{{printf "%.2f" .Score}}</td>
 <td class="reason"><small>{{if eq .Verdict "watch"}}not a leak yet: {{end}}{{.Reason}}</small></td>
 <td>{{.Chart}}</td>
@@ -160,12 +160,14 @@ code{font-size:90%}
 {{with .Goroutines}}<h3>goroutines</h3>
 {{if ne .Status "watching"}}<p class="lost">goroutines {{.Status}}{{if .Reason}}: {{.Reason}}{{end}}</p>
 {{else}}<p>{{range $state, $n := .Summary.Live}}{{$n}} {{$state}} · {{end}}layout {{.Layout}} · runtime.allgs from {{.Roots}}{{if .Summary.Skipped}} · <span class="lost">{{.Summary.Skipped}} not read (cap)</span>{{end}}</p>
-{{if .Suspects}}<table><tr><th>verdict</th><th>created by</th><th>goroutines</th><th>growth</th><th>median age</th><th>stacks</th><th>where they wait</th></tr>
+{{with .Pprof}}{{if ne .Status "off"}}<p class="pprof">own goroutine profile{{if .URL}} (<code>{{.URL}}</code>){{end}}: {{.Status}}{{if add .Agreed .Disagreed}} · agrees on {{.Agreed}} of {{add .Agreed .Disagreed}} groups{{end}}{{if ne .TotalStatus "unavailable"}} · totals {{.TotalStatus}} (runtime {{.RuntimeUser}}, leakscope {{.LeakscopeUser}} outside the runtime){{end}}{{if eq .LeakProfile "ok"}} · runtime's leak profile: {{.RuntimeLeaked}} leaked{{end}}{{if .LastError}} · <span class="lost">last error: {{.LastError}}</span>{{end}}</p>{{end}}{{end}}
+{{if .Suspects}}<table><tr><th>verdict</th><th>created by</th><th>goroutines</th><th>growth</th><th>median age</th><th>stacks</th><th>where they wait</th><th>target's own profile</th></tr>
 {{range .Suspects}}<tr class="goroutine-suspect">
 <td>{{if .Verdict}}<span class="{{.Verdict}}">{{.Verdict}}</span>{{else}}–{{end}}</td>
 <td><code class="site">{{.CreatedBy.Function}}</code><br><small>{{.CreatedBy.File}}:{{.CreatedBy.Line}}</small></td>
 <td>{{.Count}}{{if .PreAttach}}<br><small>{{.PreAttach}} before attach</small>{{end}}</td><td>{{printf "%.2f" .GrowthPerSecond}}/s</td><td>{{printf "%.0f" .MedianAgeSeconds}} s</td><td>{{ubytes .StackBytes}}</td>
-<td>{{.WaitReason}}{{range .Blocked}}<br><small><code>{{.Function}}</code> {{.File}}:{{.Line}}</small>{{end}}</td></tr>
+<td>{{.WaitReason}}{{range .Blocked}}<br><small><code>{{.Function}}</code> {{.File}}:{{.Line}}</small>{{end}}</td>
+<td>{{with .Pprof}}<span class="pprof-{{.Status}}" title="{{.Reason}}">{{.Status}}</span>{{if ne .Status "unavailable"}}<br><small>runtime {{.RuntimeCount}}, leakscope {{.LeakscopeCount}}{{with .RuntimeLeaked}}, {{.}} leaked per the runtime{{end}}</small>{{end}}{{else}}–{{end}}</td></tr>
 {{end}}</table>{{end}}{{end}}{{end}}
 </section>
 {{else}}<p>No targets yet.</p>{{end}}

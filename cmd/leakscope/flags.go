@@ -101,7 +101,7 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.IntVar(&f.MaxSuspects, "max-suspects", 20, "suspects reported per target")
 	fs.StringArrayVar(&f.PprofURLs, "pprof-url", nil, "the target's own heap profile to cross-check against, dialed from leakscope's network namespace: URL (one --pid) or PID=URL (repeatable)")
 	fs.BoolVar(&f.NoPprofDiscover, "no-pprof-discover", false, "do not look for /debug/pprof/heap on the targets' listening ports (probed from inside the target's network namespace)")
-	fs.BoolVar(&f.PprofGC, "pprof-gc", false, "let cross-check fetches force a GC in the target (?gc=1)")
+	fs.BoolVar(&f.PprofGC, "pprof-gc", false, "let cross-check fetches force a GC in the target (?gc=1, and the goroutine leak profile)")
 	fs.DurationVar(&f.PprofInterval, "pprof-interval", crosscheck.DefaultInterval, "time between fetches of a target's own heap profile")
 	fs.StringVar(&f.Mode, "mode", "sampled", "sampled (the runtime's heap samples: cheap, for continuous watching) or all-allocs (also probe every allocation for exact counts per site: slows the target down several times)")
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error")

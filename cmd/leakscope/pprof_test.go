@@ -47,6 +47,20 @@ type pprofDoc struct {
 				WindowSeconds   float64 `json:"window_seconds"`
 			} `json:"pprof"`
 		} `json:"suspects"`
+		Goroutines *struct {
+			Status string `json:"status"`
+			Pprof  *struct {
+				URL           string `json:"url"`
+				Status        string `json:"status"`
+				RuntimeUser   int64  `json:"runtime_user"`
+				LeakscopeUser int64  `json:"leakscope_user"`
+				TotalStatus   string `json:"total_status"`
+				Agreed        int    `json:"agreed"`
+				Disagreed     int    `json:"disagreed"`
+				Unavailable   int    `json:"unavailable"`
+				LastError     string `json:"last_error"`
+			} `json:"pprof"`
+		} `json:"goroutines"`
 	} `json:"targets"`
 }
 
@@ -149,6 +163,15 @@ func TestPprofCrossCheck(t *testing.T) {
 		}
 		if pp.AgreementScore == nil || *pp.AgreementScore != 1 || pp.Agreed < 1 {
 			t.Errorf("pid %d: agreement score %v (%d agreed, %d disagreed), want 1", tg.PID, pp.AgreementScore, pp.Agreed, pp.Disagreed)
+		}
+		// The goroutine profile beside the heap profile is fetched and
+		// compared too.
+		if g := tg.Goroutines; g == nil || g.Status != "watching" || g.Pprof == nil {
+			t.Errorf("pid %d: goroutines %+v, want watching with a pprof cross-check", tg.PID, g)
+		} else if gp := g.Pprof; gp.Status != "ok" || gp.URL != "http://"+addr[tg.PID]+"/debug/pprof/goroutine" || gp.TotalStatus != "agrees" || gp.Agreed < 1 {
+			t.Errorf("pid %d: goroutine cross-check %+v, want ok, totals agreeing, some groups agreeing", tg.PID, *gp)
+		} else {
+			t.Logf("pid %d: goroutine cross-check %+v", tg.PID, *gp)
 		}
 		var site bool
 		for _, s := range tg.Suspects {

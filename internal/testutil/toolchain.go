@@ -26,6 +26,8 @@ type GoBuild struct {
 	CGO       string // CGO_ENABLED value, "" to inherit
 	Tags      string // -tags value
 	CC        string // C compiler for cgo (e.g. a cross compiler), "" for the default
+	// Experiment is the GOEXPERIMENT value, "" to inherit.
+	Experiment string
 }
 
 // Name is a file name for the build, unique per field values.
@@ -49,6 +51,9 @@ func (g GoBuild) Name() string {
 	}
 	if g.CC != "" {
 		s += "-cc" + filepath.Base(g.CC)
+	}
+	if g.Experiment != "" {
+		s += "-exp" + strings.ReplaceAll(g.Experiment, ",", "_")
 	}
 	return s
 }
@@ -92,6 +97,9 @@ func (g GoBuild) Build(workDir, out string, srcFiles ...string) error {
 	}
 	if g.CC != "" {
 		env = append(env, "CC="+g.CC)
+	}
+	if g.Experiment != "" {
+		env = append(env, "GOEXPERIMENT="+g.Experiment)
 	}
 	switch {
 	case g.Toolchain == "":
