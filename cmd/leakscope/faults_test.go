@@ -86,7 +86,7 @@ func TestTargetDiesDuringAttach(t *testing.T) {
 		p.WaitLine(t, "ready", 10*time.Second)
 		out := filepath.Join(t.TempDir(), "out")
 		code, log := runLeakscope(t, bin, nil, "--pid", strconv.Itoa(p.PID()), "--interval=500ms", "--duration=20s", "--out", out)
-		if strings.Contains(log, "panic") || strings.Contains(log, "goroutine ") {
+		if strings.Contains(log, "panic") || goroutineTrace.MatchString(log) {
 			t.Fatalf("life %v: crash:\n%s", life, log)
 		}
 		if code != 0 {
