@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,32 +32,8 @@ func testCgroups(t *testing.T) (dir, path string) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { removeCgroupTree(t, dir) })
+	t.Cleanup(func() { testutil.RemoveCgroupTree(t, dir) })
 	return dir, filepath.Join(m.Root, name)
-}
-
-// removeCgroupTree removes dir and its descendants, deepest first; a
-// group empties a moment after its last process is reaped.
-func removeCgroupTree(t *testing.T, dir string) {
-	var dirs []string
-	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			dirs = append(dirs, p)
-		}
-		return nil
-	})
-	for i := len(dirs) - 1; i >= 0; i-- {
-		var err error
-		for try := 0; try < 50; try++ {
-			if err = syscall.Rmdir(dirs[i]); err == nil || errors.Is(err, syscall.ENOENT) {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err != nil && !errors.Is(err, syscall.ENOENT) {
-			t.Errorf("removing test cgroup %s: %v", dirs[i], err)
-		}
-	}
 }
 
 func randomHex(t *testing.T, n int) string {

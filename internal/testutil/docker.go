@@ -217,26 +217,7 @@ func removeCgroupEverywhere(t *testing.T, path string) {
 		if len(fields) < 5 || fields[3] != "/" {
 			continue
 		}
-		dir := filepath.Join(fields[4], path)
-		var dirs []string
-		_ = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
-			if err == nil && e.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		for i := len(dirs) - 1; i >= 0; i-- {
-			var err error
-			for try := 0; try < 50; try++ {
-				if err = syscall.Rmdir(dirs[i]); err == nil || errors.Is(err, syscall.ENOENT) {
-					break
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			if err != nil && !errors.Is(err, syscall.ENOENT) {
-				t.Errorf("removing the daemon's cgroup %s: %v", dirs[i], err)
-			}
-		}
+		RemoveCgroupTree(t, filepath.Join(fields[4], path))
 	}
 }
 
@@ -380,4 +361,29 @@ func (d *Docker) ContainerdPID(t testing.TB, ns, id string) int {
 	}
 	t.Fatalf("containerd task %s not listed", id)
 	return 0
+}
+
+// RemoveCgroupTree removes dir and its descendants, deepest first; a group
+// empties a moment after its last process is reaped, so each removal is
+// retried for up to 5 s.
+func RemoveCgroupTree(t testing.TB, dir string) {
+	var dirs []string
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		var err error
+		for try := 0; try < 50; try++ {
+			if err = syscall.Rmdir(dirs[i]); err == nil || errors.Is(err, syscall.ENOENT) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil && !errors.Is(err, syscall.ENOENT) {
+			t.Errorf("removing cgroup %s: %v", dirs[i], err)
+		}
+	}
 }
