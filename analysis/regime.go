@@ -73,7 +73,12 @@ func regimeSummary(cfg Config, g GCRegime) string {
 	case g.GCCycles == 0:
 		return fmt.Sprintf("no GC in %.0f s: nothing can be told garbage from a leak yet; growth is reported as watch", g.WatchedSeconds)
 	case perMin >= float64(cfg.MinWindowGC+4)/cfg.MinWindow.Minutes():
-		return fmt.Sprintf("frequent GC (%.1f per minute): a leak can be named %.0f s after attach", perMin, cfg.MinWindow.Seconds())
+		// The overdue series starts once objects allocated at attach are
+		// old enough (at least MinOldAgeGC collections), and must then
+		// span MinWindow: a lower bound, as a site whose own objects
+		// usually live longer has a later overdue age.
+		soonest := cfg.MinWindow.Seconds() + float64(cfg.MinOldAgeGC)*60/perMin
+		return fmt.Sprintf("frequent GC (%.1f per minute): a leak can be named from %.0f s after attach (later where the site's objects usually live several collections)", perMin, soonest)
 	default:
 		need := max(cfg.MinWindow.Minutes(), minSurvivalGC/perMin)
 		return fmt.Sprintf("rare GC (%.1f per minute): a leak whose objects are never freed is named after %d collections (~%.0f min); one whose site also frees survivors needs %d past the overdue age (~%.0f min)",
