@@ -165,12 +165,12 @@ func TestWalkFramesBounds(t *testing.T) {
 	// A record at 0x1000 pointing to itself: a loop.
 	binary.LittleEndian.PutUint64(mem[0:], 0x1000)
 	binary.LittleEndian.PutUint64(mem[8:], 0x4000)
-	if st, why := walkFrames(1, 0x1000, base, mem, 32); len(st) != 2 || why != "" {
+	if st, why := walkFrames(nil, 1, 0x1000, base, mem, 32); len(st) != 2 || why != "" {
 		t.Errorf("loop: %v %q", st, why)
 	}
 	// A record pointing outside what was read.
 	binary.LittleEndian.PutUint64(mem[0:], 0x9000)
-	if st, why := walkFrames(1, 0x1000, base, mem, 32); len(st) != 2 || why != TruncOutside {
+	if st, why := walkFrames(nil, 1, 0x1000, base, mem, 32); len(st) != 2 || why != TruncOutside {
 		t.Errorf("outside: %v %q", st, why)
 	}
 	// A chain of 4 records, depth 3.
@@ -178,7 +178,7 @@ func TestWalkFramesBounds(t *testing.T) {
 		binary.LittleEndian.PutUint64(mem[16*i:], base+uint64(16*(i+1)))
 		binary.LittleEndian.PutUint64(mem[16*i+8:], 0x4000+uint64(i))
 	}
-	if st, why := walkFrames(1, 0x1000, base, mem, 3); len(st) != 3 || why != TruncDepth {
+	if st, why := walkFrames(nil, 1, 0x1000, base, mem, 3); len(st) != 3 || why != TruncDepth {
 		t.Errorf("depth: %v %q", st, why)
 	}
 }

@@ -1,0 +1,104 @@
+package goroutines
+
+// goidIndex maps goids to int32 slots: an open-addressing table with
+// linear probing whose hash is the goid itself. The runtime hands goids
+// out in ascending batches, and g structs side by side mostly hold
+// neighbouring goids, so looking up the goroutines of a read in address
+// order walks the table nearly in order, where a general map (hashing to
+// random places) misses the cache on every one of a million goroutines.
+// Goid 0 is never valid and marks an empty entry.
+type goidIndex struct {
+	keys []uint64
+	vals []int32
+	n    int
+}
+
+// newGoidIndex sizes the table for about n goids.
+func newGoidIndex(n int) goidIndex {
+	size := 64
+	for size < 2*n {
+		size *= 2
+	}
+	return goidIndex{keys: make([]uint64, size), vals: make([]int32, size)}
+}
+
+// Len is the number of goids held.
+func (t *goidIndex) Len() int { return t.n }
+
+// find is where id is, or the empty entry where it would go.
+func (t *goidIndex) find(id uint64) (int, bool) {
+	mask := uint64(len(t.keys) - 1)
+	for i := id & mask; ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case id:
+			return int(i), true
+		case 0:
+			return int(i), false
+		}
+	}
+}
+
+// get is id's slot.
+func (t *goidIndex) get(id uint64) (int32, bool) {
+	if len(t.keys) == 0 {
+		return 0, false
+	}
+	i, ok := t.find(id)
+	return t.vals[i], ok
+}
+
+// put sets id's slot (id != 0).
+func (t *goidIndex) put(id uint64, v int32) {
+	if 2*(t.n+1) > len(t.keys) {
+		t.grow()
+	}
+	i, ok := t.find(id)
+	if !ok {
+		t.keys[i] = id
+		t.n++
+	}
+	t.vals[i] = v
+}
+
+func (t *goidIndex) grow() {
+	old := *t
+	*t = newGoidIndex(max(2*old.n, 32))
+	for i, k := range old.keys {
+		if k != 0 {
+			t.put(k, old.vals[i])
+		}
+	}
+}
+
+// del removes id, moving back the entries after it that could not be
+// found otherwise (no tombstones: the table never degrades).
+func (t *goidIndex) del(id uint64) {
+	if len(t.keys) == 0 {
+		return
+	}
+	i, ok := t.find(id)
+	if !ok {
+		return
+	}
+	t.n--
+	mask := len(t.keys) - 1
+	for {
+		t.keys[i] = 0
+		j := i
+		for {
+			j = (j + 1) & mask
+			k := t.keys[j]
+			if k == 0 {
+				return
+			}
+			home := int(k) & mask
+			// The entry at j stays if its home lies cyclically in (i, j].
+			if (i < j && i < home && home <= j) || (i > j && (i < home || home <= j)) {
+				continue
+			}
+			t.keys[i], t.vals[i] = k, t.vals[j]
+			i = j
+			break
+		}
+	}
+}

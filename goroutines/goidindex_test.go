@@ -1,0 +1,46 @@
+package goroutines
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestGoidIndex checks the table against a map through random puts and
+// deletes of goids that collide a lot (few distinct low bits) and of
+// dense runs like the runtime's.
+func TestGoidIndex(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var idx goidIndex
+	want := map[uint64]int32{}
+	key := func() uint64 {
+		if r.IntN(2) == 0 {
+			return uint64(1 + r.IntN(5000)) // dense, like goids
+		}
+		return uint64(1+r.IntN(40)) << 20 // same low bits: long probe chains
+	}
+	for step := range 200_000 {
+		k := key()
+		if r.IntN(3) == 0 {
+			idx.del(k)
+			delete(want, k)
+		} else {
+			idx.put(k, int32(step))
+			want[k] = int32(step)
+		}
+		if step%1000 == 0 {
+			if idx.Len() != len(want) {
+				t.Fatalf("step %d: %d goids held, want %d", step, idx.Len(), len(want))
+			}
+			for k, v := range want {
+				if got, ok := idx.get(k); !ok || got != v {
+					t.Fatalf("step %d: goid %d -> %d, %v; want %d", step, k, got, ok, v)
+				}
+			}
+		}
+		if _, ok := idx.get(k); ok != hasKey(want, k) {
+			t.Fatalf("step %d: goid %d present %v, want %v", step, k, ok, hasKey(want, k))
+		}
+	}
+}
+
+func hasKey(m map[uint64]int32, k uint64) bool { _, ok := m[k]; return ok }
