@@ -182,3 +182,81 @@ func TestWalkFramesBounds(t *testing.T) {
 		t.Errorf("depth: %v %q", st, why)
 	}
 }
+
+// countingMem counts the buffers read.
+type countingMem struct {
+	*fakeMem
+	bufs int
+}
+
+func (m *countingMem) ReadBatch(addrs []uint64, bufs [][]byte, ok []bool) error {
+	m.bufs += len(bufs)
+	return m.fakeMem.ReadBatch(addrs, bufs, ok)
+}
+
+// TestReadRuns: g structs side by side are read as one run; a run that
+// holds a pointer to nothing is read again one g at a time, so only that
+// pointer is lost.
+func TestReadRuns(t *testing.T) {
+	l, err := LayoutFor("go1.26.8", "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const base, n, stride = 0x900000, 40, 0x1e0 // size class 480, like the runtime's
+	span := make([]byte, n*stride)
+	var ptrs []uint64
+	for i := range n {
+		b := span[i*stride:]
+		put := func(off, v uint64) { binary.LittleEndian.PutUint64(b[off:], v) }
+		put(l.StackLo, 0xa00000)
+		put(l.StackHi, 0xa02000)
+		binary.LittleEndian.PutUint32(b[l.AtomicStatus:], 2) // running: no stack read
+		put(l.Goid, uint64(100+i))
+		put(l.Gopc, 0x400123)
+		put(l.StartPC, 0x401000)
+		ptrs = append(ptrs, base+uint64(i*stride))
+	}
+	hole := uint64(base + n*stride + 0x10000) // far past the span: nothing there
+	ptrs = append(ptrs[:20], append([]uint64{hole}, ptrs[20:]...)...)
+	m := &fakeMem{regions: map[uint64][]byte{base: span}}
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint64(hdr[0:], 0x700000)
+	binary.LittleEndian.PutUint64(hdr[8:], uint64(len(ptrs)))
+	binary.LittleEndian.PutUint64(hdr[16:], uint64(len(ptrs)))
+	m.regions[0x600000] = hdr
+	m.regions[0x600100] = binary.LittleEndian.AppendUint64(nil, uint64(len(ptrs)))
+	var all []byte
+	for _, p := range ptrs {
+		all = binary.LittleEndian.AppendUint64(all, p)
+	}
+	m.regions[0x700000] = all
+	cm := &countingMem{fakeMem: m}
+	r, err := NewReader(fakeExe{}, cm, 0, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.bufs = 0
+	s, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Goroutines) != n || s.Dropped[DropUnreadable] != 1 {
+		t.Errorf("read %d goroutines with %v dropped, want %d and 1 unreadable", len(s.Goroutines), s.Dropped, n)
+	}
+	// allgs header, allglen, the pointers, one run of 40 g structs and
+	// the hole; nothing read again.
+	if cm.bufs > 5 {
+		t.Errorf("%d buffers read for %d g structs side by side, want at most 5", cm.bufs, n)
+	}
+	// The hole just past the span, within a run's reach, and the last 15
+	// g structs unmapped: the run fails as a whole and its g structs are
+	// read one by one.
+	binary.LittleEndian.PutUint64(m.regions[0x700000][20*8:], base+n*stride+0x40)
+	m.regions[base] = span[:25*stride]
+	if s, err = r.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Goroutines) != 25 || s.Dropped[DropUnreadable] != 16 {
+		t.Errorf("half-unmapped span: %d goroutines, %v dropped; want 25 and 16 unreadable", len(s.Goroutines), s.Dropped)
+	}
+}
