@@ -82,6 +82,10 @@ func (r *Reader) readRuns(sorted []uint64, span uint64, each func(addr uint64, b
 			return err
 		}
 		for k, run := range runs {
+			if !ok[k] && run.end-run.first == 1 {
+				each(run.addr, nil)
+				continue
+			}
 			if !ok[k] {
 				if err := r.readOneByOne(sorted[run.first:run.end], span, each); err != nil {
 					return err
