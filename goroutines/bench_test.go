@@ -47,8 +47,9 @@ func BenchmarkRead(b *testing.B) {
 // its worker pool): Read, then Tracker.Observe, Summary and Suspects, as
 // monitor does. Reported per snapshot: wall time (s/snapshot), the CPU
 // time of this process (cpu-s/snapshot; the garbage collector's included),
-// the first snapshot apart (first-s, first-cpu-s: every stack read and
-// every goroutine new to the tracker), and memory: the heap the reader and
+// apart: opening the reader (open-s, open-cpu-s: its verifying read, which
+// reads and unwinds every stack) and the first snapshot (first-s,
+// first-cpu-s: every goroutine new to the tracker); and memory: the heap the reader and
 // tracker keep between snapshots (kept-MiB, after a GC) and the growth of
 // the resident set from before the reader was opened to its peak
 // (rss-growth-MiB, /proc/self/status VmHWM after /proc/self/clear_refs).
@@ -70,7 +71,9 @@ func goroutineSnapshot(b *testing.B, n int) {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		b.Fatalf("resetting the peak RSS: %v", err)
 	}
+	c0, t0 := cpuTime(), time.Now()
 	f := openFixture(b, p, cfg)
+	open, openCPU := time.Since(t0), cpuTime()-c0
 	tr := goroutines.NewTracker(goroutines.TrackerConfig{}, f.reader.Layout(), f.sym)
 	snapshot := func() {
 		s, err := f.reader.Read()
@@ -88,7 +91,7 @@ func goroutineSnapshot(b *testing.B, n int) {
 			b.Fatal("no goroutine group reported")
 		}
 	}
-	c0, t0 := cpuTime(), time.Now()
+	c0, t0 = cpuTime(), time.Now()
 	snapshot()
 	first, firstCPU := time.Since(t0), cpuTime()-c0
 	c0, t0 = cpuTime(), time.Now()
@@ -96,6 +99,8 @@ func goroutineSnapshot(b *testing.B, n int) {
 		snapshot()
 	}
 	b.StopTimer()
+	b.ReportMetric(open.Seconds(), "open-s")
+	b.ReportMetric(openCPU.Seconds(), "open-cpu-s")
 	b.ReportMetric(first.Seconds(), "first-s")
 	b.ReportMetric(firstCPU.Seconds(), "first-cpu-s")
 	b.ReportMetric(time.Since(t0).Seconds()/float64(b.N), "s/snapshot")

@@ -1,12 +1,15 @@
 package goroutines
 
 // goidIndex maps goids to int32 slots: an open-addressing table with
-// linear probing whose hash is the goid itself. The runtime hands goids
-// out in ascending batches, and g structs side by side mostly hold
-// neighbouring goids, so looking up the goroutines of a read in address
-// order walks the table nearly in order, where a general map (hashing to
-// random places) misses the cache on every one of a million goroutines.
-// Goid 0 is never valid and marks an empty entry.
+// linear probing. The runtime hands goids out in batches of 16 per P, and
+// g structs side by side mostly hold neighbouring goids: the table keeps
+// each aligned block of 16 goids together (so looking up the goroutines of
+// a read in address order mostly stays within a cache line or two, where
+// a general map misses the cache on every one of a million goroutines) and
+// scatters the blocks with a multiplicative hash (so that a million
+// consecutive goids do not form one cluster that a new goid hashing into
+// it would have to probe to its end). Goid 0 is never valid and marks an
+// empty entry.
 type goidIndex struct {
 	keys []uint64
 	vals []int32
@@ -25,10 +28,20 @@ func newGoidIndex(n int) goidIndex {
 // Len is the number of goids held.
 func (t *goidIndex) Len() int { return t.n }
 
+// blockBits: goids are kept together in aligned blocks of 1<<blockBits.
+const blockBits = 4
+
+// home is where id goes if its place is free.
+func (t *goidIndex) home(id uint64) uint64 {
+	h := (id >> blockBits) * 0x9e3779b97f4a7c15
+	h ^= h >> 29
+	return (h<<blockBits | id&(1<<blockBits-1)) & uint64(len(t.keys)-1)
+}
+
 // find is where id is, or the empty entry where it would go.
 func (t *goidIndex) find(id uint64) (int, bool) {
 	mask := uint64(len(t.keys) - 1)
-	for i := id & mask; ; i = (i + 1) & mask {
+	for i := t.home(id); ; i = (i + 1) & mask {
 		switch t.keys[i] {
 		case id:
 			return int(i), true
@@ -47,6 +60,13 @@ func (t *goidIndex) get(id uint64) (int32, bool) {
 	return t.vals[i], ok
 }
 
+// reserve makes room for n goids without growing.
+func (t *goidIndex) reserve(n int) {
+	if 2*n > len(t.keys) {
+		t.resize(n)
+	}
+}
+
 // put sets id's slot (id != 0).
 func (t *goidIndex) put(id uint64, v int32) {
 	if 2*(t.n+1) > len(t.keys) {
@@ -60,9 +80,12 @@ func (t *goidIndex) put(id uint64, v int32) {
 	t.vals[i] = v
 }
 
-func (t *goidIndex) grow() {
+func (t *goidIndex) grow() { t.resize(max(2*t.n, 32)) }
+
+// resize rebuilds the table for about n goids.
+func (t *goidIndex) resize(n int) {
 	old := *t
-	*t = newGoidIndex(max(2*old.n, 32))
+	*t = newGoidIndex(max(n, old.n))
 	for i, k := range old.keys {
 		if k != 0 {
 			t.put(k, old.vals[i])
@@ -91,7 +114,7 @@ func (t *goidIndex) del(id uint64) {
 			if k == 0 {
 				return
 			}
-			home := int(k) & mask
+			home := int(t.home(k))
 			// The entry at j stays if its home lies cyclically in (i, j].
 			if (i < j && i < home && home <= j) || (i > j && (i < home || home <= j)) {
 				continue

@@ -43,7 +43,9 @@ func (r *Reader) forget(live int) {
 		return
 	}
 	r.known = slices.DeleteFunc(r.known, func(k knownG) bool { return k.epoch != r.epoch })
-	r.known = slices.Clip(r.known)
+	if cap(r.known) > 4*len(r.known)+1024 {
+		r.known = slices.Clone(r.known) // let go of a drained burst's memory
+	}
 	r.byGoid = newGoidIndex(len(r.known))
 	for i, k := range r.known {
 		r.byGoid.put(k.id, int32(i))

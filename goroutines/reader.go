@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -122,7 +123,9 @@ type Reader struct {
 	known  []knownG
 	stacks map[string][]uint64
 	// Buffers reused from read to read.
-	sorted   []uint64
+	gs       []G // the last snapshot's Goroutines
+	ptrBuf   []byte
+	ptrs     []uint64
 	runBuf   []byte
 	stackBuf []byte
 }
@@ -196,7 +199,10 @@ func (r *Reader) verify(s *Snapshot) error {
 }
 
 // Read takes a snapshot: the allgs header, then the g structs in batches,
-// then the stacks of the waiting ones.
+// then the stacks of the waiting ones. The snapshot's Goroutines are valid
+// until the next Read, which reuses their memory (a million goroutines
+// are 100 MB, not to be allocated again every interval): copy what is to
+// be kept longer.
 func (r *Reader) Read() (*Snapshot, error) {
 	s := &Snapshot{Time: time.Now(), Dropped: map[string]int{}, Truncated: map[string]int{}}
 	ptrs, err := r.readAllgs(s)
@@ -232,7 +238,8 @@ func (r *Reader) readAllgs(s *Snapshot) ([]uint64, error) {
 	s.AllGLen = int(h.len)
 	n := min(int(h.len), r.cfg.MaxGoroutines)
 	s.Skipped = int(h.len) - n
-	buf := make([]byte, 8*n)
+	r.ptrBuf = reuse(r.ptrBuf, 8*n)
+	buf := r.ptrBuf
 	ok := []bool{false}
 	if err := r.mem.ReadBatch([]uint64{h.ptr}, [][]byte{buf}, ok); err != nil {
 		return nil, err
@@ -240,7 +247,8 @@ func (r *Reader) readAllgs(s *Snapshot) ([]uint64, error) {
 	if !ok[0] {
 		return nil, fmt.Errorf("%w: cannot read %d g pointers at %#x", ErrUnverified, n, h.ptr)
 	}
-	ptrs := make([]uint64, n)
+	r.ptrs = reuse(r.ptrs, n)
+	ptrs := r.ptrs
 	for i := range ptrs {
 		ptrs[i] = binary.LittleEndian.Uint64(buf[8*i:])
 	}
@@ -252,8 +260,18 @@ func (r *Reader) readAllgs(s *Snapshot) ([]uint64, error) {
 // keeps those that validate.
 func (r *Reader) readGs(s *Snapshot, ptrs []uint64) error {
 	r.epoch++
-	s.Goroutines = make([]G, 0, len(ptrs))
-	return r.readRuns(r.sortedPtrs(ptrs), r.layout.span(), func(_ uint64, b []byte) {
+	r.byGoid.reserve(len(ptrs))
+	if cap(r.known) < len(ptrs) {
+		r.known = slices.Grow(r.known, len(ptrs)+len(ptrs)/8-len(r.known))
+	}
+	s.Goroutines = reuse(r.gs, len(ptrs))[:0]
+	defer func() {
+		// Entries beyond this read's keep no stale stack alive.
+		clear(s.Goroutines[len(s.Goroutines):cap(s.Goroutines)])
+		r.gs = s.Goroutines
+	}()
+	slices.Sort(ptrs) // see readRuns
+	return r.readRuns(ptrs, r.layout.span(), func(_ uint64, b []byte) {
 		if b == nil {
 			s.Dropped[DropUnreadable]++
 			return
@@ -307,6 +325,15 @@ func (r *Reader) decode(b []byte) (g G, dead bool, why string) {
 		g.sched = [3]uint64{word(l.SchedPC), word(l.SchedSP), word(l.SchedBP)}
 	}
 	return g, false, ""
+}
+
+// reuse is s with length n, reallocated (with room to grow) only if too
+// small or far too large.
+func reuse[T any](s []T, n int) []T {
+	if cap(s) < n || cap(s) > 2*n+1024 {
+		return make([]T, n, n+n/8+1024)
+	}
+	return s[:n]
 }
 
 func (r *Reader) inText(pc uint64) bool { return pc >= r.textLo && pc < r.textHi }

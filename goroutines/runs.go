@@ -1,7 +1,5 @@
 package goroutines
 
-import "slices"
-
 // g structs sit side by side in the runtime's spans (a size class of 480
 // bytes in go1.26 holds 17 per 8 KiB span), so the g structs of a process
 // are read as a few large runs of memory rather than one small read each:
@@ -40,7 +38,9 @@ func nextRun(sorted []uint64, i int, span uint64) gRun {
 	return gRun{addr: lo, first: i, end: j, bytes: sorted[j-1] + span - lo}
 }
 
-// readRuns reads the leading span bytes of every g at sorted (ascending)
+// readRuns reads the leading span bytes of every g at sorted (ascending:
+// allgs is mostly in address order already, since g structs are allocated
+// in order from a span, which pdqsort sorts in about linear time)
 // and calls each(addr, b) for each with the bytes read, or b nil when the
 // g could not be read. A run that fails as a whole (a garbage pointer among
 // real ones, memory unmapped meanwhile) is read again one g at a time, so
@@ -122,13 +122,4 @@ func (r *Reader) readOneByOne(addrs []uint64, span uint64, each func(addr uint64
 		}
 	}
 	return nil
-}
-
-// sortedPtrs is ptrs in ascending order, in a slice the reader reuses.
-// allgs is mostly in address order already (g structs are allocated in
-// order from a span), which pdqsort sorts in about linear time.
-func (r *Reader) sortedPtrs(ptrs []uint64) []uint64 {
-	r.sorted = append(r.sorted[:0], ptrs...)
-	slices.Sort(r.sorted)
-	return r.sorted
 }

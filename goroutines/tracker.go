@@ -126,14 +126,19 @@ type Tracker struct {
 // tracked is one goroutine seen alive.
 type tracked struct {
 	id        uint64
-	firstSeen time.Time
-	seenIn    uint32 // the last snapshot (Tracker.observed) it was in
-	preAttach bool   // alive at the first snapshot: age unknown
+	born      time.Duration // first seen, after attachedAt
+	seenIn    uint32        // the last snapshot (Tracker.observed) it was in
+	missed    int32         // snapshots it was missing from that could not prove it ended
+	preAttach bool          // alive at the first snapshot: age unknown
 	overdue   bool
-	missed    int // snapshots it was missing from that could not prove it ended
 	g         *group
 	state     *state // where it waited at the last read (key, reason, frames)
-	sig       stateSig
+	sig       stateCacheKey
+}
+
+// age is how long tr has been seen alive at now.
+func (t *Tracker) age(tr *tracked, now time.Time) float64 {
+	return (now.Sub(t.attachedAt) - tr.born).Seconds()
 }
 
 // origin identifies a group: the `go` statement (its return address) and
@@ -210,6 +215,10 @@ func (t *Tracker) Observe(s *Snapshot) {
 	}
 	t.ungrouped = 0
 	t.observed++
+	t.byGoid.reserve(len(s.Goroutines))
+	if cap(t.gs) < len(s.Goroutines) {
+		t.gs = slices.Grow(t.gs, len(s.Goroutines)+len(s.Goroutines)/8-len(t.gs))
+	}
 	clear(t.live)
 	for i := range s.Goroutines {
 		g := &s.Goroutines[i]
@@ -281,13 +290,13 @@ func (t *Tracker) observeG(g *G, now time.Time, first bool) {
 			t.groups[o] = gr
 		}
 		k = int32(len(t.gs))
-		t.gs = append(t.gs, tracked{id: g.ID, firstSeen: now, preAttach: first, g: gr})
+		t.gs = append(t.gs, tracked{id: g.ID, born: now.Sub(t.attachedAt), preAttach: first, g: gr})
 		t.byGoid.put(g.ID, k)
 	}
 	tr := &t.gs[k]
 	tr.seenIn, tr.missed = t.observed, 0
 	gr := tr.g
-	if !tr.preAttach && !tr.overdue && now.Sub(tr.firstSeen).Seconds() >= t.oldAge(gr) {
+	if !tr.preAttach && !tr.overdue && t.age(tr, now) >= t.oldAge(gr) {
 		tr.overdue = true
 		gr.arrivals = addEvent(gr.arrivals, now)
 	}
@@ -296,7 +305,7 @@ func (t *Tracker) observeG(g *G, now time.Time, first bool) {
 	if tr.preAttach {
 		gr.preAttach++
 	} else {
-		gr.ages = append(gr.ages, now.Sub(tr.firstSeen).Seconds())
+		gr.ages = append(gr.ages, t.age(tr, now))
 	}
 	if tr.overdue {
 		gr.overdue++
@@ -307,9 +316,9 @@ func (t *Tracker) observeG(g *G, now time.Time, first bool) {
 // addState files g under its wait reason and the top user frames where
 // it is blocked ("running" and the like for goroutines not waiting).
 func (t *Tracker) addState(gr *group, tr *tracked, g *G, old bool) {
-	// A goroutine that has not run since the last read is where it was:
-	// its state is not worked out again.
-	sig := stateSig{status: g.Status, reason: g.WaitReason, sched: g.sched, depth: len(g.Stack)}
+	// A goroutine still where it was at the last read (same status, wait
+	// reason and stack) keeps its state without looking it up.
+	sig := stateKeyOf(g)
 	if tr.state == nil || tr.sig != sig {
 		tr.state, tr.sig = t.stateOf(g), sig
 	}
@@ -327,15 +336,6 @@ func (t *Tracker) addState(gr *group, tr *tracked, g *G, old bool) {
 	}
 }
 
-// stateSig tells whether a goroutine may have moved since the last read.
-// A waiting goroutine keeps its saved pc, sp and bp until it runs again.
-type stateSig struct {
-	status uint32
-	reason uint8
-	sched  [3]uint64
-	depth  int
-}
-
 // stateCacheKey: goroutines with the same status, wait reason and stack
 // wait in the same state. The reader hands out one copy of each distinct
 // stack, so the stack is known by where it is; the cache holds the stack,
@@ -345,6 +345,10 @@ type stateCacheKey struct {
 	reason uint8
 	stack  *uint64
 	depth  int
+}
+
+func stateKeyOf(g *G) stateCacheKey {
+	return stateCacheKey{g.Status, g.WaitReason, unsafe.SliceData(g.Stack), len(g.Stack)}
 }
 
 type stateCacheVal struct {
@@ -358,7 +362,7 @@ const maxStateCache = 1 << 16
 // stateOf works out g's wait reason and blocked frames, once per distinct
 // stack.
 func (t *Tracker) stateOf(g *G) *state {
-	key := stateCacheKey{g.Status, g.WaitReason, unsafe.SliceData(g.Stack), len(g.Stack)}
+	key := stateKeyOf(g)
 	if v, ok := t.states[key]; ok {
 		return v.st
 	}
@@ -444,14 +448,14 @@ func (t *Tracker) endMissing(now time.Time, complete bool) {
 		}
 		gr := tr.g
 		if !tr.preAttach {
-			gr.lifetimes = append(gr.lifetimes, now.Sub(tr.firstSeen).Seconds())
+			gr.lifetimes = append(gr.lifetimes, t.age(tr, now))
 			if len(gr.lifetimes) > maxLifetimes {
 				gr.lifetimes = gr.lifetimes[len(gr.lifetimes)-maxLifetimes:]
 			}
 		}
 		// A pre-attach goroutine is known to be overdue once it has been
 		// seen for the overdue age; before that its end says nothing.
-		if tr.overdue || (tr.preAttach && now.Sub(tr.firstSeen).Seconds() >= t.oldAge(gr)) {
+		if tr.overdue || (tr.preAttach && t.age(tr, now) >= t.oldAge(gr)) {
 			gr.deaths = addEvent(gr.deaths, now)
 		}
 		t.forget(i)
