@@ -44,3 +44,32 @@ func TestGoidIndex(t *testing.T) {
 }
 
 func hasKey(m map[uint64]int32, k uint64) bool { _, ok := m[k]; return ok }
+
+// TestGoidIndexClusters: a long-lived process holds a long run of
+// consecutive goids (a leak parked a million goroutines) while new goids,
+// far above them, come and go. Looking up a goid must not walk through
+// the run: the probe lengths stay short whatever the goids.
+func TestGoidIndexClusters(t *testing.T) {
+	var idx goidIndex
+	const run = 200_000
+	for id := uint64(1000); id < 1000+run; id++ {
+		idx.put(id, 1)
+	}
+	mask := uint64(len(idx.keys) - 1)
+	total, longest := 0, 0
+	const lookups = 20_000
+	for i := range uint64(lookups) {
+		id := 1<<30 + i*7919 // absent, homes spread over the table
+		at, ok := idx.find(id)
+		if ok {
+			t.Fatalf("goid %d found, never put", id)
+		}
+		d := int((uint64(at) - idx.home(id)) & mask)
+		total += d
+		longest = max(longest, d)
+	}
+	t.Logf("absent goids: %.1f probes on average, %d at most", float64(total)/lookups, longest)
+	if mean := float64(total) / lookups; mean > 8 || longest > 512 {
+		t.Errorf("absent goids probe %.1f entries on average, %d at most, beside a run of %d goids; want <= 8 and <= 512", mean, longest, run)
+	}
+}
