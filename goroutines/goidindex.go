@@ -70,6 +70,14 @@ func (t *goidIndex) reserve(n int) {
 	}
 }
 
+// shrink lets go of a table far larger than what it holds (a burst of
+// goroutines that drained).
+func (t *goidIndex) shrink() {
+	if len(t.keys) > 1024 && len(t.keys) > 8*t.n {
+		t.resize(t.n)
+	}
+}
+
 // put sets id's slot (id != 0).
 func (t *goidIndex) put(id uint64, v int32) {
 	if 2*(t.n+1) > len(t.keys) {
@@ -85,7 +93,7 @@ func (t *goidIndex) put(id uint64, v int32) {
 
 func (t *goidIndex) grow() { t.resize(max(2*t.n, 32)) }
 
-// resize rebuilds the table for about n goids.
+// resize rebuilds the table for about n goids (at least those it holds).
 func (t *goidIndex) resize(n int) {
 	old := *t
 	*t = newGoidIndex(max(n, old.n))

@@ -27,6 +27,9 @@ func TestGoidIndex(t *testing.T) {
 			idx.put(k, int32(step))
 			want[k] = int32(step)
 		}
+		if step%50_000 == 0 {
+			idx.shrink()
+		}
 		if step%1000 == 0 {
 			if idx.Len() != len(want) {
 				t.Fatalf("step %d: %d goids held, want %d", step, idx.Len(), len(want))
@@ -39,6 +42,28 @@ func TestGoidIndex(t *testing.T) {
 		}
 		if _, ok := idx.get(k); ok != hasKey(want, k) {
 			t.Fatalf("step %d: goid %d present %v, want %v", step, k, ok, hasKey(want, k))
+		}
+	}
+}
+
+// TestGoidIndexShrink: a table emptied of most of its goids shrinks and
+// still finds the rest.
+func TestGoidIndexShrink(t *testing.T) {
+	var idx goidIndex
+	for id := uint64(1); id <= 100_000; id++ {
+		idx.put(id, int32(id))
+	}
+	big := len(idx.keys)
+	for id := uint64(1); id <= 99_000; id++ {
+		idx.del(id)
+	}
+	idx.shrink()
+	if len(idx.keys) >= big/8 || idx.Len() != 1000 {
+		t.Errorf("after deleting 99%%: %d entries (was %d), %d goids; want fewer than %d and 1000", len(idx.keys), big, idx.Len(), big/8)
+	}
+	for id := uint64(99_001); id <= 100_000; id++ {
+		if v, ok := idx.get(id); !ok || v != int32(id) {
+			t.Fatalf("goid %d -> %d, %v after shrinking", id, v, ok)
 		}
 	}
 }

@@ -463,6 +463,7 @@ func (t *Tracker) endMissing(now time.Time, complete bool) {
 	if cap(t.gs) > 1024 && cap(t.gs) > 4*len(t.gs) {
 		t.gs = slices.Clip(slices.Clone(t.gs)) // let a drained burst's memory go
 	}
+	t.byGoid.shrink()
 }
 
 // forget removes the goroutine at gs[i], moving the last one there.
