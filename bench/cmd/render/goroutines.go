@@ -1,5 +1,7 @@
 package main
 
+import "fmt"
+
 // The goroutine benchmarks of issue 16 (package goroutines and bench).
 var (
 	goroutineSizes    = []string{"10K", "100K", "1000K"}
@@ -37,10 +39,13 @@ func renderGoroutines(p printer, r *result) {
 	}
 	aa, _ := r.stat(thr+"baseline", "ratio-vs-base")
 	with := r.med(thr+"goroutine-reads", "ratio-vs-base")
+	v := verdict(with >= aa.min && with <= aa.max)
+	if aa.max-aa.min > 0.1 {
+		v += fmt.Sprintf(": the A/A ratios span %s, too wide to show a smaller cost", pct(aa.max-aa.min))
+	}
 	p("| the target's throughput while its goroutines are read stays within A/A noise | throughput ratio %s (A/A %s); per CPU-s %s (A/A %s) | %s |\n\n",
 		r.cell(thr+"goroutine-reads", "ratio-vs-base"), r.cell(thr+"baseline", "ratio-vs-base"),
-		r.cell(thr+"goroutine-reads", "cpu-ratio-vs-base"), r.cell(thr+"baseline", "cpu-ratio-vs-base"),
-		verdict(with >= aa.min && with <= aa.max))
+		r.cell(thr+"goroutine-reads", "cpu-ratio-vs-base"), r.cell(thr+"baseline", "cpu-ratio-vs-base"), v)
 
 	p("`BenchmarkGoroutineSnapshot` (package goroutines): the goroutine part of one\n")
 	p("interval, as monitor runs it (`Reader.Read`, then `Tracker.Observe`, `Summary`,\n")
