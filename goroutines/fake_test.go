@@ -3,7 +3,9 @@ package goroutines
 import (
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"testing"
+	"unsafe"
 )
 
 // fakeMem is a target address space made of regions.
@@ -258,5 +260,61 @@ func TestReadRuns(t *testing.T) {
 	}
 	if len(s.Goroutines) != 25 || s.Dropped[DropUnreadable] != 16 {
 		t.Errorf("half-unmapped span: %d goroutines, %v dropped; want 25 and 16 unreadable", len(s.Goroutines), s.Dropped)
+	}
+}
+
+// TestReadReusesMemory: once warm, a read of 10K waiting goroutines that
+// have not run allocates next to nothing (not a G per goroutine, not a
+// stack), whatever their number.
+func TestReadReusesMemory(t *testing.T) {
+	l, err := LayoutFor("go1.26.8", "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const base, n, stride = 0x900000, 10_000, 0x1e0
+	const stackLo, stackHi = 0x4000000, 0x4002000
+	span := make([]byte, n*stride)
+	var all []byte
+	for i := range n {
+		b := span[i*stride:]
+		put := func(off, v uint64) { binary.LittleEndian.PutUint64(b[off:], v) }
+		put(l.StackLo, stackLo)
+		put(l.StackHi, stackHi)
+		binary.LittleEndian.PutUint32(b[l.AtomicStatus:], 4) // waiting
+		put(l.Goid, uint64(100+i))
+		put(l.Gopc, 0x400123)
+		put(l.StartPC, 0x401000)
+		put(l.SchedPC, 0x401234)
+		put(l.SchedSP, stackHi-0x100)
+		put(l.SchedBP, stackHi-0x80)
+		all = binary.LittleEndian.AppendUint64(all, base+uint64(i*stride))
+	}
+	stack := make([]byte, stackHi-stackLo)
+	binary.LittleEndian.PutUint64(stack[len(stack)-0x80+8:], 0x402345) // return address; caller's bp 0 ends the chain
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint64(hdr[0:], 0x700000)
+	binary.LittleEndian.PutUint64(hdr[8:], n)
+	binary.LittleEndian.PutUint64(hdr[16:], n)
+	m := &fakeMem{regions: map[uint64][]byte{base: span, stackLo: stack, 0x700000: all, 0x600000: hdr,
+		0x600100: binary.LittleEndian.AppendUint64(nil, n)}}
+	r, err := NewReader(fakeExe{}, m, 0, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const reads = 5
+	for range reads {
+		s, err := r.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Goroutines) != n || s.StacksReused != n || len(s.Goroutines[n-1].Stack) != 2 {
+			t.Fatalf("read %d goroutines, %d stacks reused; want %d and %d (last stack %#x)", len(s.Goroutines), s.StacksReused, n, n, s.Goroutines[n-1].Stack)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / reads; per > 64<<10 {
+		t.Errorf("a warm read of %d goroutines allocates %d bytes, want under 64 KiB (a G each would be %d)", n, per, n*int(unsafe.Sizeof(G{})))
 	}
 }
