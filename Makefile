@@ -134,26 +134,33 @@ lint:
 # off), leakscope with the default overhead budget, leakscope
 # --mode=all-allocs and in-process pprof polling; leakscope's own
 # CPU and RSS watching 1, 10 and 50 targets; the time of a snapshot of 100K
-# and 1M live objects. Writes the raw output to bench/out.txt and renders
+# and 1M live objects; the time, CPU and memory of a goroutine snapshot of
+# 10K, 100K and 1M goroutines, and the throughput of a target whose 100K
+# goroutines are read every second. Writes the raw output to bench/out.txt and renders
 # docs/BENCHMARKS.md, which it leaves unchanged if a run failed or skipped.
-BENCH_CMD = $(GO) test -run '^$$' -bench 'ProbeHit|TargetThroughput' -count 5 -benchtime 1x -timeout 60m ./bench/
+BENCH_CMD = $(GO) test -run '^$$' -bench 'ProbeHit|TargetThroughput|GoroutineReadThroughput' -count 5 -benchtime 1x -timeout 60m ./bench/
 BENCH_WATCH_CMD = $(GO) test -run '^$$' -bench WatchCost -count 1 -benchtime 1x -timeout 30m ./bench/
 BENCH_SNAP_CMD = $(GO) test -run '^$$' -bench Snapshot -count 5 -benchtime 3x -timeout 10m ./tracer/
+BENCH_GOR_CMD = $(GO) test -run '^$$' -bench GoroutineSnapshot -count 5 -benchtime 5x -timeout 20m ./goroutines/
 # What else ran on the host, for the document's machine notes.
 BENCH_NOTE ?=
 
 bench:
-	@{ echo "loadavg-before: $$(cat /proc/loadavg)"; $(BENCH_CMD); $(BENCH_WATCH_CMD); $(BENCH_SNAP_CMD); echo "loadavg-after: $$(cat /proc/loadavg)"; } 2>&1 | tee bench/out.txt
-	$(GO) run ./bench/cmd/render -in bench/out.txt -out docs/BENCHMARKS.md -cmd "$(BENCH_CMD)" -cmd "$(BENCH_WATCH_CMD)" -cmd "$(BENCH_SNAP_CMD)" -note "$(BENCH_NOTE)"
+	@{ echo "loadavg-before: $$(cat /proc/loadavg)"; $(BENCH_CMD); $(BENCH_WATCH_CMD); $(BENCH_SNAP_CMD); $(BENCH_GOR_CMD); echo "loadavg-after: $$(cat /proc/loadavg)"; } 2>&1 | tee bench/out.txt
+	$(GO) run ./bench/cmd/render -in bench/out.txt -out docs/BENCHMARKS.md -cmd "$(BENCH_CMD)" -cmd "$(BENCH_WATCH_CMD)" -cmd "$(BENCH_SNAP_CMD)" -cmd "$(BENCH_GOR_CMD)" -note "$(BENCH_NOTE)"
 
 # A short smoke of the benchmarks (about 1.5 minutes, needs root): one run of
 # the probe-hit benchmark, of the default and all-allocs modes at 1 GB/s,
-# of the default overhead budget at full speed, and of a 100K-object snapshot. Checks they run and pass; renders nothing.
+# of the default overhead budget at full speed, of a 100K-object snapshot, of a
+# 100K-goroutine snapshot and of the throughput under goroutine reads. Checks
+# they run and pass; renders nothing.
 bench-smoke:
 	$(GO) test -run '^$$' -bench 'ProbeHit/prologue' -count 1 -benchtime 1x -timeout 5m ./bench/
 	$(GO) test -run '^$$' -bench 'TargetThroughput/1GBps/(leakscope|all-allocs)' -count 1 -benchtime 1x -timeout 5m ./bench/
 	$(GO) test -run '^$$' -bench 'TargetThroughput/max/leakscope-budget' -count 1 -benchtime 1x -timeout 5m ./bench/
 	$(GO) test -run '^$$' -bench 'Snapshot/live=100K' -count 1 -benchtime 1x -timeout 5m ./tracer/
+	$(GO) test -run '^$$' -bench 'GoroutineSnapshot/100K' -count 1 -benchtime 1x -timeout 5m ./goroutines/
+	$(GO) test -run '^$$' -bench 'GoroutineReadThroughput/goroutine-reads' -count 1 -benchtime 1x -timeout 5m ./bench/
 
 # Watches a bundled demo target (one leak, one harmless churn) for a minute.
 demo: build

@@ -171,16 +171,7 @@ func targetThroughput(b *testing.B, name string, rate, busyRate int64) {
 	if rate > 0 {
 		fx.ask(b, fmt.Sprintf("rate %d", rate), "rate", 10*time.Second)
 	}
-	measure := func(d time.Duration) allocWindow {
-		h0 := hostBusyNs(b)
-		a := fx.ask(b, fmt.Sprintf("measure %d", d.Milliseconds()), "measured", d+time.Minute)
-		h1 := hostBusyNs(b)
-		if len(a) != 9 {
-			b.Fatalf("fixture answered %v to measure, want 9 numbers", a)
-		}
-		return allocWindow{bytes: a[0], ns: a[1], cpuNs: a[2], gcs: a[3], hostNs: h1 - h0,
-			pauses: a[4], pauseMeanNs: a[5], pauseP99Ns: a[6], pauseMaxNs: a[7], stopP99Ns: a[8]}
-	}
+	measure := func(d time.Duration) allocWindow { return fx.measure(b, d) }
 	measure(warmup)
 	if busyRate > 0 {
 		calibrateWork(b, fx, measure, busyRate)
@@ -287,6 +278,19 @@ func targetThroughput(b *testing.B, name string, rate, busyRate int64) {
 			b.ReportMetric(*c.Limit5m, "detect-5m-B/s")
 		}
 	}
+}
+
+// measure has the fixture measure one window of d.
+func (fx *fixture) measure(b *testing.B, d time.Duration) allocWindow {
+	b.Helper()
+	h0 := hostBusyNs(b)
+	a := fx.ask(b, fmt.Sprintf("measure %d", d.Milliseconds()), "measured", d+time.Minute)
+	h1 := hostBusyNs(b)
+	if len(a) != 9 {
+		b.Fatalf("fixture answered %v to measure, want 9 numbers", a)
+	}
+	return allocWindow{bytes: a[0], ns: a[1], cpuNs: a[2], gcs: a[3], hostNs: h1 - h0,
+		pauses: a[4], pauseMeanNs: a[5], pauseP99Ns: a[6], pauseMaxNs: a[7], stopP99Ns: a[8]}
 }
 
 // calibrateWork sets the fixture's CPU work per KiB allocated so that it

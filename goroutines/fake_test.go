@@ -3,7 +3,9 @@ package goroutines
 import (
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"testing"
+	"unsafe"
 )
 
 // fakeMem is a target address space made of regions.
@@ -165,12 +167,12 @@ func TestWalkFramesBounds(t *testing.T) {
 	// A record at 0x1000 pointing to itself: a loop.
 	binary.LittleEndian.PutUint64(mem[0:], 0x1000)
 	binary.LittleEndian.PutUint64(mem[8:], 0x4000)
-	if st, why := walkFrames(1, 0x1000, base, mem, 32); len(st) != 2 || why != "" {
+	if st, why := walkFrames(nil, 1, 0x1000, base, mem, 32); len(st) != 2 || why != "" {
 		t.Errorf("loop: %v %q", st, why)
 	}
 	// A record pointing outside what was read.
 	binary.LittleEndian.PutUint64(mem[0:], 0x9000)
-	if st, why := walkFrames(1, 0x1000, base, mem, 32); len(st) != 2 || why != TruncOutside {
+	if st, why := walkFrames(nil, 1, 0x1000, base, mem, 32); len(st) != 2 || why != TruncOutside {
 		t.Errorf("outside: %v %q", st, why)
 	}
 	// A chain of 4 records, depth 3.
@@ -178,7 +180,141 @@ func TestWalkFramesBounds(t *testing.T) {
 		binary.LittleEndian.PutUint64(mem[16*i:], base+uint64(16*(i+1)))
 		binary.LittleEndian.PutUint64(mem[16*i+8:], 0x4000+uint64(i))
 	}
-	if st, why := walkFrames(1, 0x1000, base, mem, 3); len(st) != 3 || why != TruncDepth {
+	if st, why := walkFrames(nil, 1, 0x1000, base, mem, 3); len(st) != 3 || why != TruncDepth {
 		t.Errorf("depth: %v %q", st, why)
+	}
+}
+
+// countingMem counts the buffers read.
+type countingMem struct {
+	*fakeMem
+	bufs int
+}
+
+func (m *countingMem) ReadBatch(addrs []uint64, bufs [][]byte, ok []bool) error {
+	m.bufs += len(bufs)
+	return m.fakeMem.ReadBatch(addrs, bufs, ok)
+}
+
+// TestReadRuns: g structs side by side are read as one run; a run that
+// holds a pointer to nothing is read again one g at a time, so only that
+// pointer is lost.
+func TestReadRuns(t *testing.T) {
+	l, err := LayoutFor("go1.26.8", "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const base, n, stride = 0x900000, 40, 0x1e0 // size class 480, like the runtime's
+	span := make([]byte, n*stride)
+	var ptrs []uint64
+	for i := range n {
+		b := span[i*stride:]
+		put := func(off, v uint64) { binary.LittleEndian.PutUint64(b[off:], v) }
+		put(l.StackLo, 0xa00000)
+		put(l.StackHi, 0xa02000)
+		binary.LittleEndian.PutUint32(b[l.AtomicStatus:], 2) // running: no stack read
+		put(l.Goid, uint64(100+i))
+		put(l.Gopc, 0x400123)
+		put(l.StartPC, 0x401000)
+		ptrs = append(ptrs, base+uint64(i*stride))
+	}
+	hole := uint64(base + n*stride + 0x10000) // far past the span: nothing there
+	ptrs = append(ptrs[:20], append([]uint64{hole}, ptrs[20:]...)...)
+	m := &fakeMem{regions: map[uint64][]byte{base: span}}
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint64(hdr[0:], 0x700000)
+	binary.LittleEndian.PutUint64(hdr[8:], uint64(len(ptrs)))
+	binary.LittleEndian.PutUint64(hdr[16:], uint64(len(ptrs)))
+	m.regions[0x600000] = hdr
+	m.regions[0x600100] = binary.LittleEndian.AppendUint64(nil, uint64(len(ptrs)))
+	var all []byte
+	for _, p := range ptrs {
+		all = binary.LittleEndian.AppendUint64(all, p)
+	}
+	m.regions[0x700000] = all
+	cm := &countingMem{fakeMem: m}
+	r, err := NewReader(fakeExe{}, cm, 0, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.bufs = 0
+	s, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Goroutines) != n || s.Dropped[DropUnreadable] != 1 {
+		t.Errorf("read %d goroutines with %v dropped, want %d and 1 unreadable", len(s.Goroutines), s.Dropped, n)
+	}
+	// allgs header, allglen, the pointers, one run of 40 g structs and
+	// the hole; nothing read again.
+	if cm.bufs > 5 {
+		t.Errorf("%d buffers read for %d g structs side by side, want at most 5", cm.bufs, n)
+	}
+	// The hole just past the span, within a run's reach, and the last 15
+	// g structs unmapped: the run fails as a whole and its g structs are
+	// read one by one.
+	binary.LittleEndian.PutUint64(m.regions[0x700000][20*8:], base+n*stride+0x40)
+	m.regions[base] = span[:25*stride]
+	if s, err = r.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Goroutines) != 25 || s.Dropped[DropUnreadable] != 16 {
+		t.Errorf("half-unmapped span: %d goroutines, %v dropped; want 25 and 16 unreadable", len(s.Goroutines), s.Dropped)
+	}
+}
+
+// TestReadReusesMemory: once warm, a read of 10K waiting goroutines that
+// have not run allocates next to nothing (not a G per goroutine, not a
+// stack), whatever their number.
+func TestReadReusesMemory(t *testing.T) {
+	l, err := LayoutFor("go1.26.8", "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const base, n, stride = 0x900000, 10_000, 0x1e0
+	const stackLo, stackHi = 0x4000000, 0x4002000
+	span := make([]byte, n*stride)
+	var all []byte
+	for i := range n {
+		b := span[i*stride:]
+		put := func(off, v uint64) { binary.LittleEndian.PutUint64(b[off:], v) }
+		put(l.StackLo, stackLo)
+		put(l.StackHi, stackHi)
+		binary.LittleEndian.PutUint32(b[l.AtomicStatus:], 4) // waiting
+		put(l.Goid, uint64(100+i))
+		put(l.Gopc, 0x400123)
+		put(l.StartPC, 0x401000)
+		put(l.SchedPC, 0x401234)
+		put(l.SchedSP, stackHi-0x100)
+		put(l.SchedBP, stackHi-0x80)
+		all = binary.LittleEndian.AppendUint64(all, base+uint64(i*stride))
+	}
+	stack := make([]byte, stackHi-stackLo)
+	binary.LittleEndian.PutUint64(stack[len(stack)-0x80+8:], 0x402345) // return address; caller's bp 0 ends the chain
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint64(hdr[0:], 0x700000)
+	binary.LittleEndian.PutUint64(hdr[8:], n)
+	binary.LittleEndian.PutUint64(hdr[16:], n)
+	m := &fakeMem{regions: map[uint64][]byte{base: span, stackLo: stack, 0x700000: all, 0x600000: hdr,
+		0x600100: binary.LittleEndian.AppendUint64(nil, n)}}
+	r, err := NewReader(fakeExe{}, m, 0, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const reads = 5
+	for range reads {
+		s, err := r.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Goroutines) != n || s.StacksReused != n || len(s.Goroutines[n-1].Stack) != 2 {
+			t.Fatalf("read %d goroutines, %d stacks reused; want %d and %d (last stack %#x)", len(s.Goroutines), s.StacksReused, n, n, s.Goroutines[n-1].Stack)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / reads; per > 64<<10 {
+		t.Errorf("a warm read of %d goroutines allocates %d bytes, want under 64 KiB (a G each would be %d)", n, per, n*int(unsafe.Sizeof(G{})))
 	}
 }

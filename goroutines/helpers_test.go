@@ -31,6 +31,12 @@ func startFixture(t testing.TB, b testutil.GoBuild, args ...string) *fixture {
 // startFixtureConfig is startFixture with a Reader configuration.
 func startFixtureConfig(t testing.TB, b testutil.GoBuild, cfg goroutines.Config, args ...string) *fixture {
 	t.Helper()
+	return openFixture(t, startFixtureProcess(t, b, args...), cfg)
+}
+
+// startFixtureProcess builds and starts the fixture, ready.
+func startFixtureProcess(t testing.TB, b testutil.GoBuild, args ...string) *testutil.Process {
+	t.Helper()
 	testutil.RequireBPF(t) // reading another process's memory needs root
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "goroutines-"+b.Name())
@@ -45,7 +51,7 @@ func startFixtureConfig(t testing.TB, b testutil.GoBuild, cfg goroutines.Config,
 	}
 	p := testutil.Start(t, bin, args...)
 	p.WaitLine(t, "ready", 60*time.Second)
-	return openFixture(t, p, cfg)
+	return p
 }
 
 func openFixture(t testing.TB, p *testutil.Process, cfg goroutines.Config) *fixture {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -57,11 +58,13 @@ type G struct {
 	StackHi    uint64
 	// Stack is, for a waiting goroutine, where it resumes (sched.pc) then
 	// the return addresses of its callers, innermost first; nil for the
-	// others.
+	// others. Goroutines stopped at the same place share one Stack: do not
+	// modify it.
 	Stack []uint64
 
 	waiting bool      // its stack is to be unwound
 	sched   [3]uint64 // saved pc, sp, bp
+	slot    int32     // its entry in Reader.known, during Read
 }
 
 // StackBytes is the size of the goroutine's stack.
@@ -110,10 +113,21 @@ type Reader struct {
 	textLo uint64 // run-time
 	textHi uint64
 	entry  map[uint64]bool // run-time startpc -> is a function entry
-	// Reused from read to read, so that a read allocates little: the
-	// goids seen, and the unwound stacks of this read and the last.
-	seen           map[uint64]bool
-	memo, memoNext map[uint64]stackMemo
+	// lastEntry is the last startpc found at an entry: goroutines side by
+	// side mostly share their start function.
+	lastEntry uint64
+	// What the reader remembers of each goroutine from read to read (see
+	// remember), and the unwound stacks, one copy per distinct stack.
+	epoch  uint32
+	byGoid goidIndex
+	known  []knownG
+	stacks map[string][]uint64
+	// Buffers reused from read to read.
+	gs       []G // the last snapshot's Goroutines
+	ptrBuf   []byte
+	ptrs     []uint64
+	runBuf   []byte
+	stackBuf []byte
 }
 
 // ErrUnverified means the target's goroutine list or g layout could not
@@ -135,7 +149,7 @@ func NewReader(exe Executable, mem Memory, bias uint64, cfg Config) (*Reader, er
 	}
 	r := &Reader{exe: exe, mem: mem, layout: layout, bias: bias, cfg: cfg.withDefaults(),
 		textLo: lo + bias, textHi: hi + bias, entry: map[uint64]bool{},
-		seen: map[uint64]bool{}, memo: map[uint64]stackMemo{}, memoNext: map[uint64]stackMemo{}}
+		stacks: map[string][]uint64{}}
 	cands, err := CandidateRoots(exe)
 	if err != nil {
 		return nil, err
@@ -185,7 +199,10 @@ func (r *Reader) verify(s *Snapshot) error {
 }
 
 // Read takes a snapshot: the allgs header, then the g structs in batches,
-// then the stacks of the waiting ones.
+// then the stacks of the waiting ones. The snapshot's Goroutines are valid
+// until the next Read, which reuses their memory (a million goroutines
+// are 100 MB, not to be allocated again every interval): copy what is to
+// be kept longer.
 func (r *Reader) Read() (*Snapshot, error) {
 	s := &Snapshot{Time: time.Now(), Dropped: map[string]int{}, Truncated: map[string]int{}}
 	ptrs, err := r.readAllgs(s)
@@ -198,6 +215,7 @@ func (r *Reader) Read() (*Snapshot, error) {
 	if err := r.unwindWaiting(s); err != nil {
 		return nil, err
 	}
+	r.forget(len(s.Goroutines))
 	return s, nil
 }
 
@@ -220,7 +238,8 @@ func (r *Reader) readAllgs(s *Snapshot) ([]uint64, error) {
 	s.AllGLen = int(h.len)
 	n := min(int(h.len), r.cfg.MaxGoroutines)
 	s.Skipped = int(h.len) - n
-	buf := make([]byte, 8*n)
+	r.ptrBuf = reuse(r.ptrBuf, 8*n)
+	buf := r.ptrBuf
 	ok := []bool{false}
 	if err := r.mem.ReadBatch([]uint64{h.ptr}, [][]byte{buf}, ok); err != nil {
 		return nil, err
@@ -228,54 +247,52 @@ func (r *Reader) readAllgs(s *Snapshot) ([]uint64, error) {
 	if !ok[0] {
 		return nil, fmt.Errorf("%w: cannot read %d g pointers at %#x", ErrUnverified, n, h.ptr)
 	}
-	ptrs := make([]uint64, n)
+	r.ptrs = reuse(r.ptrs, n)
+	ptrs := r.ptrs
 	for i := range ptrs {
 		ptrs[i] = binary.LittleEndian.Uint64(buf[8*i:])
 	}
 	return ptrs, nil
 }
 
-// gBatch is how many g structs one ReadBatch reads.
-const gBatch = iovMax
-
 // readGs reads the leading span of each g that holds every field wanted,
-// gBatch at a time into one reused buffer, and keeps those that validate.
+// in address order and coalesced into few large reads (see readRuns), and
+// keeps those that validate.
 func (r *Reader) readGs(s *Snapshot, ptrs []uint64) error {
-	span := int(r.layout.span())
-	buf := make([]byte, span*gBatch)
-	bufs := make([][]byte, gBatch)
-	ok := make([]bool, gBatch)
-	seen := r.seen
-	clear(seen)
-	s.Goroutines = make([]G, 0, len(ptrs))
-	for start := 0; start < len(ptrs); start += gBatch {
-		addrs := ptrs[start:min(start+gBatch, len(ptrs))]
-		for i := range addrs {
-			bufs[i] = buf[i*span : (i+1)*span]
-		}
-		if err := r.mem.ReadBatch(addrs, bufs[:len(addrs)], ok[:len(addrs)]); err != nil {
-			return err
-		}
-		for i := range addrs {
-			if !ok[i] {
-				s.Dropped[DropUnreadable]++
-				continue
-			}
-			g, dead, why := r.decode(bufs[i])
-			switch {
-			case dead:
-				s.Dead++
-			case why != "":
-				s.Dropped[why]++
-			case seen[g.ID]:
-				s.Dropped[DropDuplicate]++
-			default:
-				seen[g.ID] = true
-				s.Goroutines = append(s.Goroutines, g)
-			}
-		}
+	r.epoch++
+	r.byGoid.reserve(len(ptrs))
+	if cap(r.known) < len(ptrs) {
+		r.known = slices.Grow(r.known, len(ptrs)+len(ptrs)/8-len(r.known))
 	}
-	return nil
+	s.Goroutines = reuse(r.gs, len(ptrs))[:0]
+	defer func() {
+		// Entries beyond this read's keep no stale stack alive.
+		clear(s.Goroutines[len(s.Goroutines):cap(s.Goroutines)])
+		r.gs = s.Goroutines
+	}()
+	slices.Sort(ptrs) // see readRuns
+	return r.readRuns(ptrs, r.layout.span(), func(_ uint64, b []byte) {
+		if b == nil {
+			s.Dropped[DropUnreadable]++
+			return
+		}
+		g, dead, why := r.decode(b)
+		switch {
+		case dead:
+			s.Dead++
+			return
+		case why != "":
+			s.Dropped[why]++
+			return
+		}
+		slot, dup := r.remember(g.ID)
+		if dup {
+			s.Dropped[DropDuplicate]++
+			return
+		}
+		g.slot = slot
+		s.Goroutines = append(s.Goroutines, g)
+	})
 }
 
 // decode extracts and checks one g. dead is true for a g free for reuse
@@ -310,6 +327,15 @@ func (r *Reader) decode(b []byte) (g G, dead bool, why string) {
 	return g, false, ""
 }
 
+// reuse is s with length n, reallocated (with room to grow) only if too
+// small or far too large.
+func reuse[T any](s []T, n int) []T {
+	if cap(s) < n || cap(s) > 2*n+1024 {
+		return make([]T, n, n+n/8+1024)
+	}
+	return s[:n]
+}
+
 func (r *Reader) inText(pc uint64) bool { return pc >= r.textLo && pc < r.textHi }
 
 // isEntry: startpc must be where a function begins (memoised: few
@@ -318,6 +344,9 @@ func (r *Reader) isEntry(pc uint64) bool {
 	if !r.inText(pc) {
 		return false
 	}
+	if pc == r.lastEntry {
+		return true
+	}
 	if e, ok := r.entry[pc]; ok {
 		return e
 	}
@@ -325,6 +354,9 @@ func (r *Reader) isEntry(pc uint64) bool {
 	e := ok && entry == pc-r.bias
 	if len(r.entry) < 1<<16 {
 		r.entry[pc] = e
+	}
+	if e {
+		r.lastEntry = pc
 	}
 	return e
 }

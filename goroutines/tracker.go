@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/leakscope/leakscope/symbolize"
 )
@@ -108,23 +109,36 @@ type Tracker struct {
 	layout     *Layout
 	sym        Symbolizer
 	attachedAt time.Time
-	last       *Snapshot
-	gs         map[uint64]*tracked
-	groups     map[origin]*group
-	frames     map[uint64][]symbolize.Frame
-	ungrouped  int
+	last       *Snapshot // without its Goroutines
+	live       map[string]int
+	observed   uint32 // snapshots observed
+	// The goroutines seen alive, side by side (a million of them are one
+	// object to the garbage collector, not a million), and their index by
+	// goid.
+	gs        []tracked
+	byGoid    goidIndex
+	groups    map[origin]*group
+	frames    map[uint64][]symbolize.Frame
+	states    map[stateCacheKey]stateCacheVal
+	ungrouped int
 }
 
 // tracked is one goroutine seen alive.
 type tracked struct {
-	firstSeen time.Time
-	lastSeen  time.Time
-	preAttach bool // alive at the first snapshot: age unknown
+	id        uint64
+	born      time.Duration // first seen, after attachedAt
+	seenIn    uint32        // the last snapshot (Tracker.observed) it was in
+	missed    int32         // snapshots it was missing from that could not prove it ended
+	preAttach bool          // alive at the first snapshot: age unknown
 	overdue   bool
-	missed    int // snapshots it was missing from that could not prove it ended
 	g         *group
 	state     *state // where it waited at the last read (key, reason, frames)
-	sig       stateSig
+	sig       stateCacheKey
+}
+
+// age is how long tr has been seen alive at now.
+func (t *Tracker) age(tr *tracked, now time.Time) float64 {
+	return (now.Sub(t.attachedAt) - tr.born).Seconds()
 }
 
 // origin identifies a group: the `go` statement (its return address) and
@@ -143,8 +157,11 @@ type group struct {
 	stackBytes                uint64
 	ages                      []float64
 	states                    map[string]*state
-	verdict                   string
-	firstLeakAt               time.Time
+	// lastState is where the last member counted in states waits, and its
+	// count there: members side by side mostly wait at one place.
+	lastState, lastCount *state
+	verdict              string
+	firstLeakAt          time.Time
 }
 
 // event counts what happened at one snapshot: a group holds one per
@@ -181,8 +198,8 @@ type state struct {
 // NewTracker returns a Tracker for goroutines read with layout, whose
 // addresses sym symbolizes.
 func NewTracker(cfg TrackerConfig, layout *Layout, sym Symbolizer) *Tracker {
-	return &Tracker{cfg: cfg.withDefaults(), layout: layout, sym: sym,
-		gs: map[uint64]*tracked{}, groups: map[origin]*group{}, frames: map[uint64][]symbolize.Frame{}}
+	return &Tracker{cfg: cfg.withDefaults(), layout: layout, sym: sym, live: map[string]int{},
+		groups: map[origin]*group{}, frames: map[uint64][]symbolize.Frame{}, states: map[stateCacheKey]stateCacheVal{}}
 }
 
 // Observe adds a snapshot: dates new goroutines, ends missing ones,
@@ -197,8 +214,16 @@ func (t *Tracker) Observe(s *Snapshot) {
 		gr.resetMembers()
 	}
 	t.ungrouped = 0
+	t.observed++
+	t.byGoid.reserve(len(s.Goroutines))
+	if cap(t.gs) < len(s.Goroutines) {
+		t.gs = slices.Grow(t.gs, len(s.Goroutines)+len(s.Goroutines)/8-len(t.gs))
+	}
+	clear(t.live)
 	for i := range s.Goroutines {
-		t.observeG(&s.Goroutines[i], s.Time, first)
+		g := &s.Goroutines[i]
+		t.live[t.layout.StatusName(g.Status)]++
+		t.observeG(g, s.Time, first)
 	}
 	t.endMissing(s.Time, complete)
 	for o, gr := range t.groups {
@@ -210,7 +235,9 @@ func (t *Tracker) Observe(s *Snapshot) {
 		}
 		t.judge(gr, s.Time)
 	}
-	t.last = s
+	last := *s
+	last.Goroutines = nil // not kept: the next read allocates its own
+	t.last = &last
 }
 
 func (s *Snapshot) dropped() int {
@@ -225,6 +252,7 @@ func (gr *group) resetMembers() {
 	gr.count, gr.overdue, gr.preAttach, gr.stackBytes = 0, 0, 0, 0
 	gr.ages = gr.ages[:0]
 	gr.states = map[string]*state{}
+	gr.lastState, gr.lastCount = nil, nil
 }
 
 func (gr *group) allZero() bool {
@@ -249,8 +277,8 @@ func dropBefore(ev []event, from time.Time) []event {
 }
 
 func (t *Tracker) observeG(g *G, now time.Time, first bool) {
-	tr := t.gs[g.ID]
-	if tr == nil {
+	k, ok := t.byGoid.get(g.ID)
+	if !ok {
 		o := origin{g.GoPC, g.StartPC}
 		gr := t.groups[o]
 		if gr == nil {
@@ -261,12 +289,14 @@ func (t *Tracker) observeG(g *G, now time.Time, first bool) {
 			gr = &group{origin: o, states: map[string]*state{}}
 			t.groups[o] = gr
 		}
-		tr = &tracked{firstSeen: now, preAttach: first, g: gr}
-		t.gs[g.ID] = tr
+		k = int32(len(t.gs))
+		t.gs = append(t.gs, tracked{id: g.ID, born: now.Sub(t.attachedAt), preAttach: first, g: gr})
+		t.byGoid.put(g.ID, k)
 	}
-	tr.lastSeen, tr.missed = now, 0
+	tr := &t.gs[k]
+	tr.seenIn, tr.missed = t.observed, 0
 	gr := tr.g
-	if !tr.preAttach && !tr.overdue && now.Sub(tr.firstSeen).Seconds() >= t.oldAge(gr) {
+	if !tr.preAttach && !tr.overdue && t.age(tr, now) >= t.oldAge(gr) {
 		tr.overdue = true
 		gr.arrivals = addEvent(gr.arrivals, now)
 	}
@@ -275,7 +305,7 @@ func (t *Tracker) observeG(g *G, now time.Time, first bool) {
 	if tr.preAttach {
 		gr.preAttach++
 	} else {
-		gr.ages = append(gr.ages, now.Sub(tr.firstSeen).Seconds())
+		gr.ages = append(gr.ages, t.age(tr, now))
 	}
 	if tr.overdue {
 		gr.overdue++
@@ -286,16 +316,19 @@ func (t *Tracker) observeG(g *G, now time.Time, first bool) {
 // addState files g under its wait reason and the top user frames where
 // it is blocked ("running" and the like for goroutines not waiting).
 func (t *Tracker) addState(gr *group, tr *tracked, g *G, old bool) {
-	// A goroutine that has not run since the last read is where it was:
-	// its state is not worked out again.
-	sig := stateSig{status: g.Status, reason: g.WaitReason, sched: g.sched, depth: len(g.Stack)}
+	// A goroutine still where it was at the last read (same status, wait
+	// reason and stack) keeps its state without looking it up.
+	sig := stateKeyOf(g)
 	if tr.state == nil || tr.sig != sig {
 		tr.state, tr.sig = t.stateOf(g), sig
 	}
-	st := gr.states[tr.state.key]
-	if st == nil {
-		st = &state{key: tr.state.key, reason: tr.state.reason, frames: tr.state.frames, stack: g.Stack}
-		gr.states[st.key] = st
+	st := gr.lastCount
+	if gr.lastState != tr.state {
+		if st = gr.states[tr.state.key]; st == nil {
+			st = &state{key: tr.state.key, reason: tr.state.reason, frames: tr.state.frames, stack: g.Stack}
+			gr.states[st.key] = st
+		}
+		gr.lastState, gr.lastCount = tr.state, st
 	}
 	st.count++
 	if old {
@@ -303,17 +336,45 @@ func (t *Tracker) addState(gr *group, tr *tracked, g *G, old bool) {
 	}
 }
 
-// stateSig tells whether a goroutine may have moved since the last read.
-// A waiting goroutine keeps its saved pc, sp and bp until it runs again.
-type stateSig struct {
+// stateCacheKey: goroutines with the same status, wait reason and stack
+// wait in the same state. The reader hands out one copy of each distinct
+// stack, so the stack is known by where it is; the cache holds the stack,
+// which keeps that address from being reused for another.
+type stateCacheKey struct {
 	status uint32
 	reason uint8
-	sched  [3]uint64
+	stack  *uint64
 	depth  int
 }
 
-// stateOf works out g's wait reason and blocked frames.
+func stateKeyOf(g *G) stateCacheKey {
+	return stateCacheKey{g.Status, g.WaitReason, unsafe.SliceData(g.Stack), len(g.Stack)}
+}
+
+type stateCacheVal struct {
+	stack []uint64
+	st    *state
+}
+
+// maxStateCache bounds the state cache.
+const maxStateCache = 1 << 16
+
+// stateOf works out g's wait reason and blocked frames, once per distinct
+// stack.
 func (t *Tracker) stateOf(g *G) *state {
+	key := stateKeyOf(g)
+	if v, ok := t.states[key]; ok {
+		return v.st
+	}
+	st := t.newState(g)
+	if len(t.states) >= maxStateCache {
+		clear(t.states)
+	}
+	t.states[key] = stateCacheVal{g.Stack, st}
+	return st
+}
+
+func (t *Tracker) newState(g *G) *state {
 	st := &state{reason: t.layout.StatusName(g.Status)}
 	if g.Stack != nil {
 		st.reason = t.layout.WaitReasonName(g.WaitReason)
@@ -374,28 +435,47 @@ func (t *Tracker) returnFrames(pc uint64) []symbolize.Frame {
 // skipped or dropped some cannot prove one ended: such a goroutine ends
 // only when missing from a complete snapshot or from two in a row.
 func (t *Tracker) endMissing(now time.Time, complete bool) {
-	for id, tr := range t.gs {
-		if tr.lastSeen.Equal(now) {
+	for i := 0; i < len(t.gs); {
+		tr := &t.gs[i]
+		if tr.seenIn == t.observed {
+			i++
 			continue
 		}
 		tr.missed++
 		if !complete && tr.missed < 2 {
+			i++
 			continue
 		}
 		gr := tr.g
 		if !tr.preAttach {
-			gr.lifetimes = append(gr.lifetimes, now.Sub(tr.firstSeen).Seconds())
+			gr.lifetimes = append(gr.lifetimes, t.age(tr, now))
 			if len(gr.lifetimes) > maxLifetimes {
 				gr.lifetimes = gr.lifetimes[len(gr.lifetimes)-maxLifetimes:]
 			}
 		}
 		// A pre-attach goroutine is known to be overdue once it has been
 		// seen for the overdue age; before that its end says nothing.
-		if tr.overdue || (tr.preAttach && now.Sub(tr.firstSeen).Seconds() >= t.oldAge(gr)) {
+		if tr.overdue || (tr.preAttach && t.age(tr, now) >= t.oldAge(gr)) {
 			gr.deaths = addEvent(gr.deaths, now)
 		}
-		delete(t.gs, id)
+		t.forget(i)
 	}
+	if cap(t.gs) > 1024 && cap(t.gs) > 4*len(t.gs) {
+		t.gs = slices.Clip(slices.Clone(t.gs)) // let a drained burst's memory go
+	}
+	t.byGoid.shrink()
+}
+
+// forget removes the goroutine at gs[i], moving the last one there.
+func (t *Tracker) forget(i int) {
+	t.byGoid.del(t.gs[i].id)
+	last := len(t.gs) - 1
+	if i != last {
+		t.gs[i] = t.gs[last]
+		t.byGoid.put(t.gs[i].id, int32(i))
+	}
+	t.gs[last] = tracked{}
+	t.gs = t.gs[:last]
 }
 
 // oldAge is the age in seconds at which a goroutine of gr is overdue.

@@ -31,8 +31,9 @@ func newSim() *sim { return &sim{t0: time.Unix(1_800_000_000, 0), next: 1, alive
 
 func (s *sim) spawn(gopc uint64, n int) []uint64 {
 	var ids []uint64
+	stack := []uint64{0x9000, gopc + 0x110} // one copy, as the reader hands out
 	for range n {
-		g := G{ID: s.next, Status: 4, WaitReason: 20, GoPC: gopc, StartPC: gopc + 0x100, StackLo: 0x1000, StackHi: 0x1800, Stack: []uint64{0x9000, gopc + 0x110}}
+		g := G{ID: s.next, Status: 4, WaitReason: 20, GoPC: gopc, StartPC: gopc + 0x100, StackLo: 0x1000, StackHi: 0x1800, Stack: stack}
 		s.alive[g.ID] = g
 		ids = append(ids, g.ID)
 		s.next++
@@ -47,7 +48,8 @@ func (s *sim) end(ids ...uint64) {
 }
 
 func (s *sim) snapshot(step int) *Snapshot {
-	snap := &Snapshot{Time: s.t0.Add(time.Duration(step) * 10 * time.Second), Dropped: map[string]int{}, Truncated: map[string]int{}}
+	snap := &Snapshot{Time: s.t0.Add(time.Duration(step) * 10 * time.Second), Dropped: map[string]int{}, Truncated: map[string]int{},
+		Goroutines: make([]G, 0, len(s.alive))}
 	for _, g := range s.alive {
 		snap.Goroutines = append(snap.Goroutines, g)
 	}

@@ -2,26 +2,23 @@ package goroutines
 
 import "encoding/binary"
 
-// stackMemo is a goroutine's unwound stack and the saved registers it was
-// unwound from: a goroutine that has not run since (same goid, pc, sp and
-// bp) has the same stack, which is then not read again. Leaked goroutines
-// never run: their stacks are read once.
-type stackMemo struct {
-	pc, sp, bp uint64
-	stack      []uint64
-}
+// stackBufBytes is the memory the stacks of one batch are read into,
+// reused (at least Config.MaxStackRead).
+const stackBufBytes = 1 << 20
 
 // unwindWaiting sets, for each waiting goroutine, G.Stack from its saved
-// (pc, sp, bp): the top MaxStackRead bytes of
-// every stack not unwound before are read in batches, then each is walked
-// by frame pointers within what was read.
+// (pc, sp, bp): the top MaxStackRead bytes of every stack not unwound
+// before are read in batches, then each is walked by frame pointers within
+// what was read.
 func (r *Reader) unwindWaiting(s *Snapshot) error {
-	memo := r.memoNext
-	clear(memo)
-	defer func() { r.memo, r.memoNext = memo, r.memo }()
+	if n := max(stackBufBytes, r.cfg.MaxStackRead); len(r.stackBuf) < n {
+		r.stackBuf = make([]byte, n)
+	}
 	var idx []int
 	var addrs []uint64
 	var bufs [][]byte
+	var scratch []uint64
+	off := 0
 	flush := func() error {
 		ok := make([]bool, len(bufs))
 		if err := r.mem.ReadBatch(addrs, bufs, ok); err != nil {
@@ -30,20 +27,23 @@ func (r *Reader) unwindWaiting(s *Snapshot) error {
 		for k, i := range idx {
 			g := &s.Goroutines[i]
 			pc, sp, bp := g.sched[0], g.sched[1], g.sched[2]
+			kg := &r.known[g.slot]
+			kg.stack = nil
 			if !ok[k] {
 				s.Truncated[TruncUnread]++
-				g.Stack = []uint64{pc}
+				g.Stack = r.intern([]uint64{pc})
 				continue
 			}
 			var why string
-			g.Stack, why = walkFrames(pc, bp, addrs[k], bufs[k], r.cfg.MaxDepth)
+			scratch, why = walkFrames(scratch[:0], pc, bp, addrs[k], bufs[k], r.cfg.MaxDepth)
+			g.Stack = r.intern(scratch)
 			if why != "" {
 				s.Truncated[why]++
 			} else {
-				memo[g.ID] = stackMemo{pc, sp, bp, g.Stack}
+				kg.pc, kg.sp, kg.bp, kg.stack = pc, sp, bp, g.Stack
 			}
 		}
-		idx, addrs, bufs = idx[:0], addrs[:0], bufs[:0]
+		idx, addrs, bufs, off = idx[:0], addrs[:0], bufs[:0], 0
 		return nil
 	}
 	for i := range s.Goroutines {
@@ -52,26 +52,26 @@ func (r *Reader) unwindWaiting(s *Snapshot) error {
 			continue
 		}
 		pc, sp, bp := g.sched[0], g.sched[1], g.sched[2]
-		if m, ok := r.memo[g.ID]; ok && m.pc == pc && m.sp == sp && m.bp == bp {
-			g.Stack = m.stack
-			memo[g.ID] = m
+		if kg := &r.known[g.slot]; kg.stack != nil && kg.pc == pc && kg.sp == sp && kg.bp == bp {
+			g.Stack = kg.stack
 			s.StacksReused++
 			continue
 		}
 		if sp < g.StackLo || sp >= g.StackHi {
 			s.Truncated[TruncUnread]++
-			g.Stack = []uint64{pc}
+			g.Stack = r.intern([]uint64{pc})
 			continue
 		}
-		n := min(g.StackHi-sp, uint64(r.cfg.MaxStackRead))
-		idx = append(idx, i)
-		addrs = append(addrs, sp)
-		bufs = append(bufs, make([]byte, n))
-		if len(bufs) == iovMax {
+		n := int(min(g.StackHi-sp, uint64(r.cfg.MaxStackRead)))
+		if off+n > len(r.stackBuf) || len(bufs) == iovMax {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
+		idx = append(idx, i)
+		addrs = append(addrs, sp)
+		bufs = append(bufs, r.stackBuf[off:off+n:off+n])
+		off += n
 	}
 	if len(bufs) > 0 {
 		return flush()
@@ -79,14 +79,15 @@ func (r *Reader) unwindWaiting(s *Snapshot) error {
 	return nil
 }
 
-// walkFrames follows the frame-pointer chain from bp through mem (a copy of
-// the stack from address base): each frame record holds the caller's frame
+// walkFrames appends to dst pc then the return addresses found by
+// following the frame-pointer chain from bp through mem (a copy of the
+// stack from address base): each frame record holds the caller's frame
 // pointer at fp and the return address at fp+8 (amd64; the arm64 Go ABI
 // keeps the same record). It stops at a zero or non-increasing frame
 // pointer (the chain's end or a torn read), and says why if it stopped
 // early.
-func walkFrames(pc, bp, base uint64, mem []byte, maxDepth int) ([]uint64, string) {
-	stack := []uint64{pc}
+func walkFrames(dst []uint64, pc, bp, base uint64, mem []byte, maxDepth int) ([]uint64, string) {
+	stack := append(dst, pc)
 	for fp := bp; fp != 0; {
 		if len(stack) >= maxDepth {
 			return stack, TruncDepth

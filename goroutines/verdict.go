@@ -203,13 +203,13 @@ type Summary struct {
 // Summary describes the last snapshot.
 func (t *Tracker) Summary() Summary {
 	s := Summary{Live: map[string]int{}, Dropped: map[string]int{}, Truncated: map[string]int{}, Groups: len(t.groups), Tracked: len(t.gs), Ungrouped: t.ungrouped}
+	for k, v := range t.live {
+		s.Live[k] = v
+	}
 	if t.last == nil {
 		return s
 	}
 	s.UpdatedAt, s.AllGLen, s.Dead, s.Skipped = t.last.Time, t.last.AllGLen, t.last.Dead, t.last.Skipped
-	for _, g := range t.last.Goroutines {
-		s.Live[t.layout.StatusName(g.Status)]++
-	}
 	for k, v := range t.last.Dropped {
 		s.Dropped[k] = v
 	}

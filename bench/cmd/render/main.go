@@ -147,6 +147,7 @@ func (r *result) check() []string {
 	for _, s := range snapshotSizes {
 		names = append(names, "BenchmarkSnapshot/live="+s)
 	}
+	names = append(names, goroutineNames()...)
 	for _, n := range names {
 		if got := len(r.runs[n]); got < minRuns {
 			errs = append(errs, fmt.Sprintf("%s: %d runs, want at least %d", n, got, minRuns))
@@ -425,6 +426,7 @@ func render(w io.Writer, r *result, cmd string, m machine, now time.Time) {
 	renderPauses(p, r)
 	renderWatchCost(p, r)
 	renderSnapshot(p, r)
+	renderGoroutines(p, r)
 	p("## Raw results\n\n```\n")
 	for _, l := range r.raw {
 		p("%s\n", l)

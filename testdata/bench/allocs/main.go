@@ -22,7 +22,8 @@
 //	                        /debug/pprof/heap 1 s after "on", then every
 //	                        10 s; "off" stops both
 //
-// The first line it prints is "ready PID". It links net/http/pprof for
+// With -park N it also starts N goroutines blocked for good, before it is
+// ready. The first line it prints is "ready PID". It links net/http/pprof for
 // "pprof on" but sets runtime.MemProfileRate to 0 first thing, so that it
 // starts without heap sampling, like a program without pprof.
 package main
@@ -158,6 +159,8 @@ func run(w *worker, seed uint64, nworkers int) {
 	}
 }
 
+func parkForever(c <-chan int) { <-c }
+
 func total() int64 {
 	var s int64
 	for i := range workers {
@@ -185,7 +188,12 @@ func main() {
 	// pprof would (linking runtime/pprof sets the rate to 512 KiB).
 	runtime.MemProfileRate = 0
 	n := flag.Int("workers", 4, "allocating goroutines")
+	park := flag.Int("park", 0, "also start this many goroutines blocked for good (goroutine-read benchmarks)")
 	flag.Parse()
+	parked := make(chan int)
+	for range *park {
+		go parkForever(parked)
+	}
 	workers = make([]worker, *n)
 	for i := range workers {
 		go run(&workers[i], uint64(i+1), *n)
