@@ -124,3 +124,34 @@ func TestCostTable(t *testing.T) {
 		t.Errorf("10 samples replaced the table's BPF figure")
 	}
 }
+
+// leakscope's own CPU counts in the estimate and narrows what sampling may
+// take, but never below half the budget: a target that samples little is
+// never raised for leakscope's sake.
+func TestControllerOwnWork(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	per := ForArch("amd64").PerSample(true)
+	withOwn := func(o Observation, own float64) Observation { o.Own = own; return o }
+	for _, own := range []float64{0.004, 0.02} {
+		c := &Controller{Budget: 0.01, Floor: 512 << 10}
+		d := c.Observe(withOwn(period(t0, 10, 10, 10e9, c.Floor, per), own))
+		if d.Rate <= c.Floor || d.Overhead < own {
+			t.Fatalf("own %.3f: %+v, want a raise and an estimate that includes it", own, d)
+		}
+		room := max(c.Budget-own, c.Budget*minRoomShare)
+		after := withOwn(period(t0, 20, 10, 10e9, d.Rate, per), own)
+		if s := after.Overhead() - own; s > aimShare*room || s <= aimShare*room/2 {
+			t.Errorf("own %.3f: sampling at the new rate %.4f, want in (%.4f, %.4f]", own, s, aimShare*room/2, aimShare*room)
+		}
+		if own < c.Budget*minRoomShare && after.Overhead() > c.Budget {
+			t.Errorf("own %.3f: estimate %.4f at the new rate, over the budget", own, after.Overhead())
+		}
+		q := &Controller{Budget: 0.01, Floor: 512 << 10}
+		for end := 10.0; end <= 300; end += 10 {
+			d := q.Observe(withOwn(period(t0, end, 10, 20e6, q.Floor, per), own))
+			if d.Rate != q.Floor || d.Active || d.Overhead < own {
+				t.Fatalf("own %.3f, 20 MB/s at %.0f s: %+v, want the floor kept and own counted", own, end, d)
+			}
+		}
+	}
+}
