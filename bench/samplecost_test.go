@@ -134,6 +134,10 @@ func sampleCost(b *testing.B, busyRate int64) {
 		b.ReportMetric(float64(c.EffectiveRate), "rate-bytes")
 		if c.EstimatedOverhead != nil {
 			b.ReportMetric(100**c.EstimatedOverhead, "est-overhead-%core")
+			if c.OwnCPU != nil {
+				// The part to compare with measured-overhead-%core.
+				b.ReportMetric(100*(*c.EstimatedOverhead-*c.OwnCPU), "est-sampling-%core")
+			}
 		}
 	}
 }

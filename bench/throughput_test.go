@@ -439,6 +439,7 @@ type cliTarget struct {
 type cliCost struct {
 	EffectiveRate     int64    `json:"effective_rate"`
 	EstimatedOverhead *float64 `json:"estimated_overhead"`
+	OwnCPU            *float64 `json:"leakscope_cpu"`
 	BudgetActive      bool     `json:"budget_active"`
 	Limit1m           *float64 `json:"detection_limit_1m_bytes_per_second"`
 	Limit5m           *float64 `json:"detection_limit_5m_bytes_per_second"`
