@@ -142,30 +142,48 @@ func sampleCost(b *testing.B, busyRate int64) {
 	}
 }
 
-// perfShares runs perf report on data and returns each symbol's share of
-// the CPU samples, its callees included (perf's "children" column).
+// perfShares returns each symbol's share of the CPU samples in data, its
+// callees included: the samples whose call chain holds the symbol, over
+// all samples (counted from perf script, exact where perf report rounds
+// to 0.01%).
 func perfShares(b *testing.B, perf, data string) map[string]float64 {
 	b.Helper()
-	out, err := exec.Command(perf, "report", "-i", data, "--children", "--sort", "sym", "--stdio", "-q", "-g", "none", "--percent-limit", "0").Output()
+	out, err := exec.Command(perf, "script", "-i", data, "-F", "ip,sym").Output()
 	if err != nil {
-		b.Fatalf("perf report: %v", err)
+		b.Fatalf("perf script: %v", err)
 	}
-	shares := map[string]float64{}
+	counts := map[string]int{}
+	total := 0
+	inSample := map[string]bool{}
+	flush := func() {
+		if len(inSample) == 0 {
+			return
+		}
+		total++
+		for sym := range inSample {
+			counts[sym]++
+		}
+		clear(inSample)
+	}
 	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
-		// "    0.41%     0.00%  [.] runtime.profilealloc"
+		// One sample is its call chain, one "ADDR SYMBOL" line a frame,
+		// then a blank line.
 		f := strings.Fields(sc.Text())
-		if len(f) < 4 || !strings.HasSuffix(f[0], "%") {
+		if len(f) < 2 {
+			flush()
 			continue
 		}
-		v, err := strconv.ParseFloat(strings.TrimSuffix(f[0], "%"), 64)
-		if err != nil {
-			continue
-		}
-		shares[strings.Join(f[3:], " ")] += v / 100
+		inSample[strings.Join(f[1:], " ")] = true
 	}
-	if len(shares) == 0 {
-		b.Fatalf("perf report gave no symbols:\n%s", out)
+	flush()
+	if total == 0 {
+		b.Fatalf("perf script gave no samples:\n%.2000s", out)
+	}
+	shares := make(map[string]float64, len(counts))
+	for sym, n := range counts {
+		shares[sym] = float64(n) / float64(total)
 	}
 	return shares
 }
