@@ -31,8 +31,8 @@ func (c Cost) PerSample(withRuntime bool) time.Duration {
 }
 
 // amd64Source is the run the amd64 figures come from.
-const amd64Source = "BenchmarkSampleCost of 2026-12-05 (go1.26.8, 2-core VM, loaded host; raw output bench/out-samplecost-2026-12-05.txt), " +
-	"target under the default budget at 150-440 samples/s: make bench-sample-cost"
+const amd64Source = "BenchmarkSampleCost of 2026-12-05 21:50 UTC (go1.26.8, 2-core VM, loaded host; raw output bench/out-samplecost-2026-12-05.txt), " +
+	"target under the default budget at 130-250 samples/s: make bench-sample-cost"
 
 // amd64 is the measured cost per sample on amd64 where the budget works:
 // once it has raised the rate, samples come a few hundred a second, and
@@ -40,33 +40,33 @@ const amd64Source = "BenchmarkSampleCost of 2026-12-05 (go1.26.8, 2-core VM, loa
 // kernel's uprobe and BPF code and the BPF maps' buckets out of the
 // caches (and TLBs). BenchmarkSampleCost profiles the target there (CPU
 // shares, which host load does not skew): medians of 10 runs (full speed
-// and CPU bound at ~1 GB/s, 148-438 samples/s), 19.0 us in all per run
-// (14.7-26.1). The figures measured at 512 KiB and ~20,000 samples/s in
+// and CPU bound at ~1 GB/s, 133-251 samples/s), 22.8 us in all per run
+// (16.4-29.3). The figures measured at 512 KiB and ~20,000 samples/s in
 // `make bench` of 2026-11-25 (runtime 3.75 us from the throughput of
 // sampling alone, traps 1.06 us from BenchmarkProbeHit, BPF 1.35 us from
 // the BPF statistics: 6.15 us) hold only for such a dense stream of
 // samples; the budget, holding the rate down, never runs there, and with
-// them the estimate was a third of what the target paid. The cost per
-// sample grows as samples get sparser (about 16 us at 400-600 samples/s,
-// 22-26 us at 150-220 at full speed): the raise's aim at half the budget
-// covers that. At thousands of samples per second the estimate is up to
-// three times too high, so the budget raises such a target a power of
-// two or so sooner than it must.
+// them the estimate was a third or less of what the target paid. The
+// cost per sample grows as samples get sparser (9-20 us at 380-610
+// samples/s in earlier runs of the same benchmark): the raise's aim at
+// half the budget covers the spread. At thousands of samples per second
+// the estimate is up to three times too high, so the budget raises such
+// a target a power of two or so sooner than it must.
 func amd64() Cost {
 	return Cost{
 		// runtime.profilealloc and runtime.freeSpecial with their callees,
 		// mProf_Flush and mProf_PostSweep, less the traps inside them
-		// (5.6-8.2 us).
-		Runtime: 6250 * time.Nanosecond,
+		// (6.4-10.7 us).
+		Runtime: 8600 * time.Nanosecond,
 		// asm_exc_int3 and what it calls, less the BPF programs: about
 		// two traps per sample (setprofilebucket and freeSpecial, plus
-		// gcMarkTermination's share) (3.5-11.1 us).
-		Traps: 6450 * time.Nanosecond,
+		// gcMarkTermination's share) (3.6-12.3 us).
+		Traps: 7900 * time.Nanosecond,
 		// The BPF programs with their map work (the live map's bucket
-		// walk, lookup_nulls_elem_raw, is the largest part) (3.8-9.9 us;
+		// walk, lookup_nulls_elem_raw, is the largest part) (5.1-10.2 us;
 		// the kernel's BPF statistics gave 5.0-5.3 us per sample at the
 		// budget's 16 MiB in BenchmarkTargetThroughput).
-		BPF:    5900 * time.Nanosecond,
+		BPF:    6000 * time.Nanosecond,
 		Source: amd64Source,
 	}
 }
