@@ -6,7 +6,7 @@ BIN     := bin/leakscope
 DEMO    := bin/leakscope-demo-target
 DEMOOUT ?= demo-out
 
-.PHONY: image all build generate check-generate test-deps test test-short demo lint clean bench bench-smoke eval eval-slow matrix fuzz test-caps soak
+.PHONY: image all build generate check-generate test-deps test test-short demo lint clean bench bench-sample-cost bench-smoke eval eval-slow matrix fuzz test-caps soak
 
 all: build
 
@@ -148,6 +148,15 @@ BENCH_NOTE ?=
 bench:
 	@{ echo "loadavg-before: $$(cat /proc/loadavg)"; $(BENCH_CMD); $(BENCH_WATCH_CMD); $(BENCH_SNAP_CMD); $(BENCH_GOR_CMD); echo "loadavg-after: $$(cat /proc/loadavg)"; } 2>&1 | tee bench/out.txt
 	$(GO) run ./bench/cmd/render -in bench/out.txt -out docs/BENCHMARKS.md -cmd "$(BENCH_CMD)" -cmd "$(BENCH_WATCH_CMD)" -cmd "$(BENCH_SNAP_CMD)" -cmd "$(BENCH_GOR_CMD)" -note "$(BENCH_NOTE)"
+
+# The cost per sampled allocation where the overhead budget runs it, the
+# source of package budget's cost table (about 10 minutes, needs root; perf
+# profiles the target, installed here if missing). Raw output in
+# bench/out-samplecost.txt; budget/cost.go cites it.
+BENCH_COST_CMD = $(GO) test -run '^$$' -bench SampleCost -count 5 -benchtime 1x -timeout 30m ./bench/
+bench-sample-cost:
+	@command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
+	@{ echo "loadavg-before: $$(cat /proc/loadavg)"; $(BENCH_COST_CMD); echo "loadavg-after: $$(cat /proc/loadavg)"; } 2>&1 | tee bench/out-samplecost.txt
 
 # A short smoke of the benchmarks (about 1.5 minutes, needs root): one run of
 # the probe-hit benchmark, of the default and all-allocs modes at 1 GB/s,

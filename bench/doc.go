@@ -22,6 +22,13 @@
 //     allocation of each leakscope program.
 //   - BenchmarkWatchCost: leakscope's own CPU and peak RSS watching 1, 10
 //     and 50 light targets for two minutes.
+//   - BenchmarkSampleCost: what one sampled allocation costs the target
+//     where the overhead budget runs it (a few hundred samples per second,
+//     caches cold), split into the runtime's sampling work, the probe
+//     traps and the BPF programs by `perf record -g -e cpu-clock` on the
+//     target: shares of its CPU time, which other load on the host does
+//     not skew as it skews throughput ratios. It is the source of package
+//     budget's cost table; it needs perf and skips without it.
 //
 // BenchmarkSnapshot (package tracer, which owns the maps) times a snapshot
 // of 100K and 1M live objects.

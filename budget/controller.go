@@ -15,18 +15,22 @@ const (
 	// calmShare), and the least time since the last change, before the
 	// rate is lowered.
 	LowerHold = 60 * time.Second
-	// aimShare is where a raise aims, as a share of the budget. Rates
-	// move in powers of two of the configured rate, so after a raise the
-	// estimate lies in (aimShare/2, aimShare] of the budget.
+	// aimShare is where a raise aims, as a share of the room (the budget
+	// less leakscope's own work, see Controller.room). Rates move in
+	// powers of two of the configured rate, so after a raise the
+	// sampling part of the estimate lies in (aimShare/2, aimShare] of it.
 	aimShare = 0.5
 	// calmShare: the rate is lowered (one or more powers of two) only
-	// while the estimate stays at or under calmShare of the budget, so
+	// while the sampling part stays at or under calmShare of the room, so
 	// that the lower rate is still at or under aimShare. Between
 	// calmShare and 1 (the dead band) nothing changes.
 	calmShare = aimShare / 2
 	// MaxRate is the highest rate the controller sets (the tracer refuses
 	// to write more).
 	MaxRate = 1 << 30
+	// minRoomShare is the least share of the budget left to sampling
+	// however much leakscope's own work costs (see Controller.room).
+	minRoomShare = 0.5
 )
 
 // Controller chooses one target's MemProfileRate under a budget. The zero
@@ -49,6 +53,11 @@ type Observation struct {
 	Rate     int64  // the MemProfileRate in force over the period
 	// PerSample is what one sample costs the target (Cost.PerSample).
 	PerSample time.Duration
+	// Own is leakscope's own CPU over the period spent on this target (its
+	// share of leakscope's process CPU time), as a fraction of one core:
+	// on a host whose cores are all busy it is CPU the target does not
+	// get. It does not scale with the rate.
+	Own float64
 }
 
 // Decision is the controller's answer to one observation.
@@ -62,13 +71,29 @@ type Decision struct {
 	Active bool
 }
 
-// Overhead is the cost of o as a fraction of one core.
+// Overhead is the cost of o as a fraction of one core: its samples' and
+// leakscope's own.
 func (o Observation) Overhead() float64 {
+	if o.To.Sub(o.From) <= 0 {
+		return 0
+	}
+	return o.sampling() + o.Own
+}
+
+// sampling is the part of the overhead that the rate scales.
+func (o Observation) sampling() float64 {
 	secs := o.To.Sub(o.From).Seconds()
 	if secs <= 0 {
 		return 0
 	}
 	return float64(o.Samples) / secs * o.PerSample.Seconds()
+}
+
+// room is what the budget leaves for sampling once leakscope's own work
+// (own) is paid; at least half the budget, so that an expensive watcher
+// shows as an estimate over budget rather than blinding the sampling.
+func (c *Controller) room(own float64) float64 {
+	return max(c.Budget-own, c.Budget*minRoomShare)
 }
 
 // Observe takes one period and returns the rate to set, and records a
@@ -81,21 +106,24 @@ func (c *Controller) Observe(o Observation) Decision {
 	}
 	d.Active = o.Rate > c.Floor
 	settled := !o.From.Before(c.lastChange) // measured wholly at this rate
+	// The rate scales only the sampling part: it is held to the room
+	// leakscope's own work leaves (the whole budget when that is nil).
+	room, sampling := c.room(o.Own), o.sampling()
 	switch {
-	case d.Overhead > c.Budget:
+	case sampling > room:
 		c.calmSince = time.Time{}
 		if !settled || o.To.Sub(c.lastChange) < RaiseHold {
 			return d
 		}
-		d.Rate = c.step(o.Rate, d.Overhead, aimShare)
-	case d.Overhead <= calmShare*c.Budget && o.Rate > c.Floor:
+		d.Rate = c.step(o.Rate, sampling, aimShare*room)
+	case sampling <= calmShare*room && o.Rate > c.Floor:
 		if c.calmSince.IsZero() {
 			c.calmSince = o.From
 		}
 		if !settled || o.To.Sub(c.calmSince) < LowerHold || o.To.Sub(c.lastChange) < LowerHold {
 			return d
 		}
-		d.Rate = c.step(o.Rate, d.Overhead, aimShare)
+		d.Rate = c.step(o.Rate, sampling, aimShare*room)
 	default:
 		c.calmSince = time.Time{}
 		return d
@@ -108,10 +136,11 @@ func (c *Controller) Observe(o Observation) Decision {
 }
 
 // step returns the lowest rate Floor x 2^k (at most MaxRate) at which
-// overhead, measured at rate, would be at most aim of the budget: the
-// cost scales as the inverse of the rate (samples per byte).
+// the sampling overhead, measured at rate, would be at most aim (a
+// fraction of one core): it scales as the inverse of the rate (samples
+// per byte).
 func (c *Controller) step(rate int64, overhead, aim float64) int64 {
-	want := float64(rate) * overhead / (aim * c.Budget)
+	want := float64(rate) * overhead / aim
 	r := c.Floor
 	for float64(r) < want && r*2 <= MaxRate {
 		r *= 2

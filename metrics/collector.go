@@ -46,6 +46,7 @@ var (
 	rate       = desc("target", "memprofilerate_bytes", "The target's runtime.MemProfileRate (average bytes between samples).", targetLabels...)
 	rateByUs   = desc("target", "memprofilerate_set_by_leakscope", "1 when leakscope changed the target's MemProfileRate.", targetLabels...)
 	overhead   = desc("target", "estimated_overhead_ratio", "Estimated CPU that watching costs the target over the last interval, as a fraction of one core.", targetLabels...)
+	ownCPU     = desc("target", "leakscope_cpu_ratio", "leakscope's own CPU spent on the target over the last interval (its share of the process's), as a fraction of one core; part of the estimated overhead.", targetLabels...)
 	budgetMax  = desc("target", "max_overhead_ratio", "The overhead budget, as a fraction of one core (0: no budget).", targetLabels...)
 	budgetOn   = desc("target", "overhead_budget_active", "1 while the overhead budget holds the target's MemProfileRate above the configured rate.", targetLabels...)
 	confRate   = desc("target", "configured_memprofilerate_bytes", "The MemProfileRate the rate policy asked for; the budget never sets a lower one.", targetLabels...)
@@ -93,7 +94,7 @@ func NewCollector(latest Source) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		buildInfo, targets, updated, snapTime, probeSets, skipped, mapBytes, progRuns, progTime,
-		liveBytes, gcCycles, allocs, frees, rate, rateByUs, overhead, budgetMax, budgetOn, confRate, detectMin, lost, preAttach, gcPerMin, events, suspects,
+		liveBytes, gcCycles, allocs, frees, rate, rateByUs, overhead, ownCPU, budgetMax, budgetOn, confRate, detectMin, lost, preAttach, gcPerMin, events, suspects,
 		suspLive, suspOld, suspGrowth, suspScore, suspLeak, suspRank,
 		pprofScore, pprofFetches, pprofFailures, pprofScaling, suspPprof, suspPprofUse,
 	} {
@@ -156,6 +157,9 @@ func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
 	if c := t.Cost; c != nil {
 		if c.EstimatedOverhead != nil {
 			gauge(overhead, *c.EstimatedOverhead)
+		}
+		if c.OwnCPU != nil {
+			gauge(ownCPU, *c.OwnCPU)
 		}
 		gauge(budgetMax, c.MaxOverhead)
 		gauge(budgetOn, boolValue(c.BudgetActive))

@@ -26,7 +26,7 @@ var update = flag.Bool("update", false, "rewrite the golden exposition")
 // one exited target whose series must be gone.
 func sampleUpdate() *report.Update {
 	agreement := 0.5
-	overhead, limit1m, limit5m := 0.004, 2.7e6, 4.6e5
+	overhead, ownCPU, limit1m, limit5m := 0.004, 0.001, 2.7e6, 4.6e5
 	return &report.Update{
 		Doc: &report.Document{
 			GeneratedAt: time.Unix(1700000000, 500000000),
@@ -39,7 +39,7 @@ func sampleUpdate() *report.Update {
 					GCCycles: 37, SampledAllocs: 1000, SampledFrees: 900, SampledLiveBytes: 65536,
 					Lost:   map[string]uint64{"live_full": 3, "unmatched_free": 0},
 					Events: map[string]uint64{"alloc": 1000},
-					Cost: &report.Cost{EffectiveRate: 524288, ConfiguredRate: 524288 / 32, EstimatedOverhead: &overhead, MaxOverhead: 0.01,
+					Cost: &report.Cost{EffectiveRate: 524288, ConfiguredRate: 524288 / 32, EstimatedOverhead: &overhead, OwnCPU: &ownCPU, MaxOverhead: 0.01,
 						BudgetActive: true, DetectionLimit1m: &limit1m, DetectionLimit5m: &limit5m},
 					Pprof: &crosscheck.TargetCheck{Status: crosscheck.StatusOK, AgreementScore: &agreement, Agreed: 1, Disagreed: 1,
 						Fetches: 12, Failures: 2, ScalingAffectedByLeakscope: true},

@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/leakscope/leakscope/analysis"
 	"github.com/leakscope/leakscope/budget"
 	"github.com/leakscope/leakscope/report"
@@ -47,6 +49,30 @@ func (m *costModel) update(stats map[string]snapshot.ProgramStat) {
 	m.prevRun, m.prevRuns = run, runs
 }
 
+// ownCPU shares leakscope's own CPU time out over its targets, per
+// interval: on a host whose cores are all busy, it is CPU they do not get.
+type ownCPU struct {
+	prev   time.Duration
+	prevAt time.Time
+}
+
+// perTarget returns the process's CPU since the last call, as a fraction
+// of one core, divided by targets (0 on the first call or on failure).
+func (o *ownCPU) perTarget(now time.Time, targets int) float64 {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	prev, prevAt := o.prev, o.prevAt
+	o.prev, o.prevAt = used, now
+	secs := now.Sub(prevAt).Seconds()
+	if prevAt.IsZero() || secs <= 0 || used < prev || targets <= 0 {
+		return 0
+	}
+	return (used - prev).Seconds() / secs / float64(targets)
+}
+
 // budgetState is one target's overhead budget.
 type budgetState struct {
 	ctl budget.Controller
@@ -59,6 +85,7 @@ type budgetState struct {
 	prevSamples uint64
 	prevAt      time.Time
 	decision    budget.Decision
+	own         float64 // leakscope's own CPU in decision.Overhead
 	source      string
 	measured    bool // decision holds an estimate
 }
@@ -75,8 +102,9 @@ func (t *target) startBudget(cfg Config) {
 }
 
 // enforceBudget estimates what watching cost the target over the last
-// interval and, when over budget or calm again, writes a new rate.
-func (t *target) enforceBudget(s *snapshot.Snapshot, cost budget.Cost, log *slog.Logger) {
+// interval (own: leakscope's own CPU for it, a fraction of one core) and,
+// when over budget or calm again, writes a new rate.
+func (t *target) enforceBudget(s *snapshot.Snapshot, cost budget.Cost, own float64, log *slog.Logger) {
 	b := &t.budget
 	samples := s.Events[snapshot.EventSamples]
 	prevSamples, prevAt := b.prevSamples, b.prevAt
@@ -86,7 +114,8 @@ func (t *target) enforceBudget(s *snapshot.Snapshot, cost budget.Cost, log *slog
 	}
 	b.source = cost.Source
 	o := budget.Observation{From: prevAt, To: s.Time, Samples: samples - prevSamples, Rate: t.rateNow,
-		PerSample: cost.PerSample(b.withRuntime)}
+		PerSample: cost.PerSample(b.withRuntime), Own: own}
+	b.own = own
 	if !b.writable {
 		b.decision, b.measured = budget.Decision{Overhead: o.Overhead(), Rate: t.rateNow}, true
 		return
@@ -142,7 +171,7 @@ func (t *target) reportBudget(rt *report.Target) {
 		DetectionLimit5m: finite(analysis.DetectionLimit(detect, 5*time.Minute)),
 	}
 	if b.measured {
-		c.EstimatedOverhead = &b.decision.Overhead
+		c.EstimatedOverhead, c.OwnCPU = &b.decision.Overhead, &b.own
 	}
 	if !b.writable && b.ctl.Budget > 0 {
 		c.Note = "the rate policy forbids writing the target's rate: the overhead is estimated, not bounded"

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/leakscope/leakscope/budget"
 	"github.com/leakscope/leakscope/snapshot"
 )
@@ -36,5 +38,35 @@ func TestCostModelLiveBPF(t *testing.T) {
 	m.update(stats(3050, 8*time.Millisecond)) // 50 samples: too few to replace the table
 	if m.cost.BPF != table.BPF {
 		t.Errorf("50 samples: BPF %v, want the table's %v", m.cost.BPF, table.BPF)
+	}
+}
+
+// leakscope's own CPU is shared out over the targets, per interval.
+func TestOwnCPUPerTarget(t *testing.T) {
+	used := func() time.Duration {
+		var ru unix.Rusage
+		if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	var o ownCPU
+	t0 := time.Now()
+	before := used()
+	if got := o.perTarget(t0, 2); got != 0 {
+		t.Fatalf("first call: %v, want 0 (no interval yet)", got)
+	}
+	// Burn 100 ms of CPU (not of wall time: the host may be busy), then
+	// call as if 1 s had passed.
+	for used() < before+100*time.Millisecond {
+	}
+	burnt := used() - before
+	got := o.perTarget(t0.Add(time.Second), 2)
+	after := used() - before
+	if lo, hi := 0.9*burnt.Seconds()/2, after.Seconds()/2+0.005; got < lo || got > hi {
+		t.Errorf("per target %.4f of a core, want in [%.4f, %.4f]: half of what the process used over the 1 s", got, lo, hi)
+	}
+	if got := o.perTarget(t0.Add(2*time.Second), 0); got != 0 {
+		t.Errorf("no targets: %v, want 0", got)
 	}
 }

@@ -191,6 +191,7 @@ type watch struct {
 	live    map[uint32]*target // by pid, not exited
 	skipped map[uint32]report.Skipped
 	cost    costModel // cost per sample, for the targets' budgets
+	own     ownCPU    // leakscope's own CPU, shared out over the targets
 }
 
 // attachPID attaches a pid the operator named.
@@ -293,6 +294,7 @@ func (w *watch) snapshotAndReport(final bool) error {
 		progs = w.tr.ProgramStats()
 	}
 	w.cost.update(progs)
+	own := w.own.perTarget(now, len(w.live))
 	kept := w.targets[:0]
 	for _, t := range w.targets {
 		if t.exited {
@@ -310,7 +312,7 @@ func (w *watch) snapshotAndReport(final bool) error {
 		if s := snaps[t.id.pid]; s != nil && !replaced {
 			t.observe(s)
 			if !final && !gone {
-				t.enforceBudget(s, w.cost.cost, w.log)
+				t.enforceBudget(s, w.cost.cost, own, w.log)
 			}
 		}
 		if gone {

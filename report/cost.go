@@ -15,6 +15,9 @@ func (c *Cost) Summary() string {
 	b.WriteString("watching costs ")
 	if c.EstimatedOverhead != nil {
 		fmt.Fprintf(&b, "~%s of a core", percent(*c.EstimatedOverhead))
+		if c.OwnCPU != nil {
+			fmt.Fprintf(&b, " (leakscope itself ~%s)", percent(*c.OwnCPU))
+		}
 	} else {
 		b.WriteString("(not yet estimated)")
 	}

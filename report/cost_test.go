@@ -14,6 +14,11 @@ func TestCostSummary(t *testing.T) {
 	if got := c.Summary(); got != want {
 		t.Errorf("summary\n got %s\nwant %s", got, want)
 	}
+	own := 0.0012
+	c.OwnCPU = &own
+	if got := c.Summary(); !strings.HasPrefix(got, "watching costs ~0.41% of a core (leakscope itself ~0.12%) (budget 1%") {
+		t.Errorf("with leakscope's own CPU: %s", got)
+	}
 	c = &Cost{EffectiveRate: 512 << 10, ConfiguredRate: 512 << 10}
 	if got := c.Summary(); !strings.Contains(got, "(not yet estimated) (no budget)") || !strings.Contains(got, "none within 1 min") {
 		t.Errorf("no estimate, no budget, no limit: %s", got)

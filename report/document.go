@@ -131,8 +131,13 @@ type Cost struct {
 	ConfiguredRate int64 `json:"configured_rate"`
 	// EstimatedOverhead is watching's cost over the last interval, as a
 	// fraction of one core: sampled allocations per second times the
-	// cost per sample (absent until two snapshots).
+	// cost per sample, plus OwnCPU (absent until two snapshots).
 	EstimatedOverhead *float64 `json:"estimated_overhead,omitempty"`
+	// OwnCPU is leakscope's own CPU over the last interval spent on this
+	// target (the process's CPU time shared out over the targets), as a
+	// fraction of one core: on a host whose cores are all busy, CPU the
+	// target does not get.
+	OwnCPU *float64 `json:"leakscope_cpu,omitempty"`
 	// MaxOverhead is the budget, a fraction of one core (0: off).
 	MaxOverhead float64 `json:"max_overhead"`
 	// BudgetActive is true while the budget holds the rate above the
