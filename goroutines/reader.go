@@ -64,6 +64,11 @@ type G struct {
 	sched   [3]uint64 // saved pc, sp, bp
 }
 
+// Saved is, for a waiting goroutine, the pc, sp and bp it will resume
+// from (zero for the others): its live frames lie in [sp, StackHi).
+// retention/ scans them for pointers.
+func (g *G) Saved() (pc, sp, bp uint64) { return g.sched[0], g.sched[1], g.sched[2] }
+
 // StackBytes is the size of the goroutine's stack.
 func (g *G) StackBytes() uint64 { return g.StackHi - g.StackLo }
 
