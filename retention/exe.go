@@ -28,7 +28,7 @@ type gobinExe struct {
 }
 
 func (e gobinExe) Section(name string) (uint64, uint64, bool) { return e.b.Section(name) }
-func (e gobinExe) DataSymbols() []gobin.DataSymbol             { return e.b.DataSymbols() }
+func (e gobinExe) DataSymbols() []gobin.DataSymbol            { return e.b.DataSymbols() }
 
 func (e gobinExe) FileLine(pc uint64) (string, int) {
 	fr := e.b.Expand(pc)

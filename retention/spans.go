@@ -16,7 +16,7 @@ type Span struct {
 	Nelems      uint64
 	FreeIndex   uint64
 	NoScan      bool   // holds no pointers
-	allocBits   []byte // nil for noscan spans (not read)
+	allocBits   []byte // nil when unreadable
 }
 
 // Allocated tells whether slot i holds an object: every slot below
@@ -93,7 +93,7 @@ func heapMappings(maps []symbolize.Mapping) []symbolize.Mapping {
 
 // BuildIndex reads the arena index at arenas (run-time address), the
 // heapArena of every arena within maps, their span tables, the in-use
-// spans, and the allocation bits of those that hold pointers. The target
+// spans and their allocation bits. The target
 // runs meanwhile: what does not validate is counted and dropped.
 func BuildIndex(mem goroutines.Memory, l *HeapLayout, arenas uint64, maps []symbolize.Mapping) (*Index, error) {
 	x := &Index{Dropped: map[string]int{}}
@@ -193,7 +193,7 @@ func readSpanTables(mem goroutines.Memory, l *HeapLayout, arenas map[uint64]uint
 }
 
 // readSpans reads each mspan, keeps the in-use ones that validate, and
-// reads the allocation bits of those holding pointers.
+// reads their allocation bits.
 func readSpans(mem goroutines.Memory, l *HeapLayout, ptrs map[uint64]uint64, x *Index) error {
 	addrs := make([]uint64, 0, len(ptrs))
 	for p := range ptrs {
@@ -224,7 +224,8 @@ func readSpans(mem goroutines.Memory, l *HeapLayout, ptrs map[uint64]uint64, x *
 			continue
 		}
 		x.Spans = append(x.Spans, s)
-		if !s.NoScan && s.Nelems > s.FreeIndex {
+		// Noscan spans too: a leaked object often holds no pointers.
+		if s.Nelems > s.FreeIndex {
 			owners = append(owners, len(x.Spans)-1)
 			bitsAt = append(bitsAt, bitsAddr)
 			bits = append(bits, make([]byte, (s.Nelems+7)/8))

@@ -1,0 +1,624 @@
+package retention
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/leakscope/leakscope/gobin"
+	"github.com/leakscope/leakscope/goroutines"
+	"github.com/leakscope/leakscope/symbolize"
+)
+
+// Config bounds one search. Zero fields take the defaults.
+type Config struct {
+	// MaxDepth caps the heap objects between a root and a leaked object
+	// (default 8).
+	MaxDepth int
+	// Budget caps the time one Search spends scanning (default 2 s): a
+	// level of 1 GB of pointer-bearing heap costs a few tenths of a
+	// second of CPU. A search cut short says so (Result.Cut).
+	Budget time.Duration
+	// MaxStackRead caps the bytes of one goroutine stack scanned (default
+	// 1 MiB, from its saved sp up).
+	MaxStackRead uint64
+}
+
+// Defaults.
+const (
+	DefaultMaxDepth     = 8
+	DefaultBudget       = 2 * time.Second
+	DefaultMaxStackRead = 1 << 20
+	// chunk is the most of one span read at once when scanning the heap.
+	chunk = 1 << 20
+)
+
+func (c Config) withDefaults() Config {
+	if c.MaxDepth <= 0 {
+		c.MaxDepth = DefaultMaxDepth
+	}
+	if c.Budget <= 0 {
+		c.Budget = DefaultBudget
+	}
+	if c.MaxStackRead == 0 {
+		c.MaxStackRead = DefaultMaxStackRead
+	}
+	return c
+}
+
+// Hop kinds.
+const (
+	KindGlobal = "global" // a variable in the data or bss segment
+	KindFrame  = "frame"  // a goroutine's stack frame
+	KindHeap   = "heap"   // a heap object
+	KindLeaked = "leaked" // the sampled leaked object itself
+)
+
+// Hop is one holder on a path. Addresses are run-time ones.
+type Hop struct {
+	Kind string
+	// Name: the variable ("main.sessions", or ".bss+0x1a0" when stripped),
+	// the frame's function, or the heap object's size ("object of 48 B").
+	Name string
+	Addr uint64 // the holder's start (variable, frame's function entry, slot)
+	Size uint64 // of the heap object
+	// Field is where in the holder the pointer to the next hop sits
+	// (offset in bytes).
+	Field uint64
+	// Frame holders: the goroutine, its source position and creation site.
+	Goroutine  uint64
+	File       string
+	Line       int
+	CreatedBy  string
+	at         uint64 // address of the pointer word, re-read to confirm
+	next, size uint64 // the slot it points into
+}
+
+// Path is what retains one leaked object, root first, the object last.
+type Path struct {
+	Target uint64 // the sampled address
+	Hops   []Hop  // nil when no root was found
+	// Why explains a missing path ("not in the heap index", "no holder
+	// within depth 8", "search cut by its budget", "changed under the
+	// read").
+	Why string
+}
+
+// Root is the first hop's name, "" without a path.
+func (p Path) Root() string {
+	if len(p.Hops) == 0 {
+		return ""
+	}
+	return p.Hops[0].Name
+}
+
+// Result is one search.
+type Result struct {
+	Paths    []Path
+	Cut      bool // the budget ran out before every target had a root
+	Depth    int  // levels searched
+	Duration time.Duration
+	// ScannedBytes is the heap, data and stack memory scanned.
+	ScannedBytes uint64
+	// Dropped counts what was not read or not believed, by reason
+	// (Index's Drop* names and the Lost* names).
+	Dropped map[string]int
+	Spans   int // in-use spans indexed
+}
+
+// Reasons counted in Result.Dropped while searching.
+const (
+	LostHeapRead    = "heap_read_failed"
+	LostRootRead    = "root_read_failed"
+	LostStackRead   = "stack_read_failed"
+	LostRunning     = "running_goroutine_not_scanned"
+	LostUnconfirmed = "path_changed_on_reread"
+	LostInternal    = "runtime_internal_holder"
+)
+
+// Searcher finds retention paths in one process. Not safe for concurrent
+// use.
+type Searcher struct {
+	exe     Executable
+	mem     goroutines.Memory
+	pid     int
+	bias    uint64
+	layout  *HeapLayout
+	arenas  Arenas
+	gr      *goroutines.Reader // nil: no goroutine roots
+	syms    []gobin.DataSymbol
+	cfg     Config
+	readMap func() ([]symbolize.Mapping, error)
+}
+
+// NewSearcher locates the heap of process pid (executable exe loaded at
+// bias, memory mem) and verifies it by indexing it once. gr, if not nil,
+// gives the goroutine stacks to search as roots. The error wraps
+// ErrUnknownLayout, ErrNoMheap or goroutines.ErrGone.
+func NewSearcher(exe Executable, mem goroutines.Memory, pid int, bias uint64, gr *goroutines.Reader, cfg Config) (*Searcher, error) {
+	l, err := LayoutFor(exe.GoVersion(), exe.Arch())
+	if err != nil {
+		return nil, err
+	}
+	a, err := LocateArenas(exe, l)
+	if err != nil {
+		return nil, err
+	}
+	s := &Searcher{exe: exe, mem: mem, pid: pid, bias: bias, layout: l, arenas: a, gr: gr,
+		syms: sized(exe.DataSymbols()), cfg: cfg.withDefaults()}
+	s.readMap = func() ([]symbolize.Mapping, error) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, goroutines.ErrGone
+			}
+			return nil, err
+		}
+		return symbolize.ParseMaps(bytes.NewReader(b))
+	}
+	x, err := s.index()
+	if err != nil {
+		return nil, err
+	}
+	if len(x.Spans) == 0 {
+		return nil, fmt.Errorf("%w: no in-use span in %d arenas (%s layout): %v", ErrNoMheap, x.Arenas, l.Release, x.Dropped)
+	}
+	return s, nil
+}
+
+// Arenas says where the arena index was found.
+func (s *Searcher) Arenas() Arenas { return s.arenas }
+
+func (s *Searcher) index() (*Index, error) {
+	maps, err := s.readMap()
+	if err != nil {
+		return nil, err
+	}
+	return BuildIndex(s.mem, s.layout, s.arenas.Addr+s.bias, maps)
+}
+
+// edge is one pointer to a slot: from a heap slot or a root.
+type edge struct {
+	hop    Hop    // the holder (Field set); Kind says heap or a root
+	holder uint64 // heap holder's slot, 0 for roots
+}
+
+// search is the state of one Search.
+type search struct {
+	*Searcher
+	x        *Index
+	res      *Result
+	deadline time.Time
+	heldBy   map[uint64][]edge // slot -> who points into it
+	roots    []rootArea
+}
+
+// maxEdges caps the holders kept per slot: a widely shared object needs
+// only a few to name one path.
+const maxEdges = 4
+
+// Search finds, for each target address (a sampled leaked object), the
+// shortest chain of holders from a root. Nothing stops the target: each
+// level reads the heap again, and the final paths are re-read to confirm.
+func (s *Searcher) Search(targets []uint64) (*Result, error) {
+	start := time.Now()
+	res := &Result{Dropped: map[string]int{}}
+	x, err := s.index()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range x.Dropped {
+		res.Dropped[k] += v
+	}
+	res.Spans = len(x.Spans)
+	st := &search{Searcher: s, x: x, res: res, deadline: start.Add(s.cfg.Budget), heldBy: map[uint64][]edge{}}
+	if st.roots, err = st.readRoots(); err != nil {
+		return nil, err
+	}
+	slots := map[uint64]uint64{} // target -> its slot
+	level := map[uint64]uint64{} // slots searched for at this level -> size
+	for _, t := range targets {
+		if sp, base, ok := x.Lookup(t); ok {
+			slots[t] = base
+			level[base] = sp.Elemsize
+		}
+	}
+	visited := map[uint64]bool{}
+	for d := 0; d < s.cfg.MaxDepth && len(level) > 0; d++ {
+		if time.Now().After(st.deadline) {
+			res.Cut = true
+			break
+		}
+		res.Depth = d + 1
+		for k := range level {
+			visited[k] = true
+		}
+		st.scanRoots(level)
+		next, err := st.scanHeap(level, visited)
+		if err != nil {
+			return nil, err
+		}
+		if st.allRooted(slots) {
+			break
+		}
+		level = next
+	}
+	for _, t := range targets {
+		res.Paths = append(res.Paths, st.path(t, slots))
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// rootArea is a root's memory as read: a data/bss segment or the live
+// part of a goroutine stack.
+type rootArea struct {
+	kind   string
+	addr   uint64
+	mem    []byte
+	frames []frame // stacks only
+	g      *goroutines.G
+}
+
+// frame is one stack frame: [lo, hi) and the pc it runs at.
+type frame struct{ lo, hi, pc uint64 }
+
+// readRoots reads .data, .bss and the live stacks of waiting goroutines.
+func (st *search) readRoots() ([]rootArea, error) {
+	var areas []rootArea
+	for _, sec := range []string{".data", ".bss"} {
+		if a, n, ok := st.exe.Section(sec); ok && n > 0 {
+			areas = append(areas, rootArea{kind: KindGlobal, addr: a + st.bias, mem: make([]byte, n)})
+		}
+	}
+	if st.gr != nil {
+		snap, err := st.gr.Read()
+		if err != nil {
+			return nil, err
+		}
+		for i := range snap.Goroutines {
+			g := &snap.Goroutines[i]
+			pc, sp, bp := g.Saved()
+			if sp == 0 || sp < g.StackLo || sp >= g.StackHi {
+				st.res.Dropped[LostRunning]++
+				continue
+			}
+			n := min(g.StackHi-sp, st.cfg.MaxStackRead)
+			areas = append(areas, rootArea{kind: KindFrame, addr: sp, mem: make([]byte, n), g: g,
+				frames: []frame{{lo: sp, hi: bp + 16, pc: pc}}})
+		}
+	}
+	addrs := make([]uint64, len(areas))
+	bufs := make([][]byte, len(areas))
+	for i, a := range areas {
+		addrs[i], bufs[i] = a.addr, a.mem
+	}
+	ok := make([]bool, len(areas))
+	if err := st.mem.ReadBatch(addrs, bufs, ok); err != nil {
+		return nil, err
+	}
+	out := areas[:0]
+	for i, a := range areas {
+		if !ok[i] {
+			if a.kind == KindGlobal {
+				st.res.Dropped[LostRootRead]++
+			} else {
+				st.res.Dropped[LostStackRead]++
+			}
+			continue
+		}
+		if a.kind == KindFrame {
+			a.frames = walk(a.frames[0], a.addr, a.mem)
+		}
+		st.res.ScannedBytes += uint64(len(a.mem))
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// walk splits a stack copy (from base) into frames by the frame-pointer
+// chain: a frame's pointer record is its saved caller bp at fp and the
+// return address at fp+8; the caller's frame starts above it.
+func walk(top frame, base uint64, mem []byte) []frame {
+	frames := []frame{top}
+	fp := top.hi - 16
+	for len(frames) < 256 && fp >= base && fp-base+16 <= uint64(len(mem)) {
+		next := binary.LittleEndian.Uint64(mem[fp-base:])
+		ret := binary.LittleEndian.Uint64(mem[fp-base+8:])
+		if ret == 0 {
+			break
+		}
+		hi := base + uint64(len(mem))
+		if next > fp {
+			hi = next + 16
+		}
+		frames = append(frames, frame{lo: fp + 16, hi: hi, pc: ret - 1})
+		if next <= fp {
+			break
+		}
+		fp = next
+	}
+	return frames
+}
+
+// scanRoots records every root word pointing into a slot of level.
+func (st *search) scanRoots(level map[uint64]uint64) {
+	for i := range st.roots {
+		a := &st.roots[i]
+		for off := 0; off+8 <= len(a.mem); off += 8 {
+			w := binary.LittleEndian.Uint64(a.mem[off:])
+			slot, ok := st.inLevel(w, level)
+			if !ok {
+				continue
+			}
+			if h, ok := st.nameRoot(a, a.addr+uint64(off)); ok {
+				h.at, h.next, h.size = a.addr+uint64(off), slot, level[slot]
+				st.addEdge(slot, edge{hop: h})
+			}
+		}
+	}
+}
+
+// inLevel returns the slot of level that w points into.
+func (st *search) inLevel(w uint64, level map[uint64]uint64) (uint64, bool) {
+	if w < 4096 {
+		return 0, false
+	}
+	_, slot, ok := st.x.Lookup(w)
+	if !ok {
+		return 0, false
+	}
+	_, in := level[slot]
+	return slot, in
+}
+
+func (st *search) addEdge(slot uint64, e edge) {
+	if len(st.heldBy[slot]) < maxEdges {
+		st.heldBy[slot] = append(st.heldBy[slot], e)
+	}
+}
+
+// scanHeap reads every allocated slot of the pointer-bearing spans and
+// records the words pointing into a slot of level; it returns the
+// holders not yet visited: the next level.
+func (st *search) scanHeap(level map[uint64]uint64, visited map[uint64]bool) (map[uint64]uint64, error) {
+	next := map[uint64]uint64{}
+	lo, hi := bounds(level)
+	type piece struct {
+		s    *Span
+		addr uint64
+	}
+	var pieces []piece
+	var addrs []uint64
+	var bufs [][]byte
+	flush := func() error {
+		ok := make([]bool, len(bufs))
+		if err := st.mem.ReadBatch(addrs, bufs, ok); err != nil {
+			return err
+		}
+		for i, p := range pieces {
+			if !ok[i] {
+				st.res.Dropped[LostHeapRead]++
+				continue
+			}
+			st.res.ScannedBytes += uint64(len(bufs[i]))
+			st.scanPiece(p.s, p.addr, bufs[i], level, lo, hi, visited, next)
+		}
+		pieces, addrs, bufs = pieces[:0], addrs[:0], bufs[:0]
+		return nil
+	}
+	for i := range st.x.Spans {
+		s := &st.x.Spans[i]
+		if s.NoScan {
+			continue
+		}
+		end := s.Base + s.Nelems*s.Elemsize
+		for a := s.Base; a < end; a += chunk {
+			pieces = append(pieces, piece{s, a})
+			addrs = append(addrs, a)
+			bufs = append(bufs, make([]byte, min(chunk, end-a)))
+			if len(bufs) == 256 {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+				if time.Now().After(st.deadline) {
+					st.res.Cut = true
+					return next, nil
+				}
+			}
+		}
+	}
+	return next, flush()
+}
+
+// bounds is the address range level's slots cover.
+func bounds(level map[uint64]uint64) (lo, hi uint64) {
+	lo = ^uint64(0)
+	for s, n := range level {
+		lo, hi = min(lo, s), max(hi, s+n)
+	}
+	return lo, hi
+}
+
+// scanPiece scans the allocated slots of span s within buf (read at addr).
+func (st *search) scanPiece(s *Span, addr uint64, buf []byte, level map[uint64]uint64, lo, hi uint64, visited map[uint64]bool, next map[uint64]uint64) {
+	for off := uint64(0); off+8 <= uint64(len(buf)); off += 8 {
+		w := binary.LittleEndian.Uint64(buf[off:])
+		if w < lo || w >= hi {
+			continue
+		}
+		at := addr + off
+		slot := (at - s.Base) / s.Elemsize
+		if !s.Allocated(slot) {
+			continue
+		}
+		target, ok := st.inLevel(w, level)
+		holder := s.Base + slot*s.Elemsize
+		if !ok || target == holder {
+			continue
+		}
+		st.addEdge(target, edge{hop: Hop{Kind: KindHeap, Addr: holder, Size: s.Elemsize, Field: at - holder,
+			Name: fmt.Sprintf("object of %d B", s.Elemsize), at: at, next: target, size: level[target]}, holder: holder})
+		if !visited[holder] {
+			next[holder] = s.Elemsize
+		}
+	}
+}
+
+// allRooted: every target's slot reaches a root through the edges so far.
+func (st *search) allRooted(slots map[uint64]uint64) bool {
+	for _, slot := range slots {
+		if st.shortest(slot) == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// shortest is the chain of edges from slot's nearest root, root first
+// (breadth first over the holders found).
+func (st *search) shortest(slot uint64) []edge {
+	type step struct {
+		slot uint64
+		via  []edge // holder edges from slot outward, innermost first
+	}
+	seen := map[uint64]bool{slot: true}
+	queue := []step{{slot: slot}}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, e := range st.heldBy[cur.slot] {
+			if e.holder == 0 {
+				chain := append(append([]edge{}, cur.via...), e)
+				for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
+					chain[i], chain[j] = chain[j], chain[i]
+				}
+				return chain
+			}
+		}
+		for _, e := range st.heldBy[cur.slot] {
+			if e.holder != 0 && !seen[e.holder] {
+				seen[e.holder] = true
+				queue = append(queue, step{slot: e.holder, via: append(append([]edge{}, cur.via...), e)})
+			}
+		}
+	}
+	return nil
+}
+
+// path names and confirms the path of one target.
+func (st *search) path(t uint64, slots map[uint64]uint64) Path {
+	p := Path{Target: t}
+	slot, ok := slots[t]
+	if !ok {
+		p.Why = "not an allocated object of the heap index"
+		return p
+	}
+	chain := st.shortest(slot)
+	if chain == nil {
+		switch {
+		case st.res.Cut:
+			p.Why = "search cut by its budget"
+		default:
+			p.Why = fmt.Sprintf("no holder within depth %d", st.res.Depth)
+		}
+		return p
+	}
+	if !st.confirm(chain) {
+		st.res.Dropped[LostUnconfirmed]++
+		p.Why = "changed under the read"
+		return p
+	}
+	for _, e := range chain {
+		p.Hops = append(p.Hops, e.hop)
+	}
+	sp, _, _ := st.x.Lookup(t)
+	p.Hops = append(p.Hops, Hop{Kind: KindLeaked, Name: fmt.Sprintf("object of %d B", sp.Elemsize), Addr: slot, Size: sp.Elemsize})
+	return p
+}
+
+// confirm re-reads every pointer of the chain: each must still point
+// into the slot it pointed into.
+func (st *search) confirm(chain []edge) bool {
+	addrs := make([]uint64, len(chain))
+	for i, e := range chain {
+		addrs[i] = e.hop.at
+	}
+	words, ok, err := readWords(st.mem, addrs)
+	if err != nil {
+		return false
+	}
+	for i, e := range chain {
+		if !ok[i] || words[i] < e.hop.next || words[i] >= e.hop.next+e.hop.size {
+			return false
+		}
+	}
+	return true
+}
+
+// nameRoot names the root holding the word at addr, and says false for
+// runtime-internal holders (the scheduler's structures, the heap's own
+// tables, GC work): they keep nothing a user can release.
+func (st *search) nameRoot(a *rootArea, addr uint64) (Hop, bool) {
+	if a.kind == KindGlobal {
+		return st.nameGlobal(addr)
+	}
+	for _, f := range a.frames {
+		if addr < f.lo || addr >= f.hi {
+			continue
+		}
+		name, entry, ok := st.exe.FuncAt(f.pc - st.bias)
+		if !ok || internal(name) {
+			st.res.Dropped[LostInternal]++
+			return Hop{}, false
+		}
+		file, line := st.exe.FileLine(f.pc - st.bias)
+		h := Hop{Kind: KindFrame, Name: name, Addr: entry + st.bias, Field: addr - f.lo, Goroutine: a.g.ID, File: file, Line: line}
+		if cname, _, ok := st.exe.FuncAt(a.g.GoPC - st.bias); ok {
+			cfile, cline := st.exe.FileLine(a.g.GoPC - 1 - st.bias)
+			h.CreatedBy = fmt.Sprintf("%s at %s:%d", cname, cfile, cline)
+		}
+		return h, true
+	}
+	return Hop{}, false // below the innermost frame or past the chain
+}
+
+func (st *search) nameGlobal(addr uint64) (Hop, bool) {
+	link := addr - st.bias
+	i := sort.Search(len(st.syms), func(i int) bool { return st.syms[i].Addr > link }) - 1
+	if i >= 0 && link < st.syms[i].Addr+st.syms[i].Size {
+		s := st.syms[i]
+		if internal(s.Name) {
+			st.res.Dropped[LostInternal]++
+			return Hop{}, false
+		}
+		return Hop{Kind: KindGlobal, Name: s.Name, Addr: s.Addr + st.bias, Field: link - s.Addr}, true
+	}
+	// Stripped: the segment and offset.
+	sec := st.exe.SectionName(link)
+	start, _, _ := st.exe.Section(sec)
+	return Hop{Kind: KindGlobal, Name: fmt.Sprintf("%s+%#x", sec, link-start), Addr: addr}, true
+}
+
+// internal tells the runtime's own holders by name.
+func internal(name string) bool {
+	return strings.HasPrefix(name, "runtime.") || strings.HasPrefix(name, "internal/") ||
+		strings.HasPrefix(name, "go:") || strings.HasPrefix(name, "type:") || name == "runtime"
+}
+
+// sized drops the zero-size markers (runtime.bss, runtime.edata...) that
+// share their address with a real variable.
+func sized(syms []gobin.DataSymbol) []gobin.DataSymbol {
+	out := syms[:0:0]
+	for _, s := range syms {
+		if s.Size > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
