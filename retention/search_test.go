@@ -107,7 +107,11 @@ func describe(p retention.Path) string {
 // TestSearchHolders: each of the fixture's objects is traced to the
 // holder the program keeps it in, root first, the object last.
 func TestSearchHolders(t *testing.T) {
-	for _, b := range []testutil.GoBuild{{GOARCH: "amd64"}, {GOARCH: "amd64", LDFlags: "-s -w"}} {
+	builds := []testutil.GoBuild{{GOARCH: "amd64"}, {GOARCH: "amd64", LDFlags: "-s -w"}, {GOARCH: "amd64", PIE: true},
+		// Before allocation headers and 16-bit span indices, and before
+		// swiss maps.
+		{GOARCH: "amd64", Toolchain: "go1.21.13"}, {GOARCH: "amd64", Toolchain: "go1.19.13"}}
+	for _, b := range builds {
 		t.Run(b.Name(), func(t *testing.T) {
 			h := startHolders(t, b)
 			paths := h.search(t, "map", "slice", "field", "frame")
