@@ -102,11 +102,11 @@ func BuildIndex(mem goroutines.Memory, l *HeapLayout, arenas uint64, maps []symb
 		return nil, err
 	}
 	x.Arenas = len(arenaAddrs)
-	spanPtrs, err := readSpanTables(mem, l, arenaAddrs, x)
+	tables, spanPtrs, err := readSpanTables(mem, l, arenaAddrs, x)
 	if err != nil {
 		return nil, err
 	}
-	if err := readSpans(mem, l, spanPtrs, x); err != nil {
+	if err := readSpans(mem, l, tables, spanPtrs, x); err != nil {
 		return nil, err
 	}
 	sort.Slice(x.Spans, func(i, j int) bool { return x.Spans[i].Base < x.Spans[j].Base })
@@ -162,9 +162,28 @@ func readArenas(mem goroutines.Memory, l *HeapLayout, arenas uint64, maps []symb
 	return out, nil
 }
 
+// spanTables are the heapArena.spans tables read, per arena start.
+type spanTables struct {
+	l      *HeapLayout
+	tables map[uint64][]byte
+}
+
+// listed tells whether the table of the arena holding start names ptr at
+// start's page: a span's own entry. Tables keep stale pointers on free
+// pages, to mspan structs since reused for spans elsewhere.
+func (t spanTables) listed(ptr, start uint64) bool {
+	arena := start &^ (t.l.HeapArenaBytes - 1)
+	tab, ok := t.tables[arena]
+	if !ok {
+		return false
+	}
+	i := 8 * ((start - arena) / t.l.PageSize)
+	return i+8 <= uint64(len(tab)) && binary.LittleEndian.Uint64(tab[i:]) == ptr
+}
+
 // readSpanTables reads heapArena.spans of each arena and returns the
-// distinct span pointers with the arena each was found in.
-func readSpanTables(mem goroutines.Memory, l *HeapLayout, arenas map[uint64]uint64, x *Index) (map[uint64]uint64, error) {
+// tables and the distinct span pointers they hold.
+func readSpanTables(mem goroutines.Memory, l *HeapLayout, arenas map[uint64]uint64, x *Index) (spanTables, map[uint64]bool, error) {
 	pages := l.HeapArenaBytes / l.PageSize
 	var starts, addrs []uint64
 	var bufs [][]byte
@@ -175,26 +194,28 @@ func readSpanTables(mem goroutines.Memory, l *HeapLayout, arenas map[uint64]uint
 	}
 	ok := make([]bool, len(bufs))
 	if err := mem.ReadBatch(addrs, bufs, ok); err != nil {
-		return nil, err
+		return spanTables{}, nil, err
 	}
-	spans := map[uint64]uint64{}
+	t := spanTables{l: l, tables: map[uint64][]byte{}}
+	spans := map[uint64]bool{}
 	for i, b := range bufs {
 		if !ok[i] {
 			x.Dropped[DropArenaUnreadable]++
 			continue
 		}
+		t.tables[starts[i]] = b
 		for p := uint64(0); p < pages; p++ {
 			if s := binary.LittleEndian.Uint64(b[8*p:]); s != 0 {
-				spans[s] = starts[i]
+				spans[s] = true
 			}
 		}
 	}
-	return spans, nil
+	return t, spans, nil
 }
 
 // readSpans reads each mspan, keeps the in-use ones that validate, and
 // reads their allocation bits.
-func readSpans(mem goroutines.Memory, l *HeapLayout, ptrs map[uint64]uint64, x *Index) error {
+func readSpans(mem goroutines.Memory, l *HeapLayout, tables spanTables, ptrs map[uint64]bool, x *Index) error {
 	addrs := make([]uint64, 0, len(ptrs))
 	for p := range ptrs {
 		addrs = append(addrs, p)
@@ -215,9 +236,9 @@ func readSpans(mem goroutines.Memory, l *HeapLayout, ptrs map[uint64]uint64, x *
 			x.Dropped[DropSpanUnreadable]++
 			continue
 		}
-		s, bitsAddr, inUse, valid := decodeSpan(l, b, ptrs[addrs[i]])
-		if !inUse {
-			continue // free or manual (stacks): holds no heap objects
+		s, bitsAddr, inUse, valid := decodeSpan(l, b)
+		if !inUse || !tables.listed(addrs[i], s.Base) {
+			continue // free, manual (stacks), or a stale entry
 		}
 		if !valid {
 			x.Dropped[DropSpanBad]++
@@ -246,9 +267,9 @@ func readSpans(mem goroutines.Memory, l *HeapLayout, ptrs map[uint64]uint64, x *
 	return nil
 }
 
-// decodeSpan reads the fields of one mspan found in the arena starting at
-// arena; valid says whether they describe a plausible in-use span there.
-func decodeSpan(l *HeapLayout, b []byte, arena uint64) (s Span, allocBits uint64, inUse, valid bool) {
+// decodeSpan reads the fields of one mspan; valid says whether they
+// describe a plausible in-use span.
+func decodeSpan(l *HeapLayout, b []byte) (s Span, allocBits uint64, inUse, valid bool) {
 	u64 := func(off uint64) uint64 { return binary.LittleEndian.Uint64(b[off:]) }
 	idx := func(off uint64) uint64 {
 		if l.IndexBytes == 2 {
@@ -262,9 +283,8 @@ func decodeSpan(l *HeapLayout, b []byte, arena uint64) (s Span, allocBits uint64
 	start, npages := u64(l.SpanStartAddr), u64(l.SpanNpages)
 	s = Span{Base: start, Limit: start + npages*l.PageSize, Elemsize: u64(l.SpanElemsize),
 		Nelems: idx(l.SpanNelems), FreeIndex: idx(l.SpanFreeIndex), NoScan: b[l.SpanClass]&1 != 0}
-	valid = start%l.PageSize == 0 && start >= arena && start < arena+l.HeapArenaBytes &&
-		npages > 0 && npages <= 1<<30/l.PageSize && s.Elemsize > 0 && s.Nelems > 0 &&
-		s.Nelems*s.Elemsize <= s.Limit-s.Base && s.FreeIndex <= s.Nelems
+	valid = start%l.PageSize == 0 && npages > 0 && npages <= 1<<30/l.PageSize && s.Limit > s.Base &&
+		s.Elemsize > 0 && s.Nelems > 0 && s.Nelems*s.Elemsize <= s.Limit-s.Base && s.FreeIndex <= s.Nelems
 	return s, u64(l.SpanAllocBits), true, valid
 }
 
