@@ -171,3 +171,17 @@ func TestSearchAfterDelete(t *testing.T) {
 		t.Errorf("no path and no reason")
 	}
 }
+
+// TestSearchTargetExits: a target gone before or during a search is a
+// clear error (goroutines.ErrGone), never a panic or a stale path.
+func TestSearchTargetExits(t *testing.T) {
+	h := startHolders(t, testutil.GoBuild{GOARCH: "amd64"})
+	if err := h.proc.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = h.proc.Wait(t, 10*time.Second)
+	res, err := h.s.Search([]uint64{h.targets["map"]})
+	if !errors.Is(err, goroutines.ErrGone) {
+		t.Errorf("search of an exited target: %v, %+v; want ErrGone", err, res)
+	}
+}
