@@ -27,6 +27,10 @@ type Config struct {
 	// MaxStackRead caps the bytes of one goroutine stack scanned (default
 	// 1 MiB, from its saved sp up).
 	MaxStackRead uint64
+	// MaxCache: a pointer-bearing heap up to this size (default 256 MiB)
+	// is read once per search and kept for the deeper levels; a larger one
+	// is read again at each level. Negative: never kept.
+	MaxCache int64
 }
 
 // Defaults.
@@ -34,8 +38,12 @@ const (
 	DefaultMaxDepth     = 8
 	DefaultBudget       = 2 * time.Second
 	DefaultMaxStackRead = 1 << 20
-	// chunk is the most of one span read at once when scanning the heap.
-	chunk = 1 << 20
+	// chunk is the most of one span read at once when scanning the heap,
+	// batchBytes the most read in one batch.
+	chunk      = 1 << 20
+	batchBytes = 16 << 20
+	// DefaultMaxCache is Config.MaxCache's default.
+	DefaultMaxCache = 256 << 20
 )
 
 func (c Config) withDefaults() Config {
@@ -47,6 +55,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxStackRead == 0 {
 		c.MaxStackRead = DefaultMaxStackRead
+	}
+	if c.MaxCache == 0 {
+		c.MaxCache = DefaultMaxCache
 	}
 	return c
 }
@@ -196,6 +207,7 @@ type search struct {
 	deadline time.Time
 	heldBy   map[uint64][]edge // slot -> who points into it
 	roots    []rootArea
+	cache    map[uint64][]byte // heap pieces by address, when kept
 }
 
 // maxEdges caps the holders kept per slot: a widely shared object needs
@@ -217,6 +229,9 @@ func (s *Searcher) Search(targets []uint64) (*Result, error) {
 	}
 	res.Spans = len(x.Spans)
 	st := &search{Searcher: s, x: x, res: res, deadline: start.Add(s.cfg.Budget), heldBy: map[uint64][]edge{}}
+	if int64(x.ScanBytes()) <= s.cfg.MaxCache {
+		st.cache = map[uint64][]byte{}
+	}
 	if st.roots, err = st.readRoots(); err != nil {
 		return nil, err
 	}
@@ -247,6 +262,9 @@ func (s *Searcher) Search(targets []uint64) (*Result, error) {
 			break
 		}
 		level = next
+	}
+	if res.Cut && st.allRooted(slots) {
+		res.Cut = false // the budget ran out only after the last root was found
 	}
 	for _, t := range targets {
 		res.Paths = append(res.Paths, st.path(t, slots))
@@ -388,7 +406,7 @@ func (st *search) addEdge(slot uint64, e edge) {
 // holders not yet visited: the next level.
 func (st *search) scanHeap(level map[uint64]uint64, visited map[uint64]bool) (map[uint64]uint64, error) {
 	next := map[uint64]uint64{}
-	lo, hi := bounds(level)
+	pages := newPageSet(st.layout, level)
 	type piece struct {
 		s    *Span
 		addr uint64
@@ -396,6 +414,8 @@ func (st *search) scanHeap(level map[uint64]uint64, visited map[uint64]bool) (ma
 	var pieces []piece
 	var addrs []uint64
 	var bufs [][]byte
+	var backing []byte // reused batch to batch when nothing is kept
+	used := 0
 	flush := func() error {
 		ok := make([]bool, len(bufs))
 		if err := st.mem.ReadBatch(addrs, bufs, ok); err != nil {
@@ -406,10 +426,13 @@ func (st *search) scanHeap(level map[uint64]uint64, visited map[uint64]bool) (ma
 				st.res.Dropped[LostHeapRead]++
 				continue
 			}
+			if st.cache != nil {
+				st.cache[p.addr] = bufs[i]
+			}
 			st.res.ScannedBytes += uint64(len(bufs[i]))
-			st.scanPiece(p.s, p.addr, bufs[i], level, lo, hi, visited, next)
+			st.scanPiece(p.s, p.addr, bufs[i], level, pages, visited, next)
 		}
-		pieces, addrs, bufs = pieces[:0], addrs[:0], bufs[:0]
+		pieces, addrs, bufs, used = pieces[:0], addrs[:0], bufs[:0], 0
 		return nil
 	}
 	for i := range st.x.Spans {
@@ -419,10 +442,26 @@ func (st *search) scanHeap(level map[uint64]uint64, visited map[uint64]bool) (ma
 		}
 		end := s.Base + s.Nelems*s.Elemsize
 		for a := s.Base; a < end; a += chunk {
+			if b, ok := st.cache[a]; ok {
+				st.res.ScannedBytes += uint64(len(b))
+				st.scanPiece(s, a, b, level, pages, visited, next)
+				continue
+			}
+			n := int(min(chunk, end-a))
+			var b []byte
+			if st.cache != nil {
+				b = make([]byte, n)
+			} else {
+				if backing == nil {
+					backing = make([]byte, batchBytes)
+				}
+				b = backing[used : used+n]
+				used += n
+			}
 			pieces = append(pieces, piece{s, a})
 			addrs = append(addrs, a)
-			bufs = append(bufs, make([]byte, min(chunk, end-a)))
-			if len(bufs) == 256 {
+			bufs = append(bufs, b)
+			if len(bufs) == 1024 || used+chunk > batchBytes {
 				if err := flush(); err != nil {
 					return nil, err
 				}
@@ -436,20 +475,56 @@ func (st *search) scanHeap(level map[uint64]uint64, visited map[uint64]bool) (ma
 	return next, flush()
 }
 
-// bounds is the address range level's slots cover.
-func bounds(level map[uint64]uint64) (lo, hi uint64) {
-	lo = ^uint64(0)
-	for s, n := range level {
-		lo, hi = min(lo, s), max(hi, s+n)
+// pageSet is the set of heap pages holding a level's slots: one bit per
+// page, per arena, with the last arena looked at cached (pointers cluster).
+// It keeps the per-word test of the heap scan to a few instructions for
+// the words that point nowhere near a slot searched for.
+type pageSet struct {
+	pageSize, arenaBytes uint64
+	arenas               map[uint64][]uint64
+	lastArena            uint64
+	last                 []uint64
+}
+
+func newPageSet(l *HeapLayout, level map[uint64]uint64) *pageSet {
+	ps := &pageSet{pageSize: l.PageSize, arenaBytes: l.HeapArenaBytes, arenas: map[uint64][]uint64{}, lastArena: 1}
+	words := (l.HeapArenaBytes/l.PageSize + 63) / 64
+	for slot, size := range level {
+		for p := slot &^ (l.PageSize - 1); p < slot+max(size, 1); p += l.PageSize {
+			a := p &^ (l.HeapArenaBytes - 1)
+			bits := ps.arenas[a]
+			if bits == nil {
+				bits = make([]uint64, words)
+				ps.arenas[a] = bits
+			}
+			i := (p - a) / l.PageSize
+			bits[i/64] |= 1 << (i % 64)
+		}
 	}
-	return lo, hi
+	return ps
+}
+
+// has tells whether w points into a page of the set.
+func (ps *pageSet) has(w uint64) bool {
+	if w < 4096 { // nil and small integers: the commonest words
+		return false
+	}
+	a := w &^ (ps.arenaBytes - 1)
+	if a != ps.lastArena {
+		ps.lastArena, ps.last = a, ps.arenas[a]
+	}
+	if ps.last == nil {
+		return false
+	}
+	i := (w - a) / ps.pageSize
+	return ps.last[i/64]&(1<<(i%64)) != 0
 }
 
 // scanPiece scans the allocated slots of span s within buf (read at addr).
-func (st *search) scanPiece(s *Span, addr uint64, buf []byte, level map[uint64]uint64, lo, hi uint64, visited map[uint64]bool, next map[uint64]uint64) {
+func (st *search) scanPiece(s *Span, addr uint64, buf []byte, level map[uint64]uint64, pages *pageSet, visited map[uint64]bool, next map[uint64]uint64) {
 	for off := uint64(0); off+8 <= uint64(len(buf)); off += 8 {
 		w := binary.LittleEndian.Uint64(buf[off:])
-		if w < lo || w >= hi {
+		if !pages.has(w) {
 			continue
 		}
 		at := addr + off

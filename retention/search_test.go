@@ -23,7 +23,7 @@ type holders struct {
 	targets map[string]uint64 // "map", "slice", "field", "frame" -> address
 }
 
-func startHolders(t *testing.T, b testutil.GoBuild) *holders {
+func startHolders(t testing.TB, b testutil.GoBuild, args ...string) *holders {
 	t.Helper()
 	testutil.RequireBPF(t) // reading another process's memory needs root
 	dir := t.TempDir()
@@ -34,8 +34,8 @@ func startHolders(t *testing.T, b testutil.GoBuild) *holders {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	p := testutil.StartInteractive(t, bin)
-	p.WaitLine(t, "ready", 60*time.Second)
+	p := testutil.StartInteractive(t, bin, args...)
+	p.WaitLine(t, "ready", 120*time.Second)
 	h := &holders{proc: p, targets: map[string]uint64{}}
 	for _, l := range p.Lines() {
 		k, v, ok := strings.Cut(l, " ")

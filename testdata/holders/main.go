@@ -1,12 +1,14 @@
 // Command holders keeps objects alive in the ways a retention path must
 // name: a global map, a global slice, a field of a global struct and a
 // blocked goroutine's frame. It prints each object's address ("map 0x..."),
-// then "ready"; on the stdin line "delete" it drops the map entry, runs two
+// then "ready" (with -ballast-mb, after building that much extra
+// pointer-bearing heap); on the stdin line "delete" it drops the map entry, runs two
 // GCs and prints "deleted". It never exits by itself.
 package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"os"
 	"runtime"
@@ -42,7 +44,25 @@ func hold(ready chan<- struct{}, stop <-chan struct{}) {
 	runtime.KeepAlive(buf)
 }
 
+// node is the ballast: a pointer-bearing heap of -ballast-mb MiB for
+// measuring a search (64-byte nodes in linked chains of 1024).
+type node struct {
+	next *node
+	pad  [7]*int
+}
+
+var ballast []*node
+
 func main() {
+	ballastMB := flag.Int("ballast-mb", 0, "MiB of pointer-bearing heap to keep (for benchmarks)")
+	flag.Parse()
+	for i := 0; i < *ballastMB<<20/64/1024; i++ {
+		var head *node
+		for j := 0; j < 1024; j++ {
+			head = &node{next: head}
+		}
+		ballast = append(ballast, head)
+	}
 	for i := 0; i < 64; i++ {
 		sessions[i] = &session{id: i, payload: make([]byte, 256)}
 	}
