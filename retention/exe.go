@@ -15,8 +15,9 @@ type Executable interface {
 	// DataSymbols are the variables of the symbol table sorted by
 	// address (nil when stripped).
 	DataSymbols() []gobin.DataSymbol
-	// FileLine is the source position of pc ("" when unknown).
-	FileLine(pc uint64) (file string, line int)
+	// Position is the innermost logical function at pc (the inlined
+	// one, if any) and its source position ("" when unknown).
+	Position(pc uint64) (function, file string, line int)
 }
 
 // FromGobin adapts a gobin.Binary.
@@ -30,10 +31,10 @@ type gobinExe struct {
 func (e gobinExe) Section(name string) (uint64, uint64, bool) { return e.b.Section(name) }
 func (e gobinExe) DataSymbols() []gobin.DataSymbol            { return e.b.DataSymbols() }
 
-func (e gobinExe) FileLine(pc uint64) (string, int) {
+func (e gobinExe) Position(pc uint64) (string, string, int) {
 	fr := e.b.Expand(pc)
 	if len(fr) == 0 {
-		return "", 0
+		return "", "", 0
 	}
-	return fr[0].File, fr[0].Line
+	return fr[0].Function, fr[0].File, fr[0].Line
 }

@@ -647,15 +647,16 @@ func (st *search) nameRoot(a *rootArea, addr uint64) (Hop, bool) {
 		if addr < f.lo || addr >= f.hi {
 			continue
 		}
-		name, entry, ok := st.exe.FuncAt(f.pc - st.bias)
-		if !ok || internal(name) {
+		// The innermost logical function at the frame's pc: a function
+		// inlined into the go statement's wrapper is named, not the wrapper.
+		_, entry, ok := st.exe.FuncAt(f.pc - st.bias)
+		name, file, line := st.exe.Position(f.pc - st.bias)
+		if !ok || name == "" || internal(name) {
 			st.res.Dropped[LostInternal]++
 			return Hop{}, false
 		}
-		file, line := st.exe.FileLine(f.pc - st.bias)
 		h := Hop{Kind: KindFrame, Name: name, Addr: entry + st.bias, Field: addr - f.lo, Goroutine: a.g.ID, File: file, Line: line}
-		if cname, _, ok := st.exe.FuncAt(a.g.GoPC - st.bias); ok {
-			cfile, cline := st.exe.FileLine(a.g.GoPC - 1 - st.bias)
+		if cname, cfile, cline := st.exe.Position(a.g.GoPC - 1 - st.bias); cname != "" {
 			h.CreatedBy = fmt.Sprintf("%s at %s:%d", cname, cfile, cline)
 		}
 		return h, true
