@@ -68,6 +68,9 @@ const (
 	KindFrame  = "frame"  // a goroutine's stack frame
 	KindHeap   = "heap"   // a heap object
 	KindLeaked = "leaked" // the sampled leaked object itself
+	// KindChain, in analysis.RetentionHop only: a run of heap objects of
+	// one size (a linked list), summarized.
+	KindChain = "chain"
 )
 
 // Hop is one holder on a path. Addresses are run-time ones.
@@ -208,6 +211,7 @@ type search struct {
 	heldBy   map[uint64][]edge // slot -> who points into it
 	roots    []rootArea
 	cache    map[uint64][]byte // heap pieces by address, when kept
+	forward  *marks            // the forward mark, when the heap is kept
 }
 
 // maxEdges caps the holders kept per slot: a widely shared object needs
@@ -242,6 +246,14 @@ func (s *Searcher) Search(targets []uint64) (*Result, error) {
 			slots[t] = base
 			level[base] = sp.Elemsize
 		}
+	}
+	if st.cache != nil {
+		// The heap fits: one forward mark from the roots finds paths of
+		// any length.
+		if err := st.mark(slots); err != nil {
+			return nil, err
+		}
+		level = nil
 	}
 	visited := map[uint64]bool{}
 	for d := 0; d < s.cfg.MaxDepth && len(level) > 0; d++ {
@@ -558,6 +570,9 @@ func (st *search) allRooted(slots map[uint64]uint64) bool {
 // shortest is the chain of edges from slot's nearest root, root first
 // (breadth first over the holders found).
 func (st *search) shortest(slot uint64) []edge {
+	if st.forward != nil {
+		return st.forward.chain(slot)
+	}
 	type step struct {
 		slot uint64
 		via  []edge // holder edges from slot outward, innermost first
@@ -599,6 +614,8 @@ func (st *search) path(t uint64, slots map[uint64]uint64) Path {
 		switch {
 		case st.res.Cut:
 			p.Why = "search cut by its budget"
+		case st.forward != nil:
+			p.Why = "not reachable from a global or a goroutine frame (held by the runtime, or garbage not yet swept)"
 		default:
 			p.Why = fmt.Sprintf("no holder within depth %d", st.res.Depth)
 		}

@@ -25,6 +25,11 @@ type holders struct {
 
 func startHolders(t testing.TB, b testutil.GoBuild, args ...string) *holders {
 	t.Helper()
+	return startHoldersConfig(t, b, retention.Config{}, args...)
+}
+
+func startHoldersConfig(t testing.TB, b testutil.GoBuild, cfg retention.Config, args ...string) *holders {
+	t.Helper()
 	testutil.RequireBPF(t) // reading another process's memory needs root
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "holders-"+b.Name())
@@ -62,7 +67,7 @@ func startHolders(t testing.TB, b testutil.GoBuild, args ...string) *holders {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.s, err = retention.NewSearcher(retention.FromGobin(exe), mem, p.PID(), sym.Bias(), gr, retention.Config{})
+	h.s, err = retention.NewSearcher(retention.FromGobin(exe), mem, p.PID(), sym.Bias(), gr, cfg)
 	if err != nil {
 		t.Fatalf("NewSearcher (%s): %v", exe.GoVersion(), err)
 	}
@@ -183,5 +188,41 @@ func TestSearchTargetExits(t *testing.T) {
 	res, err := h.s.Search([]uint64{h.targets["map"]})
 	if !errors.Is(err, goroutines.ErrGone) {
 		t.Errorf("search of an exited target: %v, %+v; want ErrGone", err, res)
+	}
+}
+
+// TestSearchModes: the forward mark (heap kept) and the level-by-level
+// reverse search (heap too large to keep) name the same holders; only the
+// forward mark reaches the far end of a 5000-node list, which it names
+// as a chain.
+func TestSearchModes(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  retention.Config
+	}{{"forward", retention.Config{}}, {"reverse", retention.Config{MaxCache: -1}}} {
+		t.Run(c.name, func(t *testing.T) {
+			h := startHoldersConfig(t, testutil.GoBuild{GOARCH: "amd64"}, c.cfg)
+			paths := h.search(t, "map", "slice", "field", "frame", "list")
+			for name, root := range map[string]string{"map": "main.sessions", "slice": "main.cache", "field": "main.registry", "frame": "main.hold"} {
+				if got := paths[name].Root(); got != root {
+					t.Errorf("%s: root %q (%s), want %s", name, got, paths[name].Why, root)
+				}
+			}
+			list := paths["list"]
+			switch c.name {
+			case "forward":
+				if list.Root() != "main.events" || len(list.Hops) != 5001 {
+					t.Errorf("list: root %q, %d hops (%s); want main.events and 5000 nodes then the object", list.Root(), len(list.Hops), list.Why)
+				}
+				r := retention.Summarize([]retention.Path{list}, &retention.Result{}, time.Now())
+				if len(r.Paths) != 1 || !strings.Contains(r.Paths[0].Summary, "a chain of 4999 objects of 64 B") || len(r.Paths[0].Hops) != 3 || r.Paths[0].Hops[1].Kind != retention.KindChain {
+					t.Errorf("list summary: %+v", r.Paths)
+				}
+			case "reverse":
+				if len(list.Hops) != 0 || !strings.Contains(list.Why, "depth") {
+					t.Errorf("list: %s (%s), want none within the depth", describe(list), list.Why)
+				}
+			}
+		})
 	}
 }

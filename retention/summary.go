@@ -46,7 +46,19 @@ func Summarize(paths []Path, res *Result, at time.Time) *analysis.Retention {
 
 func convert(p Path) analysis.RetentionPath {
 	out := analysis.RetentionPath{Root: p.Root(), Samples: 1, Confidence: "high", Summary: summary(p.Hops)}
-	for _, h := range p.Hops {
+	for i := 0; i < len(p.Hops); i++ {
+		h := p.Hops[i]
+		// A run of heap objects of one size (a linked list) is one hop.
+		j := i
+		for j < len(p.Hops) && p.Hops[j].Kind == KindHeap && p.Hops[j].Size == h.Size {
+			j++
+		}
+		if j-i >= 3 {
+			out.Hops = append(out.Hops, analysis.RetentionHop{Kind: KindChain, Name: fmt.Sprintf("a chain of %d objects of %d B", j-i, h.Size),
+				FieldOffset: h.Field, Size: h.Size})
+			i = j - 1
+			continue
+		}
 		out.Hops = append(out.Hops, analysis.RetentionHop{Kind: h.Kind, Name: h.Name, FieldOffset: h.Field, Size: h.Size,
 			Goroutine: h.Goroutine, File: h.File, Line: h.Line, CreatedBy: h.CreatedBy})
 	}

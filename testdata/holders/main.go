@@ -1,6 +1,6 @@
 // Command holders keeps objects alive in the ways a retention path must
-// name: a global map, a global slice, a field of a global struct and a
-// blocked goroutine's frame. It prints each object's address ("map 0x..."),
+// name: a global map, a global slice, a field of a global struct, a
+// blocked goroutine's frame and the far end of a global linked list. It prints each object's address ("map 0x..."),
 // then "ready" (with -ballast-mb, after building that much extra
 // pointer-bearing heap); on the stdin line "delete" it drops the map entry, runs two
 // GCs and prints "deleted". It never exits by itself.
@@ -51,7 +51,12 @@ type node struct {
 	pad  [7]*int
 }
 
-var ballast []*node
+var (
+	ballast []*node
+	// events is a linked list of 5000 nodes, newest first: its oldest node
+	// is 5000 pointers away from the global.
+	events *node
+)
 
 func main() {
 	ballastMB := flag.Int("ballast-mb", 0, "MiB of pointer-bearing heap to keep (for benchmarks)")
@@ -63,6 +68,15 @@ func main() {
 		}
 		ballast = append(ballast, head)
 	}
+	for i := 0; i < 5000; i++ {
+		events = &node{next: events}
+	}
+	oldest := events
+	for oldest.next != nil {
+		oldest = oldest.next
+	}
+	fmt.Printf("list %p\n", oldest)
+	oldest = nil
 	for i := 0; i < 64; i++ {
 		sessions[i] = &session{id: i, payload: make([]byte, 256)}
 	}
