@@ -70,41 +70,57 @@ func (st *search) mark(targets map[uint64]uint64) error {
 		}
 		return true
 	}
-	for ai := range st.roots {
-		a := &st.roots[ai]
-		for off := 0; off+8 <= len(a.mem); off += 8 {
-			i, slot, ok := st.x.lookupIndex(binary.LittleEndian.Uint64(a.mem[off:]))
-			if !ok || m.reached(i, slot) {
-				continue
-			}
-			h, ok := st.nameRoot(a, a.addr+uint64(off))
-			if !ok {
-				continue
-			}
-			s := &st.x.Spans[i]
-			base := s.Base + slot*s.Elemsize
-			h.at, h.next, h.size = a.addr+uint64(off), base, s.Elemsize
-			visit(i, slot, rootParent)
-			m.roots[base] = edge{hop: h}
-		}
-	}
+	// Globals first, to the end, then goroutine frames for what is left:
+	// a frame is scanned conservatively (a dead slot can still point at
+	// an object a global keeps), so a global that holds an object names
+	// it even where a frame's path would be shorter.
 	st.res.Depth = 1
-	for n := 0; len(queue) > 0 && len(want) > 0; n++ {
-		if n%4096 == 0 && time.Now().After(st.deadline) {
-			st.res.Cut = true
+	for _, kind := range []string{KindGlobal, KindFrame} {
+		for ai := range st.roots {
+			if a := &st.roots[ai]; a.kind == kind {
+				st.seed(m, a, visit)
+			}
+		}
+		for n := 0; len(queue) > 0 && len(want) > 0; n++ {
+			if n%4096 == 0 && time.Now().After(st.deadline) {
+				st.res.Cut = true
+				return nil
+			}
+			holder := queue[0]
+			queue = queue[1:]
+			hi, _, _ := st.x.lookupIndex(holder)
+			hs := &st.x.Spans[hi]
+			st.words(hs, holder, func(at, w uint64) {
+				if i, slot, ok := st.x.lookupIndex(w); ok && !m.reached(i, slot) {
+					visit(i, slot, holder)
+				}
+			})
+		}
+		queue = queue[:0]
+		if len(want) == 0 {
 			break
 		}
-		holder := queue[0]
-		queue = queue[1:]
-		hi, _, _ := st.x.lookupIndex(holder)
-		hs := &st.x.Spans[hi]
-		st.words(hs, holder, func(at, w uint64) {
-			if i, slot, ok := st.x.lookupIndex(w); ok && !m.reached(i, slot) {
-				visit(i, slot, holder)
-			}
-		})
 	}
 	return nil
+}
+
+// seed visits every object a root area points at, naming the root.
+func (st *search) seed(m *marks, a *rootArea, visit func(i int, slot, from uint64) bool) {
+	for off := 0; off+8 <= len(a.mem); off += 8 {
+		i, slot, ok := st.x.lookupIndex(binary.LittleEndian.Uint64(a.mem[off:]))
+		if !ok || m.reached(i, slot) {
+			continue
+		}
+		h, ok := st.nameRoot(a, a.addr+uint64(off))
+		if !ok {
+			continue
+		}
+		s := &st.x.Spans[i]
+		base := s.Base + slot*s.Elemsize
+		h.at, h.next, h.size = a.addr+uint64(off), base, s.Elemsize
+		visit(i, slot, rootParent)
+		m.roots[base] = edge{hop: h}
+	}
 }
 
 func (m *marks) reached(i int, slot uint64) bool {
