@@ -44,8 +44,10 @@ type RetentionPath struct {
 	Hops    []RetentionHop `json:"hops"`
 	Samples int            `json:"samples"` // sampled objects held this way
 	// Confidence: "high" for a global named by its symbol, every pointer
-	// re-read; "medium" for a frame (a conservative scan can see a dead
-	// slot) or a stripped binary's segment offset.
+	// re-read the same; "medium" for a frame (a conservative scan can see
+	// a dead slot), a stripped binary's segment offset, or a root that had
+	// moved on to another object of the same size when re-read (a list's
+	// head).
 	Confidence string `json:"confidence"`
 }
 

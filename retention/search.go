@@ -97,6 +97,10 @@ type Hop struct {
 type Path struct {
 	Target uint64 // the sampled address
 	Hops   []Hop  // nil when no root was found
+	// RootMoved: on the re-read the root pointed at another object of
+	// the same size (a list's head moved on), the rest of the chain was
+	// unchanged.
+	RootMoved bool
 	// Why explains a missing path ("not in the heap index", "no holder
 	// within depth 8", "search cut by its budget", "changed under the
 	// read").
@@ -224,20 +228,24 @@ const maxEdges = 4
 func (s *Searcher) Search(targets []uint64) (*Result, error) {
 	start := time.Now()
 	res := &Result{Dropped: map[string]int{}}
-	x, err := s.index()
-	if err != nil {
+	st := &search{Searcher: s, res: res, deadline: start.Add(s.cfg.Budget), heldBy: map[uint64][]edge{}}
+	// The roots before the index: every object they point at was
+	// allocated before the index was read, so the index knows it (the
+	// other way round, a global's newest object is missed).
+	var err error
+	if st.roots, err = st.readRoots(); err != nil {
 		return nil, err
 	}
+	if st.x, err = s.index(); err != nil {
+		return nil, err
+	}
+	x := st.x
 	for k, v := range x.Dropped {
 		res.Dropped[k] += v
 	}
 	res.Spans = len(x.Spans)
-	st := &search{Searcher: s, x: x, res: res, deadline: start.Add(s.cfg.Budget), heldBy: map[uint64][]edge{}}
 	if int64(x.ScanBytes()) <= s.cfg.MaxCache {
 		st.cache = map[uint64][]byte{}
-	}
-	if st.roots, err = st.readRoots(); err != nil {
-		return nil, err
 	}
 	slots := map[uint64]uint64{} // target -> its slot
 	level := map[uint64]uint64{} // slots searched for at this level -> size
@@ -621,11 +629,13 @@ func (st *search) path(t uint64, slots map[uint64]uint64) Path {
 		}
 		return p
 	}
-	if !st.confirm(chain) {
+	ok, moved := st.confirm(chain)
+	if !ok {
 		st.res.Dropped[LostUnconfirmed]++
 		p.Why = "changed under the read"
 		return p
 	}
+	p.RootMoved = moved
 	for _, e := range chain {
 		p.Hops = append(p.Hops, e.hop)
 	}
@@ -636,21 +646,36 @@ func (st *search) path(t uint64, slots map[uint64]uint64) Path {
 
 // confirm re-reads every pointer of the chain: each must still point
 // into the slot it pointed into.
-func (st *search) confirm(chain []edge) bool {
+func (st *search) confirm(chain []edge) (ok, rootMoved bool) {
 	addrs := make([]uint64, len(chain))
 	for i, e := range chain {
 		addrs[i] = e.hop.at
 	}
-	words, ok, err := readWords(st.mem, addrs)
+	words, read, err := readWords(st.mem, addrs)
 	if err != nil {
-		return false
+		return false, false
 	}
 	for i, e := range chain {
-		if !ok[i] || words[i] < e.hop.next || words[i] >= e.hop.next+e.hop.size {
-			return false
+		if read[i] && words[i] >= e.hop.next && words[i] < e.hop.next+e.hop.size {
+			continue
 		}
+		// The head of a list or the latest value of a variable moves on
+		// while the rest of the chain stays: the root still holds an
+		// object of the same size, and the chain below it re-reads the
+		// same.
+		if i == 0 && read[0] && len(chain) > 1 {
+			// (An object allocated since the index was read may lie in
+			// a span the index does not know yet: then a heap arena's
+			// address is all that is checked.)
+			sp := st.x.spanOf(words[0])
+			if sp != nil && sp.Elemsize == e.hop.size || sp == nil && st.x.inArena(words[0]) {
+				rootMoved = true
+				continue
+			}
+		}
+		return false, false
 	}
-	return true
+	return true, rootMoved
 }
 
 // nameRoot names the root holding the word at addr, and says false for

@@ -39,8 +39,13 @@ type Index struct {
 	// reason (the Drop* names).
 	Dropped map[string]int
 	// Arenas is the number of heap arenas found.
-	Arenas int
+	Arenas     int
+	arenaBytes uint64
+	arenas     map[uint64]bool // their start addresses
 }
+
+// inArena tells whether p lies in a heap arena of the index.
+func (x *Index) inArena(p uint64) bool { return x.arenaBytes > 0 && x.arenas[p&^(x.arenaBytes-1)] }
 
 // Reasons a structure is dropped while indexing, counted in Index.Dropped.
 const (
@@ -65,6 +70,15 @@ func (x *Index) Lookup(p uint64) (*Span, uint64, bool) {
 		return nil, 0, false
 	}
 	return s, s.Base + slot*s.Elemsize, true
+}
+
+// spanOf is the span holding p, allocated slot or not.
+func (x *Index) spanOf(p uint64) *Span {
+	i := sort.Search(len(x.Spans), func(i int) bool { return x.Spans[i].Limit > p })
+	if i == len(x.Spans) || p < x.Spans[i].Base {
+		return nil
+	}
+	return &x.Spans[i]
 }
 
 // ScanBytes is the size of the pointer-bearing spans.
@@ -101,7 +115,10 @@ func BuildIndex(mem goroutines.Memory, l *HeapLayout, arenas uint64, maps []symb
 	if err != nil {
 		return nil, err
 	}
-	x.Arenas = len(arenaAddrs)
+	x.Arenas, x.arenaBytes, x.arenas = len(arenaAddrs), l.HeapArenaBytes, map[uint64]bool{}
+	for a := range arenaAddrs {
+		x.arenas[a] = true
+	}
 	tables, spanPtrs, err := readSpanTables(mem, l, arenaAddrs, x)
 	if err != nil {
 		return nil, err
