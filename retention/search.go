@@ -42,6 +42,9 @@ const (
 	// batchBytes the most read in one batch.
 	chunk      = 1 << 20
 	batchBytes = 16 << 20
+	// maxStacksRead caps the goroutine stack bytes one search reads (a
+	// million parked goroutines would otherwise cost gigabytes).
+	maxStacksRead = 256 << 20
 	// DefaultMaxCache is Config.MaxCache's default.
 	DefaultMaxCache = 256 << 20
 )
@@ -135,6 +138,7 @@ const (
 	LostRootRead    = "root_read_failed"
 	LostStackRead   = "stack_read_failed"
 	LostRunning     = "running_goroutine_not_scanned"
+	LostStacksCap   = "stack_over_total_cap" // beyond maxStacksRead
 	LostUnconfirmed = "path_changed_on_reread"
 	LostInternal    = "runtime_internal_holder"
 )
@@ -319,6 +323,7 @@ func (st *search) readRoots() ([]rootArea, error) {
 		if err != nil {
 			return nil, err
 		}
+		var total uint64
 		for i := range snap.Goroutines {
 			g := &snap.Goroutines[i]
 			pc, sp, bp := g.Saved()
@@ -327,6 +332,10 @@ func (st *search) readRoots() ([]rootArea, error) {
 				continue
 			}
 			n := min(g.StackHi-sp, st.cfg.MaxStackRead)
+			if total += n; total > maxStacksRead {
+				st.res.Dropped[LostStacksCap]++
+				continue
+			}
 			areas = append(areas, rootArea{kind: KindFrame, addr: sp, mem: make([]byte, n), g: g,
 				frames: []frame{{lo: sp, hi: bp + 16, pc: pc}}})
 		}
