@@ -90,6 +90,11 @@ type Suspect struct {
 	// likeliest first: what the descriptors belong to. Set only while the
 	// target's goroutines are read; the verdict is the heap detector's.
 	GoroutineCreatedBy []string `json:"goroutine_created_by,omitempty"`
+
+	// RetainedBy, on a leak suspect, is what keeps its oldest sampled
+	// objects alive (package retention, through monitor); nil when not
+	// searched.
+	RetainedBy *Retention `json:"retained_by,omitempty"`
 }
 
 // Statuses of PprofCheck.
@@ -259,5 +264,9 @@ type Stack struct {
 	OldBytes int64
 
 	Verdict Verdict // "" when not a suspect
-	Score   float64
+	// RetainedBy is the one-line summary of the first retention path of
+	// the leak suspect this stack belongs to ("" when none was found);
+	// monitor sets it, the pprof profile carries it as a label.
+	RetainedBy string
+	Score      float64
 }

@@ -22,6 +22,11 @@ import (
 // expectation is a case's expect.json.
 type expectation struct {
 	LeakSites []string `json:"leak_sites"`
+	// Holders names, per leak site, the root expected first in its
+	// retained_by paths: a global ("main.sessions") or the function of a
+	// goroutine frame ("main.awaitReply"). Holder accuracy is reported,
+	// not yet judged.
+	Holders map[string]string `json:"holders,omitempty"`
 	// GoroutineLeakSites are the creation sites (functions holding the
 	// `go` statement) whose goroutines must be judged leak; see
 	// goroutines_test.go.
@@ -62,6 +67,13 @@ type suspectsDoc struct {
 			Score       float64 `json:"score"`
 			Verdict     string  `json:"verdict"`
 			FirstLeakAt string  `json:"first_leak_at"`
+			RetainedBy  *struct {
+				Status string `json:"status"`
+				Reason string `json:"reason"`
+				Paths  []struct {
+					Root string `json:"root"`
+				} `json:"paths"`
+			} `json:"retained_by"`
 		} `json:"suspects"`
 		Goroutines *goroutineSection `json:"goroutines"`
 	} `json:"targets"`
@@ -94,6 +106,15 @@ type result struct {
 	top1       time.Duration            // polledTop since attach
 	gcRegime   string                   // the target's GC regime summary at the end
 	gor        goroutineResult
+	// holders: per expected holder, what the leak suspect's first path
+	// starts at ("" when none), and whether it is the expected root.
+	holders []holderResult
+}
+
+// holderResult is one expected holder against what retained_by says.
+type holderResult struct {
+	site, want, got string
+	ok              bool
 }
 
 // parallelCases is how many cases run at once: 2, all of them for the
@@ -148,8 +169,8 @@ func TestCorpus(t *testing.T) {
 				sem <- struct{}{}
 				defer func() { <-sem }()
 				r := runCase(t, leakscope, bins[c.name], c)
-				t.Logf("%s: pass=%v top=%v leak verdicts=%v first leak after attach=%v (polled since launch %v) top suspect since attach=%v growth=%v gc=%d samples=%d regime=%q",
-					c.name, r.pass, r.top, r.leakFuncs, r.detect, r.polledLeak, r.top1, r.growth, r.gcCycles, r.samples, r.gcRegime)
+				t.Logf("%s: pass=%v top=%v leak verdicts=%v first leak after attach=%v (polled since launch %v) top suspect since attach=%v growth=%v gc=%d samples=%d regime=%q holders=%+v",
+					c.name, r.pass, r.top, r.leakFuncs, r.detect, r.polledLeak, r.top1, r.growth, r.gcCycles, r.samples, r.gcRegime, r.holders)
 				mu.Lock()
 				results = append(results, r)
 				mu.Unlock()
@@ -338,6 +359,25 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 		}
 	}
 
+	for site, want := range c.expect.Holders {
+		h := holderResult{site: site, want: want, got: "(no leak suspect)"}
+		for _, s := range tgt.Suspects {
+			if s.Function != site || s.Verdict != "leak" {
+				continue
+			}
+			switch rb := s.RetainedBy; {
+			case rb == nil:
+				h.got = "(not searched)"
+			case len(rb.Paths) == 0:
+				h.got = "(" + rb.Status + ": " + rb.Reason + ")"
+			default:
+				h.got, h.ok = rb.Paths[0].Root, rb.Paths[0].Root == want
+			}
+			break
+		}
+		r.holders = append(r.holders, h)
+	}
+
 	judgeGoroutines(&r, tgt.Goroutines, attached)
 	if !c.leak() && c.goroutineLeak() {
 		r.pass = r.gor.pass // its g structs and buffers may rightly be heap leaks
@@ -496,7 +536,32 @@ func render(results []result, elapsed time.Duration) string {
 	}
 	fmt.Fprintf(&b, "\nRecall on leak cases: %d/%d cases (%d/%d expected sites among the top 3 with verdict leak).\n", found, leakCases, foundSites, expSites)
 	fmt.Fprintf(&b, "False leak verdicts on controls: %d (on %d of %d controls).\n", falseLeaks, falseControls, controls)
+	renderHolders(&b, results)
 	fmt.Fprintf(&b, "Corpus run time: %s (%d cases, %d at a time).\n", elapsed.Round(time.Second), len(results), parallelCases)
 	renderGoroutines(&b, results)
 	return b.String()
+}
+
+// renderHolders reports holder accuracy: the cases whose expected root is
+// the first retention path of their leak suspect, and the others.
+func renderHolders(b *strings.Builder, results []result) {
+	var n, ok int
+	var wrong []string
+	for _, r := range results {
+		for _, h := range r.holders {
+			n++
+			if h.ok {
+				ok++
+			} else {
+				wrong = append(wrong, fmt.Sprintf("%s (%s: %s, expected %s)", r.c.name, h.site, h.got, h.want))
+			}
+		}
+	}
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(b, "Holder accuracy: %d/%d expected roots are the first retention path.\n", ok, n)
+	if len(wrong) > 0 {
+		fmt.Fprintf(b, "Holders not found first: %s.\n", strings.Join(wrong, "; "))
+	}
 }

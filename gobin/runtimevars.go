@@ -1,5 +1,10 @@
 package gobin
 
+import (
+	"debug/elf"
+	"sort"
+)
+
 // The methods below expose what finding and checking runtime variables
 // from outside needs (goroutines/: runtime.allgs, allglen).
 
@@ -46,4 +51,38 @@ func (b *Binary) FuncAt(pc uint64) (Func, bool) {
 		return Func{}, false
 	}
 	return Func{Name: ft.tab.funcName(f.nameOff), Entry: f.entry, End: f.end}, true
+}
+
+// The methods below serve retention/: naming the globals that hold leaked
+// objects and scanning the segments that can hold pointers.
+
+// Section returns the link-time address range of the named allocated
+// section (".data", ".bss"); ok is false if the binary has none.
+func (b *Binary) Section(name string) (addr, size uint64, ok bool) {
+	s := b.im.f.Section(name)
+	if s == nil || s.Flags&elf.SHF_ALLOC == 0 || s.Addr+s.Size < s.Addr {
+		return 0, 0, false
+	}
+	return s.Addr, s.Size, true
+}
+
+// DataSymbol is one variable of the symbol table.
+type DataSymbol struct {
+	Name       string
+	Addr, Size uint64
+}
+
+// DataSymbols lists the data symbols (STT_OBJECT) of .symtab sorted by
+// address; nil for stripped binaries.
+func (b *Binary) DataSymbols() []DataSymbol {
+	syms, err := b.symtab()
+	if err != nil {
+		return nil
+	}
+	out := make([]DataSymbol, 0, len(syms.objs))
+	for _, s := range syms.objs {
+		out = append(out, DataSymbol{Name: s.Name, Addr: s.Value, Size: s.Size})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
+	return out
 }

@@ -67,6 +67,11 @@ type G struct {
 	slot    int32     // its entry in Reader.known, during Read
 }
 
+// Saved is, for a waiting goroutine, the pc, sp and bp it will resume
+// from (zero for the others): its live frames lie in [sp, StackHi).
+// retention/ scans them for pointers.
+func (g *G) Saved() (pc, sp, bp uint64) { return g.sched[0], g.sched[1], g.sched[2] }
+
 // StackBytes is the size of the goroutine's stack.
 func (g *G) StackBytes() uint64 { return g.StackHi - g.StackLo }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/internal/testutil"
+	"github.com/leakscope/leakscope/retention"
 )
 
 var update = flag.Bool("update", false, "write docs/COMPAT.md and README.md's compatibility table from this run")
@@ -313,6 +314,27 @@ func verifyDecoding(c *cell, wantVersion string) {
 		c.failf("MemProfileRate not cross-checked: %s", h.MemProfileRateWhy)
 	default:
 		checkFileOffsets(c, h)
+		checkArenas(c, b, wantVersion)
+	}
+}
+
+// checkArenas: the heap's arena index is found by decoding
+// runtime.findObject, and agrees with the symbol table where there is one
+// (the retention paths start there), on every architecture.
+func checkArenas(c *cell, b *gobin.Binary, version string) {
+	l, err := retention.LayoutFor(version, c.arch)
+	if err != nil {
+		if gobin.KnownVersion(version) {
+			c.failf("heap layout: %v", err)
+		}
+		return
+	}
+	a, err := retention.LocateArenas(retention.FromGobin(b), l)
+	switch {
+	case err != nil:
+		c.failf("heap arenas: %v", err)
+	case !b.Stripped() && !strings.Contains(a.How, "confirmed by decoding"):
+		c.failf("heap arenas not confirmed by decoding: %s", a.How)
 	}
 }
 
@@ -487,8 +509,15 @@ type suspectsDoc struct {
 		Lost          map[string]uint64 `json:"lost"`
 		Profile       string            `json:"profile"`
 		Suspects      []struct {
-			Function string `json:"function"`
-			Verdict  string `json:"verdict"`
+			Function   string `json:"function"`
+			Verdict    string `json:"verdict"`
+			RetainedBy *struct {
+				Status string `json:"status"`
+				Reason string `json:"reason"`
+				Paths  []struct {
+					Root string `json:"root"`
+				} `json:"paths"`
+			} `json:"retained_by"`
 		} `json:"suspects"`
 		Goroutines struct {
 			Status   string `json:"status"`
@@ -544,6 +573,34 @@ func logLines(s string) string {
 	return strings.Join(keep, "\n")
 }
 
+// checkHolder: the leak is held by the global linked list main.leaked
+// (a segment offset when stripped); a release without a heap layout says
+// why instead.
+func checkHolder(c *cell, r *struct {
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+	Paths  []struct {
+		Root string `json:"root"`
+	} `json:"paths"`
+}) {
+	switch {
+	case r == nil:
+		c.failf("main.leakSite: no retained_by")
+	case c.unknownGo:
+		if r.Status != "unavailable" || !strings.Contains(r.Reason, "no heap layout") {
+			c.failf("main.leakSite on an unknown release: retained_by %s (%s), want unavailable for want of a heap layout", r.Status, r.Reason)
+		}
+	case len(r.Paths) == 0:
+		c.failf("main.leakSite: holder not found: %s (%s)", r.Status, r.Reason)
+	case c.kind == "stripped":
+		if root := r.Paths[0].Root; !strings.HasPrefix(root, ".bss+") && !strings.HasPrefix(root, ".data+") {
+			c.failf("main.leakSite held by %q, want a segment offset", root)
+		}
+	case r.Paths[0].Root != "main.leaked":
+		c.failf("main.leakSite held by %q, want main.leaked", r.Paths[0].Root)
+	}
+}
+
 // checkCell checks one target's entry in suspects.json.
 func checkCell(t *testing.T, c *cell, doc suspectsDoc) {
 	t.Helper()
@@ -556,6 +613,9 @@ func checkCell(t *testing.T, c *cell, doc suspectsDoc) {
 		for _, s := range tg.Suspects {
 			leak = leak || s.Function == "main.leakSite" && s.Verdict == "leak"
 			churnLeak = churnLeak || s.Function == "main.churnSite" && s.Verdict == "leak"
+			if s.Function == "main.leakSite" && s.Verdict == "leak" {
+				checkHolder(c, s.RetainedBy)
+			}
 		}
 		if !leak {
 			c.failf("main.leakSite not called a leak: suspects %+v", tg.Suspects)

@@ -80,4 +80,6 @@ type Config struct {
 	Pprof       PprofConfig
 	// Goroutines reads each target's goroutines every interval.
 	Goroutines GoroutineConfig
+	// Retention searches what holds the objects of each new leak suspect.
+	Retention RetentionConfig
 }

@@ -361,7 +361,7 @@ func (w *watch) writeReports() (*report.Document, map[uint32]*profile.Profile, e
 		if err := t.writeGoroutineProfile(cfg.OutDir, info); err != nil {
 			errs = append(errs, fmt.Errorf("writing the goroutines profile of pid %d: %w", t.id.pid, err))
 		}
-		p, err := report.BuildProfile(info, t.analysis.Stacks())
+		p, err := report.BuildProfile(info, t.labelRetention(t.analysis.Stacks()))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("building the leak profile of pid %d: %w", t.id.pid, err))
 			continue

@@ -47,6 +47,7 @@ type target struct {
 	pprof       *pprofCheck
 	budget      budgetState
 	gor         *goroutineWatch // nil until attached
+	ret         *retentionWatch // nil until attached
 }
 
 // attachTarget watches the process c with the hooks of its executable: it
@@ -111,6 +112,7 @@ func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, hooks *gobi
 	}
 	t.startBudget(cfg)
 	t.startGoroutines(cfg.Goroutines, log)
+	t.startRetention(cfg.Retention, log)
 	log.Info("attached", "pid", pid, "ns_pid", t.nsPID, "container", t.containerID, "container_name", t.meta.Name, "pod", t.meta.Pod, "namespace", t.meta.Namespace, "exe", t.exe, "go", t.goVersion,
 		"memprofilerate", t.rateNow, "set_by_leakscope", t.rateChanged, "probe_sets", tr.ProbeSets())
 	return t, nil
@@ -275,6 +277,7 @@ func (t *target) reportTarget() report.Target {
 	}
 	t.reportBudget(&rt)
 	t.checkPprof(&rt)
+	t.retainedBy(rt.Suspects)
 	rt.Goroutines = t.goroutineSection(rt.Suspects)
 	if t.exited {
 		rt.Status = report.StatusExited

@@ -142,6 +142,9 @@ func (b *builder) add(s analysis.Stack) {
 	if s.Verdict != "" {
 		sample.Label["verdict"] = []string{string(s.Verdict)}
 	}
+	if s.RetainedBy != "" {
+		sample.Label["retained_by"] = []string{s.RetainedBy}
+	}
 	for _, frames := range splitLocations(s.Frames) {
 		sample.Location = append(sample.Location, b.location(frames))
 	}

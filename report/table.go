@@ -75,6 +75,9 @@ func WriteTable(w io.Writer, doc *Document) error {
 			if len(s.GoroutineCreatedBy) > 0 {
 				fmt.Fprintf(&b, "    descriptors (g) of the goroutines created by %s\n", strings.Join(s.GoroutineCreatedBy, ", "))
 			}
+			if line := retainedLine(s.RetainedBy); line != "" {
+				fmt.Fprintf(&b, "    %s\n", line)
+			}
 			if s.Verdict == analysis.VerdictWatch && s.Reason != "" {
 				fmt.Fprintf(&b, "    not a leak yet: %s\n", s.Reason)
 			}
@@ -176,5 +179,30 @@ func writeExactAllocs(b *strings.Builder, sites []analysis.AllocSite) {
 			site = a.Stack[0]
 		}
 		fmt.Fprintf(b, "  %-*s %12d %10s\n", siteWidth, truncateLeft(site, siteWidth), a.Allocs, HumanBytes(float64(a.Bytes)))
+	}
+}
+
+// retainedLine is the table's line on what holds a leak suspect's
+// objects: "held by main.sessions (global) -> 48 B object (3 of 4
+// samples)", or why it is not known.
+func retainedLine(r *analysis.Retention) string {
+	switch {
+	case r == nil:
+		return ""
+	case len(r.Paths) > 0:
+		p := r.Paths[0]
+		line := fmt.Sprintf("held by %s (%d of %d samples", p.Summary, p.Samples, r.Searched)
+		if len(r.Paths) > 1 {
+			line += fmt.Sprintf("; %d other holders", len(r.Paths)-1)
+		}
+		return line + ")"
+	case r.Status == analysis.RetentionCut:
+		return "holder not found: the search was cut by its time budget"
+	case r.Status == analysis.RetentionUnavailable:
+		return "holder unknown: " + r.Reason
+	case r.Reason != "":
+		return "holder not found: " + r.Reason
+	default:
+		return fmt.Sprintf("holder not found from %d samples", r.Searched)
 	}
 }

@@ -67,12 +67,41 @@ type StackStats struct {
 	LiveAges []uint64
 	// OldestAllocNS is the kernel monotonic time of the oldest live object.
 	OldestAllocNS uint64
+	// Oldest holds up to MaxOldest of the oldest live sampled objects,
+	// oldest first: where to start looking for what retains them.
+	Oldest []LiveSample
 
 	// Estimates of the true heap, each sample scaled with SampleWeight at
 	// the rate in force when it was taken; set only when Snapshot.RateRef
 	// is (otherwise the one rate scales every sample alike).
 	LiveEstObjects, LiveEstBytes   float64
 	AllocEstObjects, AllocEstBytes float64
+}
+
+// MaxOldest bounds StackStats.Oldest.
+const MaxOldest = 4
+
+// LiveSample is one live sampled object.
+type LiveSample struct {
+	Addr    uint64 // the target's address of the object
+	AllocNS uint64 // kernel monotonic time of its allocation
+}
+
+// NoteSample keeps o among st.Oldest if it is one of the MaxOldest oldest.
+func (st *StackStats) NoteSample(o LiveSample) {
+	i := len(st.Oldest)
+	for i > 0 && st.Oldest[i-1].AllocNS > o.AllocNS {
+		i--
+	}
+	if i >= MaxOldest {
+		return
+	}
+	st.Oldest = append(st.Oldest, LiveSample{})
+	copy(st.Oldest[i+1:], st.Oldest[i:])
+	st.Oldest[i] = o
+	if len(st.Oldest) > MaxOldest {
+		st.Oldest = st.Oldest[:MaxOldest]
+	}
 }
 
 // AllocSite is the exact allocation count of one stack, from the

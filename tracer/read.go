@@ -147,6 +147,7 @@ func (t *Tracer) readBuckets(snaps map[uint32]*snapshot.Snapshot, rates map[uint
 		if st.OldestAllocNS == 0 || v.TimeNs < st.OldestAllocNS {
 			st.OldestAllocNS = v.TimeNs
 		}
+		st.NoteSample(snapshot.LiveSample{Addr: k.Addr, AllocNS: v.TimeNs})
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading live objects: %w", err)
@@ -257,6 +258,9 @@ func mergeBucket(s *snapshot.Snapshot, info bucketInfo, b *snapshot.StackStats) 
 	}
 	if st.OldestAllocNS == 0 || (b.OldestAllocNS != 0 && b.OldestAllocNS < st.OldestAllocNS) {
 		st.OldestAllocNS = b.OldestAllocNS
+	}
+	for _, o := range b.Oldest {
+		st.NoteSample(o)
 	}
 }
 

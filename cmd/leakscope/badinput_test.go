@@ -59,6 +59,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--pid", "1", "--keep-profiles", "0"}, "at least 1"},
 		{[]string{"--pid", "1", "--memprofilerate", "2000000000"}, "want auto, keep, or a byte count"},
 		{[]string{"--pid", "1", "--mode", "every"}, "want sampled or all-allocs"},
+		{[]string{"--pid", "1", "--retention-budget", "1ms"}, "--retention-budget 1ms: must be at least 10ms"},
 	} {
 		code, out := runLeakscope(t, bin, nil, tc.args...)
 		if code != 2 {

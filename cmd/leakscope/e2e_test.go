@@ -48,6 +48,21 @@ type suspectsDoc struct {
 			Score       float64  `json:"score"`
 			Verdict     string   `json:"verdict"`
 			Reason      string   `json:"reason"`
+			RetainedBy  *struct {
+				Status   string `json:"status"`
+				Reason   string `json:"reason"`
+				Searched int    `json:"searched"`
+				Paths    []struct {
+					Root       string `json:"root"`
+					Summary    string `json:"summary"`
+					Samples    int    `json:"samples"`
+					Confidence string `json:"confidence"`
+					Hops       []struct {
+						Kind string `json:"kind"`
+						Name string `json:"name"`
+					} `json:"hops"`
+				} `json:"paths"`
+			} `json:"retained_by"`
 		} `json:"suspects"`
 	} `json:"targets"`
 	ProbeSets int `json:"probe_sets"`
@@ -115,7 +130,8 @@ func TestWatchFindsLeaks(t *testing.T) {
 			for _, tc := range []struct {
 				p        *testutil.Process
 				leakFunc string
-			}{{mapLeak, "main.leakMap"}, {sliceLeak, "main.leakSlice"}, {churnOnly, ""}} {
+				holder   string // the global that retains the leak
+			}{{mapLeak, "main.leakMap", "main.cache"}, {sliceLeak, "main.leakSlice", "main.global"}, {churnOnly, "", ""}} {
 				tgt := doc.Targets[indexOfPID(t, doc, tc.p.PID())]
 				if tgt.SampledAllocs < 50 {
 					t.Errorf("pid %d: only %d sampled allocations seen", tgt.PID, tgt.SampledAllocs)
@@ -150,6 +166,7 @@ func TestWatchFindsLeaks(t *testing.T) {
 					t.Errorf("pid %d: implausible leak suspect %+v", tgt.PID, top)
 				}
 				checkProfile(t, out, tc.p.PID(), tc.leakFunc)
+				checkRetainedBy(t, tgt.PID, top.RetainedBy, tc.holder, k.name == "stripped")
 			}
 			checkChurnFreed(t, out, churnOnly.PID())
 
@@ -160,6 +177,46 @@ func TestWatchFindsLeaks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkRetainedBy: the leak's sampled objects are traced to the global
+// that keeps them, first path first; a stripped binary names it by its
+// segment offset.
+func checkRetainedBy(t *testing.T, pid int, r *struct {
+	Status   string `json:"status"`
+	Reason   string `json:"reason"`
+	Searched int    `json:"searched"`
+	Paths    []struct {
+		Root       string `json:"root"`
+		Summary    string `json:"summary"`
+		Samples    int    `json:"samples"`
+		Confidence string `json:"confidence"`
+		Hops       []struct {
+			Kind string `json:"kind"`
+			Name string `json:"name"`
+		} `json:"hops"`
+	} `json:"paths"`
+}, holder string, stripped bool) {
+	t.Helper()
+	if r == nil {
+		t.Errorf("pid %d: leak suspect without retained_by", pid)
+		return
+	}
+	if r.Status != "found" || len(r.Paths) == 0 {
+		t.Errorf("pid %d: retained_by %s (%s), %d samples searched, no path", pid, r.Status, r.Reason, r.Searched)
+		return
+	}
+	p := r.Paths[0]
+	t.Logf("pid %d: held by %s (%d of %d samples, %s)", pid, p.Summary, p.Samples, r.Searched, p.Confidence)
+	if len(p.Hops) < 2 || p.Hops[0].Kind != "global" || p.Hops[len(p.Hops)-1].Kind != "leaked" {
+		t.Errorf("pid %d: first path %+v, want a global first and the leaked object last", pid, p)
+	}
+	switch {
+	case stripped && !strings.HasPrefix(p.Root, ".bss+") && !strings.HasPrefix(p.Root, ".data+"):
+		t.Errorf("pid %d (stripped): root %q, want a segment offset", pid, p.Root)
+	case !stripped && p.Root != holder:
+		t.Errorf("pid %d: root %q, want %s", pid, p.Root, holder)
 	}
 }
 

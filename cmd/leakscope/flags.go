@@ -15,6 +15,7 @@ import (
 	"github.com/leakscope/leakscope/crosscheck"
 	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/monitor"
+	"github.com/leakscope/leakscope/retention"
 	"github.com/leakscope/leakscope/tracer"
 )
 
@@ -70,6 +71,9 @@ type Flags struct {
 	MaxGoroutines      int
 	GoroutineMinAge    time.Duration
 	GoroutineMinWindow time.Duration
+	// Retention paths (retention).
+	NoRetention     bool
+	RetentionBudget time.Duration
 }
 
 // DefaultListen serves on loopback only: exposing leakscope to the network
@@ -116,6 +120,8 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.IntVar(&f.MaxGoroutines, "max-goroutines", goroutines.DefaultMaxGoroutines, "goroutines read per target per interval (the rest are counted as skipped)")
 	fs.DurationVar(&f.GoroutineMinAge, "goroutine-min-age", goroutines.DefaultMinOldAge, "least age for a goroutine to be overdue (more if its group's goroutines usually live longer)")
 	fs.DurationVar(&f.GoroutineMinWindow, "goroutine-min-window", goroutines.DefaultMinWindow, "least evidence window for a goroutine leak verdict")
+	fs.BoolVar(&f.NoRetention, "no-retention", false, "do not search what holds the leaks' objects (no reads of the targets' heaps)")
+	fs.DurationVar(&f.RetentionBudget, "retention-budget", retention.DefaultBudget, "time one search for the holders of a target's leaks may take per interval")
 	fs.Uint32Var(&f.Maps.LiveObjects, "max-live-objects", f.Maps.LiveObjects, "capacity: sampled objects alive at once")
 	fs.Uint32Var(&f.Maps.StackSlots, "max-stacks", f.Maps.StackSlots, "capacity: distinct allocation stacks of --mode=all-allocs (stack-trace map)")
 	fs.Uint32Var(&f.Maps.StackStats, "max-stack-stats", f.Maps.StackStats, "capacity: (process, stack) aggregates (the runtime's profile buckets; all-allocs sites)")
@@ -174,6 +180,9 @@ func parseFlags(args []string) (*Flags, error) {
 	}
 	if f.GoroutineMinAge < time.Second || f.GoroutineMinWindow < time.Second {
 		return nil, fmt.Errorf("--goroutine-min-age %v, --goroutine-min-window %v: must be at least 1s", f.GoroutineMinAge, f.GoroutineMinWindow)
+	}
+	if f.RetentionBudget < 10*time.Millisecond {
+		return nil, fmt.Errorf("--retention-budget %v: must be at least 10ms", f.RetentionBudget)
 	}
 	if f.PprofInterval < time.Second {
 		return nil, fmt.Errorf("--pprof-interval %v: must be at least 1s", f.PprofInterval)

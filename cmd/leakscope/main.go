@@ -17,6 +17,7 @@ import (
 	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/monitor"
 	"github.com/leakscope/leakscope/report"
+	"github.com/leakscope/leakscope/retention"
 )
 
 func main() {
@@ -98,5 +99,6 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 			Read:    goroutines.Config{MaxGoroutines: f.MaxGoroutines},
 			Verdict: goroutines.TrackerConfig{MinOldAge: f.GoroutineMinAge, MinWindow: f.GoroutineMinWindow, MaxSuspects: f.MaxSuspects},
 		},
+		Retention: monitor.RetentionConfig{Off: f.NoRetention, Search: retention.Config{Budget: f.RetentionBudget}},
 	}, log)
 }

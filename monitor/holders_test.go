@@ -1,0 +1,41 @@
+package monitor
+
+import (
+	"testing"
+	"time"
+
+	"github.com/leakscope/leakscope/analysis"
+	"github.com/leakscope/leakscope/snapshot"
+)
+
+// TestRetainedByUnavailable: when the heap cannot be read, every leak
+// suspect says why and a watch suspect carries nothing; a fresh earlier
+// result is reused, not searched again, and labels its stacks' samples.
+func TestRetainedByUnavailable(t *testing.T) {
+	tg := &target{last: &snapshot.Snapshot{}, ret: &retentionWatch{unavailable: "no heap layout for this Go release: go1.18/amd64",
+		found: map[string]*analysis.Retention{}, rootOf: map[int32]string{}, refresh: time.Minute}}
+	sus := []analysis.Suspect{{Function: "main.leak", Verdict: analysis.VerdictLeak, StackIDs: []int32{1}}, {Function: "main.grow", Verdict: analysis.VerdictWatch}}
+	tg.retainedBy(sus)
+	if r := sus[0].RetainedBy; r == nil || r.Status != analysis.RetentionUnavailable || r.Reason != tg.ret.unavailable {
+		t.Errorf("leak suspect: %+v", r)
+	}
+	if sus[1].RetainedBy != nil {
+		t.Errorf("watch suspect searched: %+v", sus[1].RetainedBy)
+	}
+
+	// Readable heap, a fresh result: reused as is (no searcher needed).
+	tg.ret.unavailable = ""
+	fresh := &analysis.Retention{Status: analysis.RetentionFound, At: time.Now(),
+		Paths: []analysis.RetentionPath{{Root: "main.sessions", Summary: "main.sessions (global)", Samples: 2}}}
+	tg.ret.found[suspectKey(&sus[0])] = fresh
+	sus[0].RetainedBy = nil
+	tg.retainedBy(sus)
+	if sus[0].RetainedBy != fresh {
+		t.Errorf("fresh result not reused: %+v", sus[0].RetainedBy)
+	}
+	tg.ret.rootOf[1] = fresh.Paths[0].Summary
+	stacks := tg.labelRetention([]analysis.Stack{{StackIDs: []int32{1}}, {StackIDs: []int32{2}}})
+	if stacks[0].RetainedBy != "main.sessions (global)" || stacks[1].RetainedBy != "" {
+		t.Errorf("labels %q, %q", stacks[0].RetainedBy, stacks[1].RetainedBy)
+	}
+}

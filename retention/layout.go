@@ -1,0 +1,205 @@
+package retention
+
+import (
+	"debug/dwarf"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/leakscope/leakscope/gobin"
+)
+
+// HeapLayout is where the fields the span index reads sit in
+// runtime.mheap, runtime.heapArena and runtime.mspan, for one Go release
+// (major.minor) and architecture, with the heap's geometry constants.
+type HeapLayout struct {
+	Release string // "go1.26"
+	Arch    string // "amd64" or "arm64"
+
+	MheapArenas     uint64 // mheap.arenas: [ArenaL1]*[ArenaL2]*heapArena
+	ArenaL1         uint64 // 1 << arenaL1Bits
+	ArenaL2         uint64 // 1 << arenaL2Bits
+	ArenaBaseOffset uint64 // arenaIndex(p) = (p - ArenaBaseOffset) / HeapArenaBytes
+	HeapArenaBytes  uint64
+	PageSize        uint64
+	HeapArenaSpans  uint64 // heapArena.spans: [pagesPerArena]*mspan
+
+	SpanSize                  uint64 // sizeof(mspan)
+	SpanStartAddr, SpanNpages uint64 // uintptr
+	SpanFreeIndex             uint64 // uintptr before 1.22, uint16 after
+	SpanNelems                uint64 // same width as freeindex
+	IndexBytes                uint64 // width of freeindex and nelems: 8 or 2
+	SpanAllocBits             uint64 // *gcBits
+	SpanClass                 uint64 // uint8: size class << 1 | noscan
+	SpanState                 uint64 // uint8 (mSpanStateBox)
+	SpanElemsize              uint64 // uintptr
+	StateInUse                uint64 // runtime.mSpanInUse
+	MallocHeaderSize          uint64 // 8 from 1.22 (allocation headers), else 0
+}
+
+// ErrUnknownLayout means the table has no heap layout for the target's Go
+// release and architecture.
+var ErrUnknownLayout = errors.New("no heap layout for this Go release")
+
+// LayoutFor returns the heap layout of a Go version ("go1.26.8") on arch.
+func LayoutFor(version, arch string) (*HeapLayout, error) {
+	major, minor, ok := gobin.ParseGoVersion(version)
+	if !ok {
+		return nil, fmt.Errorf("%w: version %q unknown", ErrUnknownLayout, version)
+	}
+	release := fmt.Sprintf("go%d.%d", major, minor)
+	for i := range heapLayouts {
+		if heapLayouts[i].Release == release && heapLayouts[i].Arch == arch {
+			return &heapLayouts[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %s/%s", ErrUnknownLayout, release, arch)
+}
+
+// LayoutFromDWARF reads the heap layout from the DWARF of the Go binary at
+// path. The generator uses it on reference builds; tests check the
+// committed table with it.
+func LayoutFromDWARF(path string) (*HeapLayout, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d, err := f.DWARF()
+	if err != nil {
+		return nil, fmt.Errorf("no DWARF debug information: %w", err)
+	}
+	l := &HeapLayout{}
+	switch f.Machine {
+	case elf.EM_X86_64:
+		l.Arch = "amd64"
+	case elf.EM_AARCH64:
+		l.Arch = "arm64"
+	default:
+		return nil, fmt.Errorf("unsupported machine %v", f.Machine)
+	}
+	structs, consts, err := collect(d, []string{"runtime.mheap", "runtime.heapArena", "runtime.mspan"})
+	if err != nil {
+		return nil, err
+	}
+	mheap, arena, span := structs["runtime.mheap"], structs["runtime.heapArena"], structs["runtime.mspan"]
+	var arenas *dwarf.StructField
+	for _, fl := range []struct {
+		st   *dwarf.StructType
+		name string
+		dst  *uint64
+	}{
+		{mheap, "arenas", &l.MheapArenas}, {arena, "spans", &l.HeapArenaSpans},
+		{span, "startAddr", &l.SpanStartAddr}, {span, "npages", &l.SpanNpages},
+		{span, "freeindex", &l.SpanFreeIndex}, {span, "nelems", &l.SpanNelems},
+		{span, "allocBits", &l.SpanAllocBits}, {span, "spanclass", &l.SpanClass},
+		{span, "state", &l.SpanState}, {span, "elemsize", &l.SpanElemsize},
+	} {
+		f := field(fl.st, fl.name)
+		if f == nil {
+			return nil, fmt.Errorf("%s has no field %s", fl.st.StructName, fl.name)
+		}
+		*fl.dst = uint64(f.ByteOffset)
+		if fl.name == "arenas" {
+			arenas = f
+		}
+		if fl.name == "nelems" {
+			l.IndexBytes = uint64(f.Type.Size())
+		}
+	}
+	l.SpanSize = uint64(span.ByteSize)
+	// arenas is [L1]*[L2]*heapArena.
+	a1, ok := arenas.Type.(*dwarf.ArrayType)
+	if !ok {
+		return nil, fmt.Errorf("mheap.arenas is a %T, not an array", arenas.Type)
+	}
+	p, ok := a1.Type.(*dwarf.PtrType)
+	if !ok {
+		return nil, fmt.Errorf("mheap.arenas holds %T, not pointers", a1.Type)
+	}
+	a2, ok := p.Type.(*dwarf.ArrayType)
+	if !ok {
+		return nil, fmt.Errorf("mheap.arenas points at %T, not an array", p.Type)
+	}
+	l.ArenaL1, l.ArenaL2 = uint64(a1.Count), uint64(a2.Count)
+	for _, c := range []struct {
+		names []string
+		dst   *uint64
+	}{
+		{[]string{"runtime.arenaBaseOffsetUintptr", "runtime.arenaBaseOffset"}, &l.ArenaBaseOffset},
+		{[]string{"runtime.heapArenaBytes"}, &l.HeapArenaBytes},
+		{[]string{"runtime.pageSize", "runtime._PageSize"}, &l.PageSize},
+		{[]string{"runtime.mSpanInUse"}, &l.StateInUse},
+		{[]string{"runtime.mallocHeaderSize"}, &l.MallocHeaderSize},
+	} {
+		found := false
+		for _, n := range c.names {
+			if v, ok := consts[n]; ok {
+				*c.dst, found = uint64(v), true
+				break
+			}
+		}
+		if !found && c.dst != &l.MallocHeaderSize && c.dst != &l.ArenaBaseOffset {
+			return nil, fmt.Errorf("constant %s not found in DWARF", c.names[0])
+		}
+	}
+	if l.HeapArenaBytes == 0 || l.PageSize == 0 || l.ArenaL2 == 0 {
+		return nil, fmt.Errorf("implausible heap geometry %+v", l)
+	}
+	return l, nil
+}
+
+// collect finds the named struct types and every runtime constant.
+func collect(d *dwarf.Data, names []string) (map[string]*dwarf.StructType, map[string]int64, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	structs, consts := map[string]*dwarf.StructType{}, map[string]int64{}
+	r := d.Reader()
+	for {
+		e, err := r.Next()
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading DWARF: %w", err)
+		}
+		if e == nil {
+			break
+		}
+		name, _ := e.Val(dwarf.AttrName).(string)
+		switch {
+		case e.Tag == dwarf.TagStructType && want[name] && structs[name] == nil:
+			t, err := d.Type(e.Offset)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", name, err)
+			}
+			st, ok := t.(*dwarf.StructType)
+			if !ok {
+				return nil, nil, fmt.Errorf("%s is a %T, not a struct", name, t)
+			}
+			structs[name] = st
+		case e.Tag == dwarf.TagConstant && strings.HasPrefix(name, "runtime."):
+			if v, ok := e.Val(dwarf.AttrConstValue).(int64); ok {
+				consts[name] = v
+			}
+		}
+		if e.Tag != dwarf.TagCompileUnit && e.Children {
+			r.SkipChildren()
+		}
+	}
+	for _, n := range names {
+		if structs[n] == nil {
+			return nil, nil, fmt.Errorf("%s not found in DWARF", n)
+		}
+	}
+	return structs, consts, nil
+}
+
+func field(st *dwarf.StructType, name string) *dwarf.StructField {
+	for _, f := range st.Field {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}

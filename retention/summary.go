@@ -1,0 +1,104 @@
+package retention
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/leakscope/leakscope/analysis"
+)
+
+// Summarize turns the paths of one suspect's sampled objects into its
+// analysis.Retention: paths merged by root (the first kept as the
+// example, with the number of samples held that way), the unreached
+// counted by reason.
+func Summarize(paths []Path, res *Result, at time.Time) *analysis.Retention {
+	r := &analysis.Retention{Status: analysis.RetentionNone, Paths: []analysis.RetentionPath{}, Searched: len(paths),
+		At: at, SearchSeconds: res.Duration.Seconds(), Cut: res.Cut, Dropped: res.Dropped}
+	byRoot := map[string]int{}
+	for _, p := range paths {
+		if len(p.Hops) == 0 {
+			if r.Unreached == nil {
+				r.Unreached = map[string]int{}
+			}
+			r.Unreached[p.Why]++
+			continue
+		}
+		key := p.Hops[0].Kind + " " + p.Root()
+		if i, ok := byRoot[key]; ok {
+			r.Paths[i].Samples++
+			continue
+		}
+		byRoot[key] = len(r.Paths)
+		r.Paths = append(r.Paths, convert(p))
+	}
+	sort.SliceStable(r.Paths, func(i, j int) bool { return r.Paths[i].Samples > r.Paths[j].Samples })
+	switch {
+	case len(r.Paths) > 0:
+		r.Status = analysis.RetentionFound
+	case res.Cut:
+		r.Status = analysis.RetentionCut
+	}
+	return r
+}
+
+func convert(p Path) analysis.RetentionPath {
+	out := analysis.RetentionPath{Root: p.Root(), Samples: 1, Confidence: "high", Summary: summary(p.Hops)}
+	for i := 0; i < len(p.Hops); i++ {
+		h := p.Hops[i]
+		// A run of heap objects of one size (a linked list) is one hop.
+		j := i
+		for j < len(p.Hops) && p.Hops[j].Kind == KindHeap && p.Hops[j].Size == h.Size {
+			j++
+		}
+		if j-i >= 3 {
+			out.Hops = append(out.Hops, analysis.RetentionHop{Kind: KindChain, Name: fmt.Sprintf("a chain of %d objects of %d B", j-i, h.Size),
+				FieldOffset: h.Field, Size: h.Size})
+			i = j - 1
+			continue
+		}
+		out.Hops = append(out.Hops, analysis.RetentionHop{Kind: h.Kind, Name: h.Name, FieldOffset: h.Field, Size: h.Size,
+			Goroutine: h.Goroutine, File: h.File, Line: h.Line, CreatedBy: h.CreatedBy})
+	}
+	if first := p.Hops[0]; first.Kind == KindFrame || strings.HasPrefix(first.Name, ".") || p.RootMoved {
+		out.Confidence = "medium"
+	}
+	return out
+}
+
+// summary is one line: the root and its kind, then the heap objects in
+// between, runs of one size told as a chain ("a chain of 40 objects of
+// 48 B": a linked list).
+func summary(hops []Hop) string {
+	if len(hops) == 0 {
+		return ""
+	}
+	root := hops[0]
+	var b strings.Builder
+	switch root.Kind {
+	case KindFrame:
+		fmt.Fprintf(&b, "%s frame (goroutine %d, %s:%d)", root.Name, root.Goroutine, path.Base(root.File), root.Line)
+	default:
+		fmt.Fprintf(&b, "%s (%s)", root.Name, root.Kind)
+	}
+	mid := hops[1:]
+	if n := len(mid); n > 0 && mid[n-1].Kind == KindLeaked {
+		mid = mid[:n-1]
+	}
+	for i := 0; i < len(mid); {
+		j := i
+		for j < len(mid) && mid[j].Size == mid[i].Size {
+			j++
+		}
+		if j-i >= 3 {
+			fmt.Fprintf(&b, " -> a chain of %d objects of %d B", j-i, mid[i].Size)
+			i = j
+			continue
+		}
+		fmt.Fprintf(&b, " -> %d B object", mid[i].Size)
+		i++
+	}
+	return b.String()
+}
