@@ -250,6 +250,11 @@ func TestReadRuns(t *testing.T) {
 	if cm.bufs > 5 {
 		t.Errorf("%d buffers read for %d g structs side by side, want at most 5", cm.bufs, n)
 	}
+	// A few goroutines need a buffer the size of their runs, not the
+	// batch maximum: leakscope holds one per target.
+	if got, most := cap(r.runBuf), (n+1)*(stride+maxRunGap); got > most {
+		t.Errorf("run buffer of %d bytes for %d g structs, want at most %d", got, n+1, most)
+	}
 	// The hole just past the span, within a run's reach, and the last 15
 	// g structs unmapped: the run fails as a whole and its g structs are
 	// read one by one.

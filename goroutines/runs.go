@@ -11,7 +11,7 @@ const (
 	maxRunGap = 512
 	// maxRunBytes bounds one run (one remote buffer).
 	maxRunBytes = 256 << 10
-	// runBufBytes is the memory a batch of runs is read into, reused.
+	// runBufBytes is the most memory a batch of runs is read into, reused.
 	runBufBytes = 4 << 20
 	// maxUserAddr: no user address is above 2^57 (5-level paging); larger
 	// "pointers" are garbage and are not read.
@@ -46,10 +46,14 @@ func nextRun(sorted []uint64, i int, span uint64) gRun {
 // real ones, memory unmapped meanwhile) is read again one g at a time, so
 // that only the unreadable ones are lost.
 func (r *Reader) readRuns(sorted []uint64, span uint64, each func(addr uint64, b []byte)) error {
-	if cap(r.runBuf) < runBufBytes {
-		r.runBuf = make([]byte, runBufBytes)
+	// Every run spans at most span+maxRunGap bytes per g, so a buffer of
+	// that many per g holds them all: a target with a few goroutines
+	// costs kilobytes, not runBufBytes (50 targets held 200 MiB).
+	need := min(uint64(runBufBytes), max(uint64(len(sorted))*(span+maxRunGap), span))
+	if uint64(cap(r.runBuf)) < need {
+		r.runBuf = make([]byte, need)
 	}
-	buf := r.runBuf[:runBufBytes]
+	buf := r.runBuf[:need]
 	var runs []gRun
 	var addrs []uint64
 	var bufs [][]byte
