@@ -9,15 +9,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-)
 
-// toolchains are the releases checked against the special-kind table: the
-// newest patch release of each minor version the module proxy serves
-// (besides the machine's own go).
-var toolchains = []string{
-	"go1.19.13", "go1.20.14", "go1.21.13", "go1.22.12",
-	"go1.23.12", "go1.24.13", "go1.25.14", "go1.26.11", "go1.27.4",
-}
+	"github.com/leakscope/leakscope/internal/testutil"
+)
 
 // Twin builds differ only in -s, and their -ldflags strings have the same
 // length: the flags are recorded in the binary's build info, so "-s -w"
@@ -84,7 +78,7 @@ func TestToolchains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds with 9 downloaded toolchains; run without -short")
 	}
-	for _, v := range toolchains {
+	for _, v := range testutil.Releases {
 		for _, arch := range []string{"amd64", "arm64"} {
 			t.Run(v+"/"+arch, func(t *testing.T) {
 				twinsAgree(t, fixture{Toolchain: v, GOARCH: arch}, v)

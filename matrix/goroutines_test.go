@@ -18,7 +18,7 @@ import (
 // cells cannot run here: this is their goroutine check).
 func TestGoroutineLayouts(t *testing.T) {
 	work := t.TempDir()
-	for _, v := range versions {
+	for _, v := range testutil.Releases {
 		for _, arch := range []string{"amd64", "arm64"} {
 			b := testutil.GoBuild{Toolchain: v, GOARCH: arch}
 			t.Run(b.Name(), func(t *testing.T) {

@@ -24,14 +24,6 @@ import (
 
 var update = flag.Bool("update", false, "write docs/COMPAT.md and README.md's compatibility table from this run")
 
-// versions are the newest patch release of every Go minor version from
-// 1.19 to 1.27 that the module proxy serves (its golang.org/toolchain list,
-// read 2026-11-25).
-var versions = []string{
-	"go1.19.13", "go1.20.14", "go1.21.13", "go1.22.12", "go1.23.12",
-	"go1.24.13", "go1.25.14", "go1.26.11", "go1.27.4",
-}
-
 // buildKind is one way production binaries are built.
 type buildKind struct {
 	name  string
@@ -93,7 +85,7 @@ func TestMatrix(t *testing.T) {
 	src := fixtureSources(t)
 
 	var cells []*cell
-	for _, v := range versions {
+	for _, v := range testutil.Releases {
 		for _, arch := range []string{"amd64", "arm64"} {
 			for _, k := range kinds {
 				cells = append(cells, &cell{version: v, arch: arch, kind: k.name})
@@ -373,7 +365,7 @@ func checkFileOffsets(c *cell, h *gobin.Hooks) {
 // function never executes.
 func unknownVersionCells(t *testing.T, work string, cells []*cell) (unknown, refused *cell) {
 	t.Helper()
-	from := versions[len(versions)-1]
+	from := testutil.Releases[len(testutil.Releases)-1]
 	patched := "go1.99" + strings.TrimPrefix(from, "go1.27")
 	unknown = &cell{version: patched + " (a " + from + " build, version patched)", arch: "amd64", kind: "default", unknownGo: true}
 	refused = &cell{version: patched + " with runtime.gcMarkTermination's prologue corrupted", arch: "amd64", kind: "default"}
@@ -714,7 +706,7 @@ func compatTable(cells []*cell, extra ...*cell) string {
 	for _, c := range cells {
 		byName[c.name()] = c
 	}
-	rows := append([]string(nil), versions...)
+	rows := append([]string(nil), testutil.Releases...)
 	for _, v := range rows {
 		fmt.Fprintf(&b, "| %s |", v)
 		for _, col := range cols {

@@ -23,6 +23,16 @@ func BuildEmptyProgram(workDir string, b GoBuild) (string, error) {
 	return bin, nil
 }
 
+// Releases are the reference toolchains: the newest patch release of each
+// minor version from 1.19 to 1.27 that the module proxy serves (its
+// golang.org/toolchain list, read 2026-11-25). The matrix builds with
+// them, and the layout tables of goroutines and retention are generated
+// from them.
+var Releases = []string{
+	"go1.19.13", "go1.20.14", "go1.21.13", "go1.22.12", "go1.23.12",
+	"go1.24.13", "go1.25.14", "go1.26.11", "go1.27.4",
+}
+
 // MinorRelease is "go1.26" for "go1.26.11", and the machine's go's for "".
 func MinorRelease(toolchain string) string {
 	if toolchain == "" {
