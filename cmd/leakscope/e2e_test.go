@@ -37,32 +37,18 @@ type suspectsDoc struct {
 		Notes          []string          `json:"notes"`
 		Cost           *costDoc          `json:"cost"`
 		Suspects       []struct {
-			Function    string   `json:"function"`
-			File        string   `json:"file"`
-			Line        int      `json:"line"`
-			Stack       []string `json:"stack"`
-			LiveBytes   float64  `json:"live_bytes"`
-			LiveObjects float64  `json:"live_objects"`
-			Growth      float64  `json:"growth_bytes_per_second"`
-			MedianAge   float64  `json:"median_age_gc_cycles"`
-			Score       float64  `json:"score"`
-			Verdict     string   `json:"verdict"`
-			Reason      string   `json:"reason"`
-			RetainedBy  *struct {
-				Status   string `json:"status"`
-				Reason   string `json:"reason"`
-				Searched int    `json:"searched"`
-				Paths    []struct {
-					Root       string `json:"root"`
-					Summary    string `json:"summary"`
-					Samples    int    `json:"samples"`
-					Confidence string `json:"confidence"`
-					Hops       []struct {
-						Kind string `json:"kind"`
-						Name string `json:"name"`
-					} `json:"hops"`
-				} `json:"paths"`
-			} `json:"retained_by"`
+			Function    string         `json:"function"`
+			File        string         `json:"file"`
+			Line        int            `json:"line"`
+			Stack       []string       `json:"stack"`
+			LiveBytes   float64        `json:"live_bytes"`
+			LiveObjects float64        `json:"live_objects"`
+			Growth      float64        `json:"growth_bytes_per_second"`
+			MedianAge   float64        `json:"median_age_gc_cycles"`
+			Score       float64        `json:"score"`
+			Verdict     string         `json:"verdict"`
+			Reason      string         `json:"reason"`
+			RetainedBy  *retainedByDoc `json:"retained_by"`
 		} `json:"suspects"`
 	} `json:"targets"`
 	ProbeSets int `json:"probe_sets"`
@@ -180,10 +166,8 @@ func TestWatchFindsLeaks(t *testing.T) {
 	}
 }
 
-// checkRetainedBy: the leak's sampled objects are traced to the global
-// that keeps them, first path first; a stripped binary names it by its
-// segment offset.
-func checkRetainedBy(t *testing.T, pid int, r *struct {
+// retainedByDoc is a suspect's retained_by in suspects.json.
+type retainedByDoc struct {
 	Status   string `json:"status"`
 	Reason   string `json:"reason"`
 	Searched int    `json:"searched"`
@@ -197,7 +181,12 @@ func checkRetainedBy(t *testing.T, pid int, r *struct {
 			Name string `json:"name"`
 		} `json:"hops"`
 	} `json:"paths"`
-}, holder string, stripped bool) {
+}
+
+// checkRetainedBy: the leak's sampled objects are traced to the global
+// that keeps them, first path first; a stripped binary names it by its
+// segment offset.
+func checkRetainedBy(t *testing.T, pid int, r *retainedByDoc, holder string, stripped bool) {
 	t.Helper()
 	if r == nil {
 		t.Errorf("pid %d: leak suspect without retained_by", pid)
