@@ -23,8 +23,11 @@ type GoroutineCheck struct {
 	// those it did not find waiting, whose stacks it does not read, in
 	// LeakscopeNotWaiting, which may be either); TotalStatus compares
 	// them (agrees, disagrees, unavailable).
-	RuntimeTotal        int64  `json:"runtime_total"`
-	RuntimeUser         int64  `json:"runtime_user"`
+	RuntimeTotal int64 `json:"runtime_total"`
+	RuntimeUser  int64 `json:"runtime_user"`
+	// RuntimeServing counts the goroutines the fetch itself ran in the
+	// target (Goroutines.Serving), left out of RuntimeUser.
+	RuntimeServing      int64  `json:"runtime_serving"`
 	LeakscopeUser       int64  `json:"leakscope_user"`
 	LeakscopeNotWaiting int64  `json:"leakscope_not_waiting"`
 	TotalStatus         string `json:"total_status"`
@@ -107,6 +110,8 @@ func CompareGoroutines(st *Status, r GoroutineReading, suspects []goroutines.Sus
 				gc.RuntimeUser += n
 			}
 		}
+		gc.RuntimeServing = p.Serving
+		gc.RuntimeUser -= p.Serving
 		for fn, n := range r.BlockedIn {
 			switch {
 			case fn == "":

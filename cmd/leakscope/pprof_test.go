@@ -53,7 +53,9 @@ type pprofDoc struct {
 				URL           string `json:"url"`
 				Status        string `json:"status"`
 				RuntimeUser   int64  `json:"runtime_user"`
+				Serving       int64  `json:"runtime_serving"`
 				LeakscopeUser int64  `json:"leakscope_user"`
+				NotWaiting    int64  `json:"leakscope_not_waiting"`
 				TotalStatus   string `json:"total_status"`
 				Agreed        int    `json:"agreed"`
 				Disagreed     int    `json:"disagreed"`
