@@ -1,5 +1,10 @@
 package main
 
+import (
+	"fmt"
+	"strings"
+)
+
 // renderBudget states the goals of the overhead budget (issue 18) and,
 // per load, the rate it settled on, the overhead leakscope estimated
 // there, and the detection limit that rate leaves.
@@ -16,12 +21,21 @@ func renderBudget(p printer, r *result) {
 	p("| a target doing nothing but allocate keeps at least 97%% of its unwatched throughput | full speed: throughput ratio %s (A/A %s; without the budget %s) | %s |\n",
 		r.cell(full+v, "ratio-vs-base"), r.cell(full+"baseline", "ratio-vs-base"), r.cell(full+"leakscope", "ratio-vs-base"),
 		verdict(fullRatio >= 0.97))
-	busyMin := 1.0
-	if s, ok := r.stat(busy+v, "ratio-vs-base"); ok {
+	// Judged per run on BenchmarkBusyCost: 2 s windows' own noise
+	// (the A/A range above) is as large as the goal.
+	long := "BenchmarkBusyCost/"
+	busyMin, aaMin, aaMax := 0.0, 0.0, 0.0
+	if s, ok := r.stat(long+v, "ratio-vs-base"); ok {
 		busyMin = s.min
 	}
-	p("| CPU bound at 1 GB/s: at most 1%% throughput lost in every run | throughput ratio %s (A/A %s) | %s |\n",
-		r.cell(busy+v, "ratio-vs-base"), r.cell(busy+"baseline", "ratio-vs-base"), verdict(busyMin >= 0.99))
+	if s, ok := r.stat(long+"baseline", "ratio-vs-base"); ok {
+		aaMin, aaMax = s.min, s.max
+	}
+	met := busyMin >= 0.99 && aaMax-aaMin < 0.01
+	p("| CPU bound at 1 GB/s: at most 1%% throughput lost in every run | with %s s windows (`BenchmarkBusyCost`, %d runs): throughput ratio %s, each run's %s (A/A %s); with 2 s windows %s (A/A %s) | %s |\n",
+		fmtNum(busyWindowSeconds), len(r.runs[long+v]), r.cell(long+v, "ratio-vs-base"), runList(r, long+v, "ratio-vs-base"),
+		r.cell(long+"baseline", "ratio-vs-base"), r.cell(busy+v, "ratio-vs-base"), r.cell(busy+"baseline", "ratio-vs-base"),
+		verdict(met)+busyNote(met, busyMin, aaMax-aaMin))
 	p("\n| load | rate, bytes | estimated overhead, %% of a core | detection limit within 1 min, B/s | within 5 min, B/s |\n| --- | --- | --- | --- | --- |\n")
 	for _, l := range loads {
 		n := "BenchmarkTargetThroughput/" + l.name + "/" + v
@@ -29,4 +43,34 @@ func renderBudget(p printer, r *result) {
 			r.cell(n, "detect-1m-B/s"), r.cell(n, "detect-5m-B/s"))
 	}
 	p("\n")
+}
+
+// busyCostVariants are BenchmarkBusyCost's; busyWindowSeconds its window
+// (bench.busyWindow).
+var busyCostVariants = []string{"baseline", "leakscope-budget"}
+
+const busyWindowSeconds = 10
+
+// runList is every run's value of metric, in run order.
+func runList(r *result, name, metric string) string {
+	var vs []string
+	for _, ru := range r.runs[name] {
+		if v, ok := ru.metrics[metric]; ok {
+			vs = append(vs, fmtNum(v))
+		}
+	}
+	return strings.Join(vs, ", ")
+}
+
+// busyNote says why the per-run goal is not met: a run lost more than
+// 1%, or the method's own A/A spread is too wide to tell.
+func busyNote(met bool, worst, aaSpread float64) string {
+	switch {
+	case met:
+		return ": every run within 1%, and the A/A runs spread less than 1%"
+	case worst < 0.99:
+		return fmt.Sprintf(": the worst run lost %s", pct(1-worst))
+	default:
+		return fmt.Sprintf(": the A/A runs spread %s, too wide to show 1%% per run", pct(aaSpread))
+	}
 }

@@ -144,6 +144,9 @@ func (r *result) check() []string {
 			names = append(names, "BenchmarkTargetThroughput/"+l.name+"/"+v)
 		}
 	}
+	for _, v := range busyCostVariants {
+		names = append(names, "BenchmarkBusyCost/"+v)
+	}
 	for _, s := range snapshotSizes {
 		names = append(names, "BenchmarkSnapshot/live="+s)
 	}
