@@ -103,6 +103,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range goroutineDescs {
 		ch <- d
 	}
+	for _, d := range retentionDescs {
+		ch <- d
+	}
 }
 
 // Collect builds the metrics of the latest results.
@@ -200,6 +203,7 @@ func collectTarget(ch chan<- prometheus.Metric, t *report.Target) {
 		}
 	}
 	collectGoroutines(t.Goroutines, gauge)
+	collectRetention(t.Retention, t.Suspects, gauge, counter)
 	if c := t.Pprof; c != nil && c.Status != crosscheck.StatusOff {
 		if c.AgreementScore != nil {
 			gauge(pprofScore, *c.AgreementScore)

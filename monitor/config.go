@@ -82,4 +82,7 @@ type Config struct {
 	Goroutines GoroutineConfig
 	// Retention searches what holds the objects of each new leak suspect.
 	Retention RetentionConfig
+	// OnDemand, if set, brings searches asked for while the watch runs
+	// (web view, API) into it; Run ends it when it returns.
+	OnDemand *OnDemand
 }

@@ -4,11 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"runtime"
 	"slices"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/leakscope/leakscope/analysis"
 	"github.com/leakscope/leakscope/goroutines"
+	"github.com/leakscope/leakscope/report"
 	"github.com/leakscope/leakscope/retention"
 )
 
@@ -31,13 +36,21 @@ type retentionWatch struct {
 	searcher *retention.Searcher // opened at the first search (openSearcher)
 	cfg      retention.Config
 	refresh  time.Duration
-	// unavailable is why the heap cannot be searched ("" when it can).
+	// unavailable is why the heap cannot be searched ("" when it can);
+	// cfgOff says it is because the user turned searching off.
 	unavailable string
+	cfgOff      bool
 	found       map[string]*analysis.Retention // per suspect (suspectKey)
 	// rootOf is, per stack of a leak suspect with a path, the summary of
 	// its first path (the pprof label).
 	rootOf map[int32]string
 	log    *slog.Logger
+	// stats is what the searches cost and lost (report.Target.Retention).
+	stats report.RetentionSearches
+	// reported are the suspects of the latest report (what an on-demand
+	// search may ask for); lastOnDemand the time of the latest such search.
+	reported     []analysis.Suspect
+	lastOnDemand time.Time
 }
 
 // startRetention prepares the target's retention search. The heap is
@@ -46,13 +59,14 @@ type retentionWatch struct {
 // most watched targets never have a leak (50 targets at once peaked at
 // 130 MiB of leakscope RSS when every one was indexed at attach).
 func (t *target) startRetention(cfg RetentionConfig, log *slog.Logger) {
-	rw := &retentionWatch{refresh: cfg.Refresh, cfg: cfg.Search, found: map[string]*analysis.Retention{}, rootOf: map[int32]string{}, log: log}
+	rw := &retentionWatch{refresh: cfg.Refresh, cfg: cfg.Search, found: map[string]*analysis.Retention{}, rootOf: map[int32]string{}, log: log,
+		stats: report.RetentionSearches{Status: report.RetentionIdle, Dropped: map[string]uint64{}}}
 	if rw.refresh <= 0 {
 		rw.refresh = DefaultRetentionRefresh
 	}
 	t.ret = rw
 	if cfg.Off {
-		rw.unavailable = "turned off"
+		rw.unavailable, rw.cfgOff = "turned off", true
 	}
 }
 
@@ -86,30 +100,35 @@ func suspectKey(s *analysis.Suspect) string { return fmt.Sprint(s.Function, s.St
 
 // retainedBy sets RetainedBy on each leak suspect: kept from an earlier
 // search while fresh, else searched now (all of them in one search, from
-// the oldest sampled objects of their stacks).
+// the oldest sampled objects of their stacks). A suspect of another
+// verdict shows a fresh on-demand result.
 func (t *target) retainedBy(suspects []analysis.Suspect) {
 	rw := t.ret
 	if rw == nil || t.last == nil {
 		return
 	}
+	rw.reported = slices.Clone(suspects) // the report's own are published: never written after
 	now := time.Now()
 	var stale []int
 	for i := range suspects {
 		s := &suspects[i]
-		if s.Verdict != analysis.VerdictLeak {
-			continue
+		fresh := rw.found[suspectKey(s)]
+		if fresh != nil && now.Sub(fresh.At) >= rw.refresh {
+			fresh = nil
 		}
-		if rw.unavailable != "" {
+		switch {
+		case s.Verdict != analysis.VerdictLeak:
+			s.RetainedBy = fresh
+		case rw.unavailable != "":
 			s.RetainedBy = &analysis.Retention{Status: analysis.RetentionUnavailable, Reason: rw.unavailable, Paths: []analysis.RetentionPath{}, At: now}
-			continue
+		case fresh != nil:
+			s.RetainedBy = fresh
+		default:
+			stale = append(stale, i)
 		}
-		if r := rw.found[suspectKey(s)]; r != nil && now.Sub(r.At) < rw.refresh {
-			s.RetainedBy = r
-			continue
-		}
-		stale = append(stale, i)
 	}
 	if len(stale) == 0 || t.exited {
+		rw.prune(suspects)
 		return
 	}
 	if t.openSearcher(); rw.unavailable != "" {
@@ -118,9 +137,30 @@ func (t *target) retainedBy(suspects []analysis.Suspect) {
 		}
 		return
 	}
+	if err := t.searchSuspects(suspects, stale, false, now); err != nil {
+		if !errors.Is(err, goroutines.ErrGone) {
+			rw.log.Warn("searching retention paths", "pid", t.id.pid, "err", err)
+		}
+		return
+	}
+	rw.prune(suspects)
+	clear(rw.rootOf)
+	for i := range suspects {
+		if r := suspects[i].RetainedBy; r != nil && len(r.Paths) > 0 {
+			for _, id := range suspects[i].StackIDs {
+				rw.rootOf[id] = r.Paths[0].Summary
+			}
+		}
+	}
+}
+
+// searchSuspects searches, in one search, from the oldest sampled objects
+// of the stacks of suspects[idx], and sets and keeps their RetainedBy.
+func (t *target) searchSuspects(suspects []analysis.Suspect, idx []int, onDemand bool, now time.Time) error {
+	rw := t.ret
 	var targets []uint64
 	owner := map[uint64][]int{} // sampled address -> suspects
-	for _, i := range stale {
+	for _, i := range idx {
 		for _, id := range suspects[i].StackIDs {
 			st := t.last.Stacks[id]
 			if st == nil {
@@ -134,12 +174,9 @@ func (t *target) retainedBy(suspects []analysis.Suspect) {
 			}
 		}
 	}
-	res, err := rw.searcher.Search(targets)
+	res, err := rw.search(targets, onDemand)
 	if err != nil {
-		if !errors.Is(err, goroutines.ErrGone) {
-			rw.log.Warn("searching retention paths", "pid", t.id.pid, "err", err)
-		}
-		return
+		return err
 	}
 	per := map[int][]retention.Path{}
 	for _, p := range res.Paths {
@@ -147,7 +184,7 @@ func (t *target) retainedBy(suspects []analysis.Suspect) {
 			per[i] = append(per[i], p)
 		}
 	}
-	for _, i := range stale {
+	for _, i := range idx {
 		s := &suspects[i]
 		r := retention.Summarize(per[i], res, now)
 		if len(per[i]) == 0 {
@@ -156,17 +193,65 @@ func (t *target) retainedBy(suspects []analysis.Suspect) {
 		rw.found[suspectKey(s)] = r
 		s.RetainedBy = r
 	}
-	rw.log.Debug("retention paths searched", "pid", t.id.pid, "objects", len(targets), "levels", res.Depth,
+	rw.log.Debug("retention paths searched", "pid", t.id.pid, "on_demand", onDemand, "objects", len(targets), "levels", res.Depth,
 		"scanned_bytes", res.ScannedBytes, "seconds", res.Duration.Seconds(), "cut", res.Cut, "dropped", res.Dropped)
-	rw.prune(suspects)
-	clear(rw.rootOf)
-	for i := range suspects {
-		if r := suspects[i].RetainedBy; r != nil && len(r.Paths) > 0 {
-			for _, id := range suspects[i].StackIDs {
-				rw.rootOf[id] = r.Paths[0].Summary
-			}
+	return nil
+}
+
+// search runs one search and accounts for it in stats. The search runs
+// on this goroutine alone, so the thread's CPU clock, with the goroutine
+// locked to its thread, is the CPU it cost.
+func (rw *retentionWatch) search(targets []uint64, onDemand bool) (*retention.Result, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
+	res, err := rw.searcher.Search(targets)
+	cpu := threadCPU() - cpu0
+	st := &rw.stats
+	st.CPUSeconds += cpu.Seconds()
+	if err != nil {
+		return nil, err
+	}
+	st.Status = report.RetentionOn
+	st.Searches++
+	if onDemand {
+		st.OnDemand++
+	}
+	if res.Cut {
+		st.Cut++
+	}
+	st.SearchSeconds += res.Duration.Seconds()
+	st.LastAt, st.LastSeconds, st.LastScannedBytes = time.Now(), res.Duration.Seconds(), res.ScannedBytes
+	for why, n := range res.Dropped {
+		st.Dropped[why] += uint64(n)
+	}
+	return res, nil
+}
+
+// threadCPU is the CPU time of the calling thread (0 if unreadable).
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// retentionSection is the target's report.Target.Retention.
+func (t *target) retentionSection() *report.RetentionSearches {
+	rw := t.ret
+	if rw == nil {
+		return nil
+	}
+	st := rw.stats
+	st.Dropped = maps.Clone(rw.stats.Dropped)
+	if rw.unavailable != "" {
+		st.Status, st.Reason = report.RetentionUnavailable, rw.unavailable
+		if rw.cfgOff {
+			st.Status, st.Reason = report.RetentionOff, ""
 		}
 	}
+	return &st
 }
 
 // labelRetention sets Stack.RetainedBy from the latest search (the

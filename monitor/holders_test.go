@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -37,5 +38,30 @@ func TestRetainedByUnavailable(t *testing.T) {
 	stacks := tg.labelRetention([]analysis.Stack{{StackIDs: []int32{1}}, {StackIDs: []int32{2}}})
 	if stacks[0].RetainedBy != "main.sessions (global)" || stacks[1].RetainedBy != "" {
 		t.Errorf("labels %q, %q", stacks[0].RetainedBy, stacks[1].RetainedBy)
+	}
+}
+
+// TestSearchOnDemandRefusals: an on-demand search asks for a suspect of
+// the latest report (any verdict); an unknown one is refused, a target
+// whose heap cannot be read says why, and a second search within
+// OnDemandGap is refused with the time left.
+func TestSearchOnDemandRefusals(t *testing.T) {
+	tg := &target{last: &snapshot.Snapshot{}, ret: &retentionWatch{unavailable: "no heap layout for this Go release: go1.18/amd64",
+		found: map[string]*analysis.Retention{}, rootOf: map[int32]string{}, refresh: time.Minute}}
+	tg.retainedBy([]analysis.Suspect{{Function: "main.grow", Verdict: analysis.VerdictWatch}})
+	now := time.Now()
+	if _, _, err := tg.searchOnDemand("main.other", now); !errors.Is(err, ErrUnknownSuspect) {
+		t.Errorf("unknown suspect: %v", err)
+	}
+	r, wait, err := tg.searchOnDemand("main.grow", now)
+	if err != nil || wait != 0 || r == nil || r.Status != analysis.RetentionUnavailable || r.Reason != tg.ret.unavailable {
+		t.Errorf("unreadable heap: %+v, wait %v, %v", r, wait, err)
+	}
+	tg.ret.lastOnDemand = now.Add(-3 * time.Second)
+	if _, wait, err := tg.searchOnDemand("main.grow", now); err != nil || wait != OnDemandGap-3*time.Second {
+		t.Errorf("too soon: wait %v, %v; want %v", wait, err, OnDemandGap-3*time.Second)
+	}
+	if (&TooSoonError{RetryAfter: wait}).Unwrap() != ErrTooSoon {
+		t.Error("TooSoonError does not unwrap to ErrTooSoon")
 	}
 }

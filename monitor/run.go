@@ -46,6 +46,7 @@ const exitedRetention = 5 * time.Minute
 // error. A target that cannot be watched is reported and skipped; only
 // when nothing at all can be watched is that an error.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	defer cfg.OnDemand.stop()
 	sel, err := checkConfig(cfg)
 	if err != nil {
 		return err
@@ -164,6 +165,9 @@ func (w *watch) loop(ctx context.Context) error {
 			return w.snapshotAndReport(true)
 		case <-discoverC:
 			w.discover()
+			continue
+		case req := <-w.cfg.OnDemand.requests():
+			w.searchOnDemand(req)
 			continue
 		case <-tick.C:
 		}

@@ -278,6 +278,7 @@ func (t *target) reportTarget() report.Target {
 	t.reportBudget(&rt)
 	t.checkPprof(&rt)
 	t.retainedBy(rt.Suspects)
+	rt.Retention = t.retentionSection()
 	rt.Goroutines = t.goroutineSection(rt.Suspects)
 	if t.exited {
 		rt.Status = report.StatusExited

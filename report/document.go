@@ -115,6 +115,9 @@ type Target struct {
 	Profile string `json:"profile,omitempty"`
 	// Goroutines is the goroutine-leak part (absent when not read).
 	Goroutines *Goroutines `json:"goroutines,omitempty"`
+	// Retention is the state and cost of the target's retention-path
+	// searches (absent when leakscope does not search).
+	Retention *RetentionSearches `json:"retention,omitempty"`
 	// UpdatedAt is the time of the snapshot the figures come from.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }

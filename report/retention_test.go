@@ -62,3 +62,37 @@ func TestRetainedByTableAndLabel(t *testing.T) {
 		t.Errorf("%d samples labelled retained_by, want 1", labelled)
 	}
 }
+
+// TestRetentionSearchesLine: the table's retention line says what the
+// searches cost and dropped, or why there are none; nothing before the
+// first search is needed.
+func TestRetentionSearchesLine(t *testing.T) {
+	for _, c := range []struct {
+		r    RetentionSearches
+		want string
+	}{
+		{RetentionSearches{Status: RetentionIdle}, ""},
+		{RetentionSearches{Status: RetentionOff}, "  retention: off\n"},
+		{RetentionSearches{Status: RetentionUnavailable, Reason: "no heap layout for go1.18"}, "  retention: unavailable: no heap layout for go1.18\n"},
+		{RetentionSearches{Status: RetentionOn, Searches: 3, OnDemand: 1, Cut: 1, CPUSeconds: 0.5, LastSeconds: 0.25, LastScannedBytes: 100 << 20,
+			Dropped: map[string]uint64{"span_read": 2, "internal": 5}},
+			"  retention: 3 searches (1 on demand), 1 cut by the budget, 0.50 s CPU; last 0.25 s over 100.0 MiB; dropped internal 5, span_read 2\n"},
+	} {
+		doc := sampleDoc()
+		r := c.r
+		doc.Targets[0].Retention = &r
+		var b strings.Builder
+		if err := WriteTable(&b, doc); err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, l := range strings.SplitAfter(b.String(), "\n") {
+			if strings.HasPrefix(l, "  retention: ") {
+				got = l
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s: line %q, want %q", c.r.Status, got, c.want)
+		}
+	}
+}

@@ -58,6 +58,11 @@ func WriteTable(w io.Writer, doc *Document) error {
 		if t.PreAttachFrees > 0 {
 			fmt.Fprintf(&b, "  frees of objects sampled before attach: %d (expected, not a loss)\n", t.PreAttachFrees)
 		}
+		if t.Retention != nil {
+			if line := t.Retention.Summary(); line != "" {
+				fmt.Fprintf(&b, "  retention: %s\n", line)
+			}
+		}
 		writeGoroutines(&b, t.Goroutines)
 		writeExactAllocs(&b, t.ExactAllocs)
 		if len(t.Suspects) == 0 {

@@ -57,6 +57,7 @@ type suspectView struct {
 	analysis.Suspect
 	Live, Growth string
 	Chart        template.HTML
+	Search       template.HTML // the on-demand search button, if any
 }
 
 func (s *Server) targetView(u *report.Update, t report.Target) targetView {
@@ -72,9 +73,21 @@ func (s *Server) targetView(u *report.Update, t report.Target) targetView {
 			Live:    report.HumanBytes(float64(sp.LiveBytes)),
 			Growth:  report.HumanBytes(sp.GrowthBytesPerSecond) + "/s",
 			Chart:   chart(s.opts.Store.History(t.PID, sp.Stack, sp.Function)),
+			Search:  s.searchButton(t, sp),
 		})
 	}
 	return tv
+}
+
+// searchButton offers an on-demand search for a suspect of a target being
+// watched, when searches can be asked for and the target's heap can be
+// searched.
+func (s *Server) searchButton(t report.Target, sp analysis.Suspect) template.HTML {
+	if s.opts.SearchRetention == nil || t.Status != report.StatusWatching || sp.Function == "" ||
+		t.Retention == nil || t.Retention.Status == report.RetentionUnavailable || t.Retention.Status == report.RetentionOff {
+		return ""
+	}
+	return searchForm(t.PID, sp.Function)
 }
 
 // chart draws live bytes (and, dashed, old bytes) over time as an inline
@@ -140,6 +153,7 @@ code{font-size:90%}
 <p>{{.GoVersion}} · {{.Status}} · MemProfileRate {{.MemProfileRate}}{{if .MemProfileRateSetByLeakscope}} (set by leakscope){{end}} · {{.GCCycles}} GC cycles · {{.SampledAllocs}} sampled allocations, {{.SampledFrees}} frees
 {{if .HasProfile}}· <a href="/profiles/{{.PID}}/leak.pb.gz">leak profile</a> · pprof UI: <a href="/ui/{{.PID}}/flamegraph">flame graph</a>, <a href="/ui/{{.PID}}/top">top</a>, <a href="/ui/{{.PID}}/source">source</a>{{end}}</p>
 {{with .Cost}}<p class="cost">{{.Summary}}</p>{{end}}
+{{with .Retention}}{{with .Summary}}<p class="retention">retention paths: {{.}}</p>{{end}}{{end}}
 {{if .Error}}<p class="lost">error: {{.Error}}</p>{{end}}
 {{with .GC}}<p class="gc">GC: {{.Summary}} · {{.Settings}}</p>{{end}}
 {{if .Losses}}<p class="lost">data lost: {{range .Losses}}{{.}} {{end}}</p>{{end}}
@@ -150,7 +164,7 @@ code{font-size:90%}
 {{range $i, $s := .Suspects}}{{with $s}}<tr class="suspect">
 <td>{{add $i 1}}</td>
 <td><span class="{{.Verdict}}">{{.Verdict}}</span></td>
-<td><code class="site">{{.Function}}</code><br><small>{{.File}}:{{.Line}}</small>{{if .AllocatedIn}}<br><small class="allocated-in">allocated in {{range $j, $f := .AllocatedIn}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}{{if .GoroutineCreatedBy}}<br><small class="goroutine-created-by">descriptors (g) of the goroutines created by {{range $j, $f := .GoroutineCreatedBy}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}{{with $r := .RetainedBy}}<br><small class="retained-by">{{if .Paths}}{{with index .Paths 0}}held by <code>{{.Summary}}</code> ({{.Samples}} of {{$r.Searched}} samples, {{.Confidence}} confidence){{end}}{{range .Paths}}<details><summary><code>{{.Root}}</code>: {{.Samples}} samples</summary><ol class="retention-path">{{range .Hops}}<li>{{.Kind}} <code>{{.Name}}</code>{{if .Size}} {{.Size}} B{{end}}{{if .File}} {{.File}}:{{.Line}}{{end}}{{if .CreatedBy}}, goroutine {{.Goroutine}} created by {{.CreatedBy}}{{end}}{{if ne .Kind "leaked"}} (pointer at +{{.FieldOffset}}){{end}}</li>{{end}}</ol></details>{{end}}{{else}}holder {{.Status}}{{if .Reason}}: {{.Reason}}{{end}}{{if .Unreached}} {{.Unreached}}{{end}}{{end}}</small>{{end}}</td>
+<td><code class="site">{{.Function}}</code><br><small>{{.File}}:{{.Line}}</small>{{if .AllocatedIn}}<br><small class="allocated-in">allocated in {{range $j, $f := .AllocatedIn}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}{{if .GoroutineCreatedBy}}<br><small class="goroutine-created-by">descriptors (g) of the goroutines created by {{range $j, $f := .GoroutineCreatedBy}}{{if $j}}, {{end}}<code>{{$f}}</code>{{end}}</small>{{end}}{{with $r := .RetainedBy}}<br><small class="retained-by">{{if .Paths}}{{with index .Paths 0}}held by <code>{{.Summary}}</code> ({{.Samples}} of {{$r.Searched}} samples, {{.Confidence}} confidence){{end}}{{range .Paths}}<details><summary><code>{{.Root}}</code>: {{.Samples}} samples</summary><ol class="retention-path">{{range .Hops}}<li>{{.Kind}} <code>{{.Name}}</code>{{if .Size}} {{.Size}} B{{end}}{{if .File}} {{.File}}:{{.Line}}{{end}}{{if .CreatedBy}}, goroutine {{.Goroutine}} created by {{.CreatedBy}}{{end}}{{if ne .Kind "leaked"}} (pointer at +{{.FieldOffset}}){{end}}</li>{{end}}</ol></details>{{end}}{{else}}holder {{.Status}}{{if .Reason}}: {{.Reason}}{{end}}{{if .Unreached}} {{.Unreached}}{{end}}{{end}}</small>{{end}}{{.Search}}</td>
 <td>{{.Live}}</td><td>{{.Growth}}</td><td>{{printf "%.2f" .Score}}</td>
 <td class="reason"><small>{{if eq .Verdict "watch"}}not a leak yet: {{end}}{{.Reason}}</small></td>
 <td>{{.Chart}}</td>

@@ -33,6 +33,9 @@ type Options struct {
 	// SourcePath is the directory the pprof UI's source view may read.
 	SourcePath string
 	Log        *slog.Logger
+	// SearchRetention, if set, serves on-demand retention-path searches
+	// (POST /retention/{pid}) and gives each suspect a button for one.
+	SearchRetention SearchRetention
 }
 
 // Server is leakscope's HTTP interface.
@@ -55,6 +58,9 @@ func NewServer(opts Options) *Server {
 	s.mux.HandleFunc("GET /profiles/{pid}/{name}", s.profile)
 	s.mux.HandleFunc("GET /ui/{pid}/", s.pprofUI)
 	s.mux.HandleFunc("POST /ui/{pid}/", s.pprofUI)
+	if opts.SearchRetention != nil {
+		s.mux.HandleFunc("POST /retention/{pid}", s.retention)
+	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	s.mux.HandleFunc("GET /{$}", s.index)
 	return s

@@ -67,6 +67,46 @@ func TestHTTPWithPrometheusAndBrowser(t *testing.T) {
 	}
 	t.Logf("Prometheus: main.leakMap grows %s bytes/s", growth)
 
+	// What holds it, searched on demand (the verdict may still be watch,
+	// which is searched automatically only once it is leak), then a
+	// second request too soon after, then the search in the metrics.
+	form := url.Values{"function": {"main.leakMap"}}.Encode()
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/retention/%d", base, target.PID()), strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var held struct {
+		Status string `json:"status"`
+		Paths  []struct {
+			Root string `json:"root"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(body, &held); resp.StatusCode != http.StatusOK || err != nil || held.Status != "found" || len(held.Paths) == 0 || held.Paths[0].Root != "main.cache" {
+		t.Errorf("on-demand search: %s %s (%v); want found, held by main.cache", resp.Status, body, err)
+	} else {
+		t.Logf("on demand: main.leakMap held by %s", held.Paths[0].Root)
+	}
+	resp, err = http.Post(fmt.Sprintf("%s/retention/%d", base, target.PID()), "application/x-www-form-urlencoded", strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("second on-demand search at once: %s, Retry-After %q; want 429 with Retry-After", resp.Status, resp.Header.Get("Retry-After"))
+	}
+	onDemand := fmt.Sprintf(`leakscope_retention_searches_total{container="",container_id="",exe="leaky",namespace="",ns_pid="%d",pid="%d",pod="",trigger="on_demand"} 1`, target.PID(), target.PID())
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(httpGet(t, base+"/metrics"), onDemand); time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Errorf("/metrics lacks %s", onDemand)
+			break
+		}
+	}
+
 	// promtool on a live scrape.
 	check := exec.Command(promtool, "check", "metrics")
 	check.Stdin = strings.NewReader(httpGet(t, base+"/metrics"))

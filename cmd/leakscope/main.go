@@ -55,7 +55,11 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 			pids = append(pids, uint32(p))
 		}
 	}
-	srv, err := newHTTPServer(f, log)
+	var onDemand *monitor.OnDemand // on-demand retention searches from the web view
+	if !f.NoRetention {
+		onDemand = monitor.NewOnDemand()
+	}
+	srv, err := newHTTPServer(f, log, onDemand)
 	if err != nil {
 		return err
 	}
@@ -100,5 +104,6 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 			Verdict: goroutines.TrackerConfig{MinOldAge: f.GoroutineMinAge, MinWindow: f.GoroutineMinWindow, MaxSuspects: f.MaxSuspects},
 		},
 		Retention: monitor.RetentionConfig{Off: f.NoRetention, Search: retention.Config{Budget: f.RetentionBudget}},
+		OnDemand:  onDemand,
 	}, log)
 }

@@ -14,7 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/leakscope/leakscope/analysis"
 	"github.com/leakscope/leakscope/metrics"
+	"github.com/leakscope/leakscope/monitor"
 	"github.com/leakscope/leakscope/web"
 )
 
@@ -33,7 +35,7 @@ type httpServer struct {
 // newHTTPServer validates the HTTP flags and listens. It returns nil, nil
 // when there is to be no server: --listen "", or the default address is
 // taken (another leakscope, say), which is logged rather than fatal.
-func newHTTPServer(f *Flags, log *slog.Logger) (*httpServer, error) {
+func newHTTPServer(f *Flags, log *slog.Logger, onDemand *monitor.OnDemand) (*httpServer, error) {
 	if f.Listen == "" {
 		return nil, nil
 	}
@@ -62,17 +64,37 @@ func newHTTPServer(f *Flags, log *slog.Logger) (*httpServer, error) {
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := &httpServer{
 		srv: web.NewServer(web.Options{
-			Store:      store,
-			Metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
-			OutDir:     f.Out,
-			Token:      token,
-			SourcePath: f.SourcePath,
-			Log:        log,
+			Store:           store,
+			Metrics:         promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
+			OutDir:          f.Out,
+			Token:           token,
+			SourcePath:      f.SourcePath,
+			Log:             log,
+			SearchRetention: searchRetention(onDemand),
 		}),
 		ln: ln, cert: f.TLSCert, key: f.TLSKey, store: store, log: log,
 		insecure: !isLoopback(ln.Addr()) && (token == "" || f.TLSCert == ""),
 	}
 	return h, nil
+}
+
+// searchRetention serves the web view's on-demand searches through the
+// watch (nil: none), in the web package's terms.
+func searchRetention(o *monitor.OnDemand) web.SearchRetention {
+	if o == nil {
+		return nil
+	}
+	return func(ctx context.Context, pid uint32, function string) (*analysis.Retention, error) {
+		r, err := o.Search(ctx, pid, function)
+		var soon *monitor.TooSoonError
+		switch {
+		case errors.As(err, &soon):
+			return nil, &web.RetryAfterError{After: soon.RetryAfter, Err: err}
+		case errors.Is(err, monitor.ErrUnknownTarget), errors.Is(err, monitor.ErrUnknownSuspect):
+			return nil, fmt.Errorf("%w: pid %d, %s: %w", web.ErrNotFound, pid, function, err)
+		}
+		return r, err
+	}
 }
 
 // serve runs until ctx ends.
