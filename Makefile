@@ -138,18 +138,21 @@ lint:
 # CPU and RSS watching 1, 10 and 50 targets; the time of a snapshot of 100K
 # and 1M live objects; the time, CPU and memory of a goroutine snapshot of
 # 10K, 100K and 1M goroutines, and the throughput of a target whose 100K
-# goroutines are read every second. Writes the raw output to bench/out.txt and renders
+# goroutines are read every second; the time and CPU of retention-path
+# searches in 100 MiB and 1 GiB heaps and the target's throughput
+# meanwhile. Writes the raw output to bench/out.txt and renders
 # docs/BENCHMARKS.md, which it leaves unchanged if a run failed or skipped.
 BENCH_CMD = $(GO) test -run '^$$' -bench 'ProbeHit|TargetThroughput|GoroutineReadThroughput|BusyCost' -count 5 -benchtime 1x -timeout 80m ./bench/
 BENCH_WATCH_CMD = $(GO) test -run '^$$' -bench WatchCost -count 1 -benchtime 1x -timeout 30m ./bench/
 BENCH_SNAP_CMD = $(GO) test -run '^$$' -bench Snapshot -count 5 -benchtime 3x -timeout 10m ./tracer/
 BENCH_GOR_CMD = $(GO) test -run '^$$' -bench GoroutineSnapshot -count 5 -benchtime 5x -timeout 20m ./goroutines/
+BENCH_SEARCH_CMD = $(GO) test -run '^$$' -bench SearchThroughput -count 3 -benchtime 1x -timeout 20m ./bench/
 # What else ran on the host, for the document's machine notes.
 BENCH_NOTE ?=
 
 bench:
-	@{ echo "loadavg-before: $$(cat /proc/loadavg)"; $(BENCH_CMD); $(BENCH_WATCH_CMD); $(BENCH_SNAP_CMD); $(BENCH_GOR_CMD); echo "loadavg-after: $$(cat /proc/loadavg)"; } 2>&1 | tee bench/out.txt
-	$(GO) run ./bench/cmd/render -in bench/out.txt -out docs/BENCHMARKS.md -cmd "$(BENCH_CMD)" -cmd "$(BENCH_WATCH_CMD)" -cmd "$(BENCH_SNAP_CMD)" -cmd "$(BENCH_GOR_CMD)" -note "$(BENCH_NOTE)"
+	@{ echo "loadavg-before: $$(cat /proc/loadavg)"; $(BENCH_CMD); $(BENCH_WATCH_CMD); $(BENCH_SNAP_CMD); $(BENCH_GOR_CMD); $(BENCH_SEARCH_CMD); echo "loadavg-after: $$(cat /proc/loadavg)"; } 2>&1 | tee bench/out.txt
+	$(GO) run ./bench/cmd/render -in bench/out.txt -out docs/BENCHMARKS.md -cmd "$(BENCH_CMD)" -cmd "$(BENCH_WATCH_CMD)" -cmd "$(BENCH_SNAP_CMD)" -cmd "$(BENCH_GOR_CMD)" -cmd "$(BENCH_SEARCH_CMD)" -note "$(BENCH_NOTE)"
 
 # The cost per sampled allocation where the overhead budget runs it, the
 # source of package budget's cost table (about 10 minutes, needs root; perf

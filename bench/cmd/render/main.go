@@ -24,6 +24,8 @@ import (
 const (
 	minRuns      = 5
 	minWatchRuns = 1
+	// minSearchRuns: BenchmarkSearchThroughput builds a 1 GiB heap per run.
+	minSearchRuns = 3
 )
 
 // The benchmarks the document reports; all must be present.
@@ -154,6 +156,11 @@ func (r *result) check() []string {
 	for _, n := range names {
 		if got := len(r.runs[n]); got < minRuns {
 			errs = append(errs, fmt.Sprintf("%s: %d runs, want at least %d", n, got, minRuns))
+		}
+	}
+	for _, n := range searchNames() {
+		if got := len(r.runs[n]); got < minSearchRuns {
+			errs = append(errs, fmt.Sprintf("%s: %d runs, want at least %d", n, got, minSearchRuns))
 		}
 	}
 	for _, t := range watchTargets {
@@ -432,6 +439,7 @@ func render(w io.Writer, r *result, cmd string, m machine, now time.Time) {
 	renderWatchCost(p, r)
 	renderSnapshot(p, r)
 	renderGoroutines(p, r)
+	renderSearch(p, r)
 	p("## Raw results\n\n```\n")
 	for _, l := range r.raw {
 		p("%s\n", l)

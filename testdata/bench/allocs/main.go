@@ -16,6 +16,11 @@
 //	                        pauses (runtime/metrics /sched/pauses/total/gc and
 //	                        /sched/pauses/stopping/gc; bucket upper bounds) in
 //	                        a window of MS milliseconds
+//	ballast MIB             keeps MIB MiB more of pointer-bearing heap (lists
+//	                        of 64-byte nodes held by a global) and prints
+//	                        "ballast ADDR": the address of the last node,
+//	                        reached only through the whole of its list, for
+//	                        a retention-path search to find
 //	pprof on|off            prints "pprof"; the in-process alternative to
 //	                        leakscope: turn on the runtime's heap sampling
 //	                        (MemProfileRate 512 KiB) and GET our own
@@ -161,6 +166,31 @@ func run(w *worker, seed uint64, nworkers int) {
 
 func parkForever(c <-chan int) { <-c }
 
+// ballastNode is 64 bytes with a pointer: the ballast's lists.
+type ballastNode struct {
+	next *ballastNode
+	pad  [7]int64
+}
+
+// ballast holds the lists of "ballast MIB", 1 MiB each.
+var ballast []*ballastNode
+
+// addBallast adds mib lists of 1 MiB and returns the address of the last
+// list's tail.
+func addBallast(mib int64) uintptr {
+	var tail *ballastNode
+	for range mib {
+		head := &ballastNode{}
+		tail = head
+		for range (1<<20)/64 - 1 {
+			tail.next = &ballastNode{}
+			tail = tail.next
+		}
+		ballast = append(ballast, head)
+	}
+	return uintptr(unsafe.Pointer(tail))
+}
+
 func total() int64 {
 	var s int64
 	for i := range workers {
@@ -227,6 +257,8 @@ func main() {
 		case "work":
 			work.Store(v)
 			fmt.Println("work", v)
+		case "ballast":
+			fmt.Println("ballast", addBallast(v))
 		case "measure":
 			p0 := readPauses()
 			b0, c0, g0, t0 := total(), cpuNanos(), gcs(), time.Now()
