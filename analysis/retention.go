@@ -8,6 +8,7 @@ const (
 	RetentionNone        = "none"        // searched, no path to a root
 	RetentionCut         = "cut"         // the search ran out of its budget first
 	RetentionUnavailable = "unavailable" // the heap could not be read (Reason)
+	RetentionPending     = "pending"     // a search is queued or running; a later report has it
 )
 
 // Retention says what keeps a leak suspect's sampled objects alive: the

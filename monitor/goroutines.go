@@ -25,6 +25,7 @@ type GoroutineConfig struct {
 // goroutineWatch reads one target's goroutines every interval.
 type goroutineWatch struct {
 	reader  *goroutines.Reader
+	cfg     goroutines.Config // the reader's, for another reader (retention)
 	tracker *goroutines.Tracker
 	section report.Goroutines
 	log     *slog.Logger
@@ -35,7 +36,7 @@ type goroutineWatch struct {
 // goroutine part off for this target with its reason; the heap part goes
 // on.
 func (t *target) startGoroutines(cfg GoroutineConfig, log *slog.Logger) {
-	gw := &goroutineWatch{section: report.Goroutines{Status: report.GoroutinesOff, Suspects: []goroutines.Suspect{}}, log: log}
+	gw := &goroutineWatch{section: report.Goroutines{Status: report.GoroutinesOff, Suspects: []goroutines.Suspect{}}, log: log, cfg: cfg.Read}
 	t.gor = gw
 	if cfg.Off {
 		gw.section.Reason = "turned off"

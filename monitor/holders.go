@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"runtime"
 	"slices"
 	"time"
 
@@ -26,6 +25,8 @@ type RetentionConfig struct {
 	// searched again (default 2 minutes): a search reads the whole
 	// pointer-bearing heap, at most once per interval per target.
 	Refresh time.Duration
+	// worker is the watch's (Run sets it).
+	worker *retentionWorker
 }
 
 // DefaultRetentionRefresh is RetentionConfig.Refresh's default.
@@ -51,6 +52,12 @@ type retentionWatch struct {
 	// search may ask for); lastOnDemand the time of the latest such search.
 	reported     []analysis.Suspect
 	lastOnDemand time.Time
+	// worker runs the searches (nil: each is run at once, in the loop);
+	// jobsOut counts this target's jobs given to it and not yet applied;
+	// sync asks for searches at once (the final report).
+	worker  *retentionWorker
+	jobsOut int
+	sync    bool
 }
 
 // startRetention prepares the target's retention search. The heap is
@@ -59,7 +66,7 @@ type retentionWatch struct {
 // most watched targets never have a leak (50 targets at once peaked at
 // 130 MiB of leakscope RSS when every one was indexed at attach).
 func (t *target) startRetention(cfg RetentionConfig, log *slog.Logger) {
-	rw := &retentionWatch{refresh: cfg.Refresh, cfg: cfg.Search, found: map[string]*analysis.Retention{}, rootOf: map[int32]string{}, log: log,
+	rw := &retentionWatch{refresh: cfg.Refresh, cfg: cfg.Search, found: map[string]*analysis.Retention{}, rootOf: map[int32]string{}, log: log, worker: cfg.worker,
 		stats: report.RetentionSearches{Status: report.RetentionIdle, Dropped: map[string]uint64{}}}
 	if rw.refresh <= 0 {
 		rw.refresh = DefaultRetentionRefresh
@@ -77,9 +84,15 @@ func (t *target) openSearcher() {
 	if rw.searcher != nil || rw.unavailable != "" {
 		return
 	}
-	var gr *goroutines.Reader // goroutine frames are roots only while goroutines are read
-	if t.gor != nil {
-		gr = t.gor.reader
+	// Goroutine frames are roots only while goroutines are read; the
+	// searcher reads them with its own reader, as it runs off the loop.
+	var gr *goroutines.Reader
+	if t.gor != nil && t.gor.reader != nil {
+		r, err := goroutines.NewReader(goroutines.FromGobin(t.proc.Executable()), goroutines.ProcessMemory{PID: int(t.id.pid)}, t.proc.Bias(), t.gor.cfg)
+		if err != nil {
+			rw.log.Info("retention paths without goroutine frames", "pid", t.id.pid, "err", err)
+		}
+		gr = r
 	}
 	var err error
 	rw.searcher, err = retention.NewSearcher(retention.FromGobin(t.proc.Executable()), goroutines.ProcessMemory{PID: int(t.id.pid)}, int(t.id.pid), t.proc.Bias(), gr, rw.cfg)
@@ -98,9 +111,11 @@ func (t *target) openSearcher() {
 // suspectKey identifies a suspect across intervals.
 func suspectKey(s *analysis.Suspect) string { return fmt.Sprint(s.Function, s.StackIDs) }
 
-// retainedBy sets RetainedBy on each leak suspect: kept from an earlier
-// search while fresh, else searched now (all of them in one search, from
-// the oldest sampled objects of their stacks). A suspect of another
+// retainedBy sets RetainedBy on each suspect: a leak suspect's from an
+// earlier search while fresh, else it is searched (all of the target's
+// stale ones in one search, from the oldest sampled objects of their
+// stacks): by the watch's worker, the result in a later report, except in
+// the final report (rw.sync), which searches at once. A suspect of another
 // verdict shows a fresh on-demand result.
 func (t *target) retainedBy(suspects []analysis.Suspect) {
 	rw := t.ret
@@ -120,30 +135,17 @@ func (t *target) retainedBy(suspects []analysis.Suspect) {
 		case s.Verdict != analysis.VerdictLeak:
 			s.RetainedBy = fresh
 		case rw.unavailable != "":
-			s.RetainedBy = &analysis.Retention{Status: analysis.RetentionUnavailable, Reason: rw.unavailable, Paths: []analysis.RetentionPath{}, At: now}
+			s.RetainedBy = unavailableRetention(rw.unavailable, now)
 		case fresh != nil:
 			s.RetainedBy = fresh
 		default:
 			stale = append(stale, i)
 		}
 	}
-	if len(stale) == 0 || t.exited {
-		rw.prune(suspects)
-		return
-	}
-	if t.openSearcher(); rw.unavailable != "" {
-		for _, i := range stale {
-			suspects[i].RetainedBy = &analysis.Retention{Status: analysis.RetentionUnavailable, Reason: rw.unavailable, Paths: []analysis.RetentionPath{}, At: now}
-		}
-		return
-	}
-	if err := t.searchSuspects(suspects, stale, false, now); err != nil {
-		if !errors.Is(err, goroutines.ErrGone) {
-			rw.log.Warn("searching retention paths", "pid", t.id.pid, "err", err)
-		}
-		return
-	}
 	rw.prune(suspects)
+	if len(stale) > 0 && !t.exited {
+		t.searchStale(suspects, stale, now)
+	}
 	clear(rw.rootOf)
 	for i := range suspects {
 		if r := suspects[i].RetainedBy; r != nil && len(r.Paths) > 0 {
@@ -154,67 +156,86 @@ func (t *target) retainedBy(suspects []analysis.Suspect) {
 	}
 }
 
-// searchSuspects searches, in one search, from the oldest sampled objects
-// of the stacks of suspects[idx], and sets and keeps their RetainedBy.
-func (t *target) searchSuspects(suspects []analysis.Suspect, idx []int, onDemand bool, now time.Time) error {
+// searchStale searches for suspects[stale]: at once in the final report,
+// else by the worker (one job out per target at a time), marking them
+// pending meanwhile.
+func (t *target) searchStale(suspects []analysis.Suspect, stale []int, now time.Time) {
 	rw := t.ret
-	var targets []uint64
-	owner := map[uint64][]int{} // sampled address -> suspects
+	if t.openSearcher(); rw.unavailable != "" {
+		for _, i := range stale {
+			suspects[i].RetainedBy = unavailableRetention(rw.unavailable, now)
+		}
+		return
+	}
+	if !rw.sync && rw.worker != nil {
+		if rw.jobsOut == 0 {
+			rw.worker.add(t.newJob(suspects, stale, now))
+			rw.jobsOut++
+		}
+		for _, i := range stale {
+			suspects[i].RetainedBy = &analysis.Retention{Status: analysis.RetentionPending, Paths: []analysis.RetentionPath{}, At: now,
+				Reason: "a search is queued or running; a later report has its paths"}
+		}
+		return
+	}
+	j := t.newJob(suspects, stale, now)
+	j.search()
+	t.applyJob(j)
+	for _, i := range stale {
+		suspects[i].RetainedBy = rw.found[suspectKey(&suspects[i])]
+	}
+}
+
+func unavailableRetention(why string, now time.Time) *analysis.Retention {
+	return &analysis.Retention{Status: analysis.RetentionUnavailable, Reason: why, Paths: []analysis.RetentionPath{}, At: now}
+}
+
+// newJob is a search from the oldest sampled objects of the stacks of
+// suspects[idx].
+func (t *target) newJob(suspects []analysis.Suspect, idx []int, now time.Time) *retentionJob {
+	j := &retentionJob{pid: t.id.pid, searcher: t.ret.searcher, owner: map[uint64][]string{}, at: now}
 	for _, i := range idx {
+		key := suspectKey(&suspects[i])
+		j.keys = append(j.keys, key)
 		for _, id := range suspects[i].StackIDs {
 			st := t.last.Stacks[id]
 			if st == nil {
 				continue
 			}
 			for _, o := range st.Oldest {
-				if _, ok := owner[o.Addr]; !ok {
-					targets = append(targets, o.Addr)
+				if _, ok := j.owner[o.Addr]; !ok {
+					j.targets = append(j.targets, o.Addr)
 				}
-				owner[o.Addr] = append(owner[o.Addr], i)
+				j.owner[o.Addr] = append(j.owner[o.Addr], key)
 			}
 		}
 	}
-	res, err := rw.search(targets, onDemand)
-	if err != nil {
-		return err
-	}
-	per := map[int][]retention.Path{}
-	for _, p := range res.Paths {
-		for _, i := range owner[p.Target] {
-			per[i] = append(per[i], p)
-		}
-	}
-	for _, i := range idx {
-		s := &suspects[i]
-		r := retention.Summarize(per[i], res, now)
-		if len(per[i]) == 0 {
-			r.Reason = "no live sampled object to search from"
-		}
-		rw.found[suspectKey(s)] = r
-		s.RetainedBy = r
-	}
-	rw.log.Debug("retention paths searched", "pid", t.id.pid, "on_demand", onDemand, "objects", len(targets), "levels", res.Depth,
-		"scanned_bytes", res.ScannedBytes, "seconds", res.Duration.Seconds(), "cut", res.Cut, "dropped", res.Dropped)
-	return nil
+	return j
 }
 
-// search runs one search and accounts for it in stats. The search runs
-// on this goroutine alone, so the thread's CPU clock, with the goroutine
-// locked to its thread, is the CPU it cost.
-func (rw *retentionWatch) search(targets []uint64, onDemand bool) (*retention.Result, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	cpu0 := threadCPU()
-	res, err := rw.searcher.Search(targets)
-	cpu := threadCPU() - cpu0
+// applyJob keeps a finished search's paths per suspect, accounts for it,
+// and answers the caller of an on-demand search.
+func (t *target) applyJob(j *retentionJob) {
+	rw := t.ret
+	var reply onDemandReply
+	defer func() {
+		if j.reply != nil {
+			j.reply <- reply
+		}
+	}()
 	st := &rw.stats
-	st.CPUSeconds += cpu.Seconds()
-	if err != nil {
-		return nil, err
+	st.CPUSeconds += j.cpu.Seconds()
+	if j.err != nil {
+		if !errors.Is(j.err, goroutines.ErrGone) {
+			rw.log.Warn("searching retention paths", "pid", t.id.pid, "err", j.err)
+		}
+		reply.err = j.err
+		return
 	}
+	res := j.res
 	st.Status = report.RetentionOn
 	st.Searches++
-	if onDemand {
+	if j.onDemand {
 		st.OnDemand++
 	}
 	if res.Cut {
@@ -225,7 +246,22 @@ func (rw *retentionWatch) search(targets []uint64, onDemand bool) (*retention.Re
 	for why, n := range res.Dropped {
 		st.Dropped[why] += uint64(n)
 	}
-	return res, nil
+	per := map[string][]retention.Path{}
+	for _, p := range res.Paths {
+		for _, k := range j.owner[p.Target] {
+			per[k] = append(per[k], p)
+		}
+	}
+	for _, k := range j.keys {
+		r := retention.Summarize(per[k], res, j.at)
+		if len(per[k]) == 0 {
+			r.Reason = "no live sampled object to search from"
+		}
+		rw.found[k] = r
+	}
+	reply.r = rw.found[j.replyKey]
+	rw.log.Debug("retention paths searched", "pid", t.id.pid, "on_demand", j.onDemand, "objects", len(j.targets), "levels", res.Depth,
+		"scanned_bytes", res.ScannedBytes, "seconds", res.Duration.Seconds(), "cpu_seconds", j.cpu.Seconds(), "cut", res.Cut, "dropped", res.Dropped)
 }
 
 // threadCPU is the CPU time of the calling thread (0 if unreadable).

@@ -50,15 +50,15 @@ func TestSearchOnDemandRefusals(t *testing.T) {
 		found: map[string]*analysis.Retention{}, rootOf: map[int32]string{}, refresh: time.Minute}}
 	tg.retainedBy([]analysis.Suspect{{Function: "main.grow", Verdict: analysis.VerdictWatch}})
 	now := time.Now()
-	if _, _, err := tg.searchOnDemand("main.other", now); !errors.Is(err, ErrUnknownSuspect) {
+	if j, _, _, err := tg.onDemandJob("main.other", now); j != nil || !errors.Is(err, ErrUnknownSuspect) {
 		t.Errorf("unknown suspect: %v", err)
 	}
-	r, wait, err := tg.searchOnDemand("main.grow", now)
-	if err != nil || wait != 0 || r == nil || r.Status != analysis.RetentionUnavailable || r.Reason != tg.ret.unavailable {
+	j, r, wait, err := tg.onDemandJob("main.grow", now)
+	if j != nil || err != nil || wait != 0 || r == nil || r.Status != analysis.RetentionUnavailable || r.Reason != tg.ret.unavailable {
 		t.Errorf("unreadable heap: %+v, wait %v, %v", r, wait, err)
 	}
 	tg.ret.lastOnDemand = now.Add(-3 * time.Second)
-	if _, wait, err := tg.searchOnDemand("main.grow", now); err != nil || wait != OnDemandGap-3*time.Second {
+	if j, _, wait, err := tg.onDemandJob("main.grow", now); j != nil || err != nil || wait != OnDemandGap-3*time.Second {
 		t.Errorf("too soon: wait %v, %v; want %v", wait, err, OnDemandGap-3*time.Second)
 	}
 	if (&TooSoonError{RetryAfter: wait}).Unwrap() != ErrTooSoon {

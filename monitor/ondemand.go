@@ -98,22 +98,37 @@ func (o *OnDemand) stop() {
 	}
 }
 
-// searchOnDemand serves one request in the watch's loop.
+// searchOnDemand serves one request in the watch's loop: refused, or
+// answered at once, or given to the worker, whose result is applied, and
+// answered, in the loop (retentionJob.reply).
 func (w *watch) searchOnDemand(req onDemandRequest) {
 	t := w.live[req.pid]
 	if t == nil {
 		req.reply <- onDemandReply{err: ErrUnknownTarget}
 		return
 	}
-	r, retry, err := t.searchOnDemand(req.function, time.Now())
-	req.reply <- onDemandReply{r: r, retry: retry, err: err}
+	j, r, retry, err := t.onDemandJob(req.function, time.Now())
+	if j == nil {
+		req.reply <- onDemandReply{r: r, retry: retry, err: err}
+		return
+	}
+	j.reply = req.reply
+	t.ret.jobsOut++
+	if t.ret.worker == nil {
+		j.search()
+		w.applyJob(j)
+		return
+	}
+	t.ret.worker.add(j)
 }
 
-// searchOnDemand searches the suspects at function of the latest report.
-func (t *target) searchOnDemand(function string, now time.Time) (*analysis.Retention, time.Duration, error) {
+// onDemandJob is the search of the suspects at function of the latest
+// report, or why there is none: an answer at once (the heap cannot be
+// searched), a wait, or an error.
+func (t *target) onDemandJob(function string, now time.Time) (*retentionJob, *analysis.Retention, time.Duration, error) {
 	rw := t.ret
 	if rw == nil {
-		return nil, 0, ErrUnknownSuspect
+		return nil, nil, 0, ErrUnknownSuspect
 	}
 	var idx []int
 	for i := range rw.reported {
@@ -122,17 +137,16 @@ func (t *target) searchOnDemand(function string, now time.Time) (*analysis.Reten
 		}
 	}
 	if len(idx) == 0 {
-		return nil, 0, ErrUnknownSuspect
+		return nil, nil, 0, ErrUnknownSuspect
 	}
 	if wait := OnDemandGap - now.Sub(rw.lastOnDemand); wait > 0 {
-		return nil, wait, nil
+		return nil, nil, wait, nil
 	}
 	if t.openSearcher(); rw.unavailable != "" {
-		return &analysis.Retention{Status: analysis.RetentionUnavailable, Reason: rw.unavailable, Paths: []analysis.RetentionPath{}, At: now}, 0, nil
+		return nil, unavailableRetention(rw.unavailable, now), 0, nil
 	}
 	rw.lastOnDemand = now
-	if err := t.searchSuspects(rw.reported, idx, true, now); err != nil {
-		return nil, 0, err
-	}
-	return rw.reported[idx[0]].RetainedBy, 0, nil
+	j := t.newJob(rw.reported, idx, now)
+	j.onDemand, j.replyKey = true, suspectKey(&rw.reported[idx[0]])
+	return j, nil, 0, nil
 }

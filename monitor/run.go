@@ -74,6 +74,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// The targets' own heap profiles are fetched off this loop (pctx); the
 	// fetchers stop before the targets are detached.
 	pctx, stopFetch := context.WithCancel(ctx)
+	// Retention searches run off the loop, until the watch ends.
+	wctx, stopSearches := context.WithCancel(context.Background())
+	defer stopSearches()
+	if !cfg.Retention.Off {
+		cfg.Retention.worker = newRetentionWorker()
+		go cfg.Retention.worker.run(wctx)
+	}
 	w := newWatch(pctx, cfg, log, tr, sel)
 	defer w.exes.bins.Close()
 	defer w.restoreRates() // runs before the tracer closes: the targets are still ours
@@ -162,12 +169,16 @@ func (w *watch) loop(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			// The last interval: flush what we have and stop cleanly.
+			w.finishSearches(w.cfg.Retention.worker, w.cfg.Retention.Search.Budget)
 			return w.snapshotAndReport(true)
 		case <-discoverC:
 			w.discover()
 			continue
 		case req := <-w.cfg.OnDemand.requests():
 			w.searchOnDemand(req)
+			continue
+		case j := <-w.cfg.Retention.worker.done():
+			w.applyJob(j)
 			continue
 		case <-tick.C:
 		}
