@@ -47,6 +47,10 @@ type HeapLayout struct {
 	// Size_, TFlag, Str (a nameOff) and the TFlagExtraStar bit.
 	TypeSize, TypeTFlag, TypeStr uint64
 	TFlagExtraStar               uint64
+	// Sizes of the untyped map structures above a map's buckets or
+	// groups: runtime.hmap before 1.24, internal/runtime/maps.Map and
+	// maps.table (swiss maps) from 1.24 (MapTableSize 0 before).
+	MapHeaderSize, MapTableSize uint64
 }
 
 // ErrUnknownLayout means the table has no heap layout for the target's Go
@@ -90,7 +94,7 @@ func LayoutFromDWARF(path string) (*HeapLayout, error) {
 	default:
 		return nil, fmt.Errorf("unsupported machine %v", f.Machine)
 	}
-	structs, consts, err := collect(d, []string{"runtime.mheap", "runtime.heapArena", "runtime.mspan"}, []string{"runtime._type", "internal/abi.Type"})
+	structs, consts, err := collect(d, []string{"runtime.mheap", "runtime.heapArena", "runtime.mspan"}, []string{"runtime._type", "internal/abi.Type", "runtime.hmap", "internal/runtime/maps.Map", "internal/runtime/maps.table"})
 	if err != nil {
 		return nil, err
 	}

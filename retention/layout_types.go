@@ -32,6 +32,14 @@ func typeFields(l *HeapLayout, structs map[string]*dwarf.StructType, consts map[
 		return fmt.Errorf("constant TFlagExtraStar not found in DWARF")
 	}
 	l.TFlagExtraStar = uint64(star)
+	switch m, t := structs["internal/runtime/maps.Map"], structs["internal/runtime/maps.table"]; {
+	case m != nil && t != nil:
+		l.MapHeaderSize, l.MapTableSize = uint64(m.ByteSize), uint64(t.ByteSize)
+	case structs["runtime.hmap"] != nil:
+		l.MapHeaderSize = uint64(structs["runtime.hmap"].ByteSize)
+	default:
+		return fmt.Errorf("neither runtime.hmap nor internal/runtime/maps.Map and maps.table in DWARF")
+	}
 	if f := field(structs["runtime.mspan"], "largeType"); f != nil {
 		l.SpanLargeType = uint64(f.ByteOffset)
 		v, ok := consts["runtime.minSizeForMallocHeader"]
