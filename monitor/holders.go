@@ -10,6 +10,7 @@ import (
 	"github.com/leakscope/leakscope/analysis"
 	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/retention"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 // RetentionConfig is the retention-path part of a watch: what holds the
@@ -134,6 +135,7 @@ func (t *target) retainedBy(suspects []analysis.Suspect) {
 			}
 		}
 	}
+	rw.searcher.SetSampled(sampledSites(suspects, t.last.Stacks))
 	res, err := rw.searcher.Search(targets)
 	if err != nil {
 		if !errors.Is(err, goroutines.ErrGone) {
@@ -167,6 +169,23 @@ func (t *target) retainedBy(suspects []analysis.Suspect) {
 			}
 		}
 	}
+}
+
+// sampledSites are the oldest sampled live objects of every suspect, by
+// address, with the function that allocated them: a search names a holder
+// that is one of them (and has no type the runtime records) by its site.
+func sampledSites(suspects []analysis.Suspect, stacks map[int32]*snapshot.StackStats) map[uint64]string {
+	sites := map[uint64]string{}
+	for i := range suspects {
+		for _, id := range suspects[i].StackIDs {
+			if st := stacks[id]; st != nil {
+				for _, o := range st.Oldest {
+					sites[o.Addr] = suspects[i].Function
+				}
+			}
+		}
+	}
+	return sites
 }
 
 // labelRetention sets Stack.RetainedBy from the latest search (the
