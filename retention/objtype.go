@@ -17,6 +17,9 @@ const (
 	LostTypeRejected = "type_not_in_types_section"
 	// LostTypeRead: the header word could not be read.
 	LostTypeRead = "type_header_unreadable"
+	// LostTypeSection: the binary's types section (moduledata) is not
+	// known, or a descriptor in it could not be read.
+	LostTypeSection = "type_section_unreadable"
 )
 
 // typeReader reads a type descriptor's name from the binary (gobin).
@@ -33,6 +36,7 @@ type typeInfo struct {
 	name string
 	size uint64
 	ok   bool
+	lost string // why not ok (a Lost* name)
 }
 
 // typeWord says where the runtime records the type of the object at base
@@ -108,9 +112,11 @@ func (st *search) nameHops(hops []Hop) {
 				continue
 			}
 		}
-		t, ok := st.typeAt(typ)
-		if !ok {
-			st.res.Dropped[LostTypeRejected]++
+		t, lost := st.typeAt(typ)
+		if !t.ok {
+			if lost != "" {
+				st.res.Dropped[lost]++
+			}
 			continue
 		}
 		h := &hops[p.i]
@@ -126,24 +132,31 @@ func (st *search) nameHops(hops []Hop) {
 }
 
 // typeAt reads the type descriptor at the run-time address typ, which
-// must lie in the binary's types section.
-func (st *search) typeAt(typ uint64) (typeInfo, bool) {
+// must lie in the binary's types section; lost says why not ("" when
+// the executable cannot read types at all: nothing to count).
+func (st *search) typeAt(typ uint64) (t typeInfo, lost string) {
 	tr, ok := st.exe.(typeReader)
-	if !ok || typ < st.bias {
-		return typeInfo{}, false
+	if !ok {
+		return typeInfo{}, ""
+	}
+	if typ < st.bias {
+		return typeInfo{}, LostTypeRejected
 	}
 	link := typ - st.bias
-	if t, ok := st.types[link]; ok {
-		return t, t.ok
+	t, ok = st.types[link]
+	if !ok {
+		l := st.layout
+		name, size, err := tr.TypeName(link, gobin.TypeFields{Size: l.TypeSize, TFlag: l.TypeTFlag, Str: l.TypeStr, ExtraStar: uint8(l.TFlagExtraStar)})
+		t = typeInfo{name: name, size: size, ok: err == nil && name != ""}
+		switch {
+		case errors.Is(err, gobin.ErrNotAType) || err == nil && name == "":
+			t.lost = LostTypeRejected
+		case err != nil:
+			t.lost = LostTypeSection
+		}
+		st.types[link] = t
 	}
-	l := st.layout
-	name, size, err := tr.TypeName(link, gobin.TypeFields{Size: l.TypeSize, TFlag: l.TypeTFlag, Str: l.TypeStr, ExtraStar: uint8(l.TFlagExtraStar)})
-	t := typeInfo{name: name, size: size, ok: err == nil && name != ""}
-	if err != nil && !errors.Is(err, gobin.ErrNotAType) {
-		t.ok = false
-	}
-	st.types[link] = t
-	return t, t.ok
+	return t, t.lost
 }
 
 // sampledIn is the allocation site of a sampled object in [base,
