@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -196,4 +197,43 @@ func mapName(typ string) string {
 		}
 	}
 	return ""
+}
+
+// runtimeTypes are the runtime's own heap structures that hold pointers
+// to user objects without keeping them for the user: a P's write-barrier
+// buffer and mcache, an M, a G, GC work buffers. Without symbols their
+// roots (runtime.allp...) are not recognised by name; their types are.
+var runtimeTypes = map[string]bool{
+	"runtime.p": true, "runtime.m": true, "runtime.g": true, "runtime.mcache": true,
+	"runtime.workbuf": true, "runtime.gcWork": true, "runtime.wbBuf": true, "runtime.spanSetBlock": true,
+}
+
+// runtimeHolder tells whether the object at base in span s is one of the
+// runtimeTypes by the type the runtime records for it. first reads the
+// object's first word (its header) when it is at hand; unknown types
+// and unread headers are not runtime holders.
+func (st *search) runtimeHolder(s *Span, base uint64, first func() (uint64, bool)) bool {
+	word, header, recorded := st.layout.typeWord(s, base)
+	if !recorded {
+		return false
+	}
+	if header {
+		w, ok := first()
+		if !ok {
+			return false
+		}
+		word = w
+	}
+	t, _ := st.typeAt(word)
+	return t.ok && runtimeTypes[t.name]
+}
+
+// cachedWord is the word at at in span s from the kept heap.
+func (st *search) cachedWord(s *Span, at uint64) (uint64, bool) {
+	piece := s.Base + (at-s.Base)/chunk*chunk
+	b, ok := st.cache[piece]
+	if off := at - piece; ok && off+8 <= uint64(len(b)) {
+		return binary.LittleEndian.Uint64(b[off:]), true
+	}
+	return 0, false
 }

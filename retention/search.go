@@ -573,6 +573,15 @@ func (st *search) scanPiece(s *Span, addr uint64, buf []byte, level map[uint64]u
 		if !ok || target == holder {
 			continue
 		}
+		if st.runtimeHolder(s, holder, func() (uint64, bool) {
+			if holder >= addr && holder+8 <= addr+uint64(len(buf)) {
+				return binary.LittleEndian.Uint64(buf[holder-addr:]), true
+			}
+			return st.cachedWord(s, holder)
+		}) {
+			st.res.Dropped[LostInternal]++
+			continue
+		}
 		st.addEdge(target, edge{hop: Hop{Kind: KindHeap, Addr: holder, Size: s.Elemsize, Field: at - holder,
 			Name: fmt.Sprintf("object of %d B", s.Elemsize), at: at, next: target, size: level[target]}, holder: holder})
 		if !visited[holder] {
