@@ -27,6 +27,7 @@ func TestSearchTypedHolders(t *testing.T) {
 		{testutil.GoBuild{GOARCH: "amd64", Toolchain: "go1.22.12"}, true}, // map.bucket, hmap
 		{testutil.GoBuild{GOARCH: "amd64", Toolchain: "go1.23.12"}, true},
 		{testutil.GoBuild{GOARCH: "amd64", Toolchain: "go1.24.13"}, true}, // first swiss maps
+		{testutil.GoBuild{GOARCH: "amd64", Toolchain: "go1.27.4"}, true},  // moduledata with typedesclen
 		{testutil.GoBuild{GOARCH: "amd64", Toolchain: "go1.21.13"}, false},
 	} {
 		t.Run(c.b.Name(), func(t *testing.T) {
