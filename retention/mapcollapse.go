@@ -1,5 +1,7 @@
 package retention
 
+import "strings"
+
 // collapseMaps replaces the run of hops that is one map's internals by a
 // single hop named like the map's type ("map[string]*main.Session"). The
 // run ends at a bucket or group array whose type the runtime records
@@ -15,6 +17,19 @@ func (l *HeapLayout) collapseMaps(hops []Hop) []Hop {
 	for i := 0; i < len(hops); i++ {
 		h := hops[i]
 		name := mapName(h.Type)
+		if h.Kind == KindLeaked && name != "" {
+			// The leaked object is a map's storage (a map growing in the
+			// leaking function): its header structures are the map.
+			if n := l.mapRun(out); n > 0 {
+				first := out[len(out)-n]
+				last := out[len(out)-1]
+				out = append(out[:len(out)-n], Hop{Kind: KindHeap, Name: name, Addr: first.Addr, Size: first.Size, Field: last.Field,
+					at: last.at, next: last.next, size: last.size})
+			}
+			h.Name = storageName(h.Type) + " of " + name
+			out = append(out, h)
+			continue
+		}
 		if h.Kind != KindHeap || name == "" {
 			out = append(out, h)
 			continue
@@ -47,14 +62,28 @@ func (l *HeapLayout) mapRun(above []Hop) int {
 		// Allocated in the size class just above the struct's size.
 		return h.Kind == KindHeap && h.Type == "" && h.Size >= size && h.Size < size+16
 	}
-	untyped := func(back int) bool {
-		return back <= len(above) && above[len(above)-back].Kind == KindHeap && above[len(above)-back].Type == ""
+	// The directory: an array of *maps.table, typed when above 512 B.
+	directory := func(back int) bool {
+		if back > len(above) {
+			return false
+		}
+		h := above[len(above)-back]
+		return h.Kind == KindHeap && (h.Type == "" || h.Type == "*maps.table")
 	}
 	switch {
-	case l.MapTableSize != 0 && fits(1, l.MapTableSize) && untyped(2) && fits(3, l.MapHeaderSize):
+	case l.MapTableSize != 0 && fits(1, l.MapTableSize) && directory(2) && fits(3, l.MapHeaderSize):
 		return 3 // Map -> directory -> table -> groups
 	case fits(1, l.MapHeaderSize):
 		return 1 // hmap -> buckets, or a small swiss Map -> its group
 	}
 	return 0
+}
+
+// storageName is what a map's typed array is called: "groups" (swiss
+// maps) or "buckets".
+func storageName(typ string) string {
+	if strings.Contains(typ, "map.group[") {
+		return "groups"
+	}
+	return "buckets"
 }

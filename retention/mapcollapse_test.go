@@ -36,6 +36,12 @@ func TestCollapseMaps(t *testing.T) {
 			"main.sessions 16 map[string]*main.Session main.Session"},
 		{"untyped groups", swiss, hopsOf(root, heap(48, ""), heap(8, ""), heap(32, ""), heap(200, ""), leaked),
 			"main.sessions 48 8 32 200 main.Session"},
+		{"big directory", swiss, hopsOf(root, heap(48, ""), heap(1024, "*maps.table"), heap(32, ""), heap(3200, "map.group[string]*main.Session"), leaked),
+			"main.sessions map[string]*main.Session main.Session"},
+		{"leaked groups", swiss, hopsOf(root, heap(48, ""), heap(1024, "*maps.table"), heap(32, ""), Hop{Kind: KindLeaked, Type: "map.group[int]*main.X", Name: "[]map.group[int]*main.X", Size: 9472}),
+			"main.sessions map[int]*main.X groups of map[int]*main.X"},
+		{"leaked buckets", old, hopsOf(root, heap(48, ""), Hop{Kind: KindLeaked, Type: "map.bucket[int]*main.X", Name: "[]map.bucket[int]*main.X", Size: 9472}),
+			"main.sessions map[int]*main.X buckets of map[int]*main.X"},
 		{"not a map", swiss, hopsOf(root, heap(48, ""), heap(640, "main.Session"), leaked),
 			"main.sessions 48 main.Session main.Session"},
 	} {
