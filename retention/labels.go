@@ -10,7 +10,7 @@ import (
 // and, for a sampled object, where it was allocated ("48 B object
 // allocated in main.newSession").
 func label(h Hop) string {
-	if h.Type != "" {
+	if h.Type != "" || h.Name == "map" { // "map": a swiss map whose directory leaked (mapcollapse.go)
 		return h.Name
 	}
 	if _, site, ok := strings.Cut(h.Name, " allocated in "); ok {

@@ -30,6 +30,14 @@ func (l *HeapLayout) collapseMaps(hops []Hop) []Hop {
 			out = append(out, h)
 			continue
 		}
+		if h.Kind == KindLeaked && h.Type == "*maps.table" && l.mapRun(out) == 1 {
+			// A leaked swiss map directory: its key and value types are
+			// only in its groups' type.
+			out[len(out)-1].Name = "map"
+			h.Name = "table directory of the map"
+			out = append(out, h)
+			continue
+		}
 		if h.Kind != KindHeap || name == "" {
 			out = append(out, h)
 			continue

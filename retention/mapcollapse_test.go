@@ -42,6 +42,8 @@ func TestCollapseMaps(t *testing.T) {
 			"main.sessions map[int]*main.X groups of map[int]*main.X"},
 		{"leaked buckets", old, hopsOf(root, heap(48, ""), Hop{Kind: KindLeaked, Type: "map.bucket[int]*main.X", Name: "[]map.bucket[int]*main.X", Size: 9472}),
 			"main.sessions map[int]*main.X buckets of map[int]*main.X"},
+		{"leaked directory", swiss, hopsOf(root, heap(48, ""), Hop{Kind: KindLeaked, Type: "*maps.table", Name: "[]*maps.table", Size: 1024}),
+			"main.sessions map table directory of the map"},
 		{"not a map", swiss, hopsOf(root, heap(48, ""), heap(640, "main.Session"), leaked),
 			"main.sessions 48 main.Session main.Session"},
 	} {
@@ -79,5 +81,17 @@ func TestSummaryNames(t *testing.T) {
 	}
 	if h := r.Paths[0].Hops; len(h) != 6 || h[1].Name != "a chain of 5 main.node" || h[4].Name != "map[string]*main.Session" || h[5].Name != "main.Session" {
 		t.Errorf("hops %+v", h)
+	}
+}
+
+// TestSummaryLeakedDirectory: the summary of a leaked map directory names
+// the map, not its 48 B header.
+func TestSummaryLeakedDirectory(t *testing.T) {
+	l := &HeapLayout{MapHeaderSize: 48, MapTableSize: 32}
+	hops := l.collapseMaps([]Hop{{Kind: KindGlobal, Name: "main.cache"}, {Kind: KindHeap, Name: "object of 48 B", Size: 48},
+		{Kind: KindLeaked, Type: "*maps.table", Name: "[]*maps.table", Size: 1024}})
+	r := Summarize([]Path{{Hops: hops}}, &Result{}, time.Now())
+	if want := "main.cache (global) -> map"; len(r.Paths) != 1 || r.Paths[0].Summary != want {
+		t.Errorf("summary %+v, want %q", r.Paths, want)
 	}
 }
