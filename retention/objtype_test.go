@@ -105,8 +105,22 @@ func TestTypeSectionMatchesSymbols(t *testing.T) {
 			if start != ws || end != we {
 				t.Errorf("types section [%#x, %#x), symbols say [%#x, %#x)", start, end, ws, we)
 			}
-			if _, _, err := exe.TypeName(end, gobin.TypeFields{TFlag: 20, Str: 40, ExtraStar: 2}); err == nil {
-				t.Errorf("a type at etypes was accepted")
+			f := gobin.TypeFields{TFlag: 20, Str: 40, ExtraStar: 2}
+			for _, bad := range []uint64{0, start - 8, end, end - 8, start + 4, ^uint64(0) &^ 7} {
+				if name, _, err := exe.TypeName(bad, f); err == nil {
+					t.Errorf("TypeName(%#x) = %q, accepted outside the descriptors", bad, name)
+				}
+			}
+			// Garbage inside the section (any aligned word, descriptor or
+			// not): an error or a name, never a panic.
+			named := 0
+			for a := start; a < min(end, start+64<<10); a += 8 {
+				if name, _, err := exe.TypeName(a, f); err == nil && name != "" {
+					named++
+				}
+			}
+			if named == 0 {
+				t.Errorf("no type named in the first 64 KiB of the types section")
 			}
 		})
 	}
