@@ -25,6 +25,9 @@ type funcTable struct {
 	tab        *pclntab
 	gofuncData []byte // from go:func.* (moduledata.gofunc) to the end of its section
 	ids        specialIDs
+	// types, etypes: moduledata's type descriptors' section (0, 0 when
+	// it did not validate).
+	types, etypes uint64
 }
 
 // Function returns the address range of the named function (e.g.
@@ -159,5 +162,11 @@ func (b *Binary) decodeFuncTable() (*funcTable, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading go:func.*: %w", err)
 	}
-	return &funcTable{tab: tab, gofuncData: gofunc, ids: findSpecialIDs(tab)}, nil
+	ft := &funcTable{tab: tab, gofuncData: gofunc, ids: findSpecialIDs(tab)}
+	if _, _, ok := im.fileRange(md.types); ok && md.types < md.etypes {
+		if _, _, ok := im.fileRange(md.etypes - 1); ok {
+			ft.types, ft.etypes = md.types, md.etypes
+		}
+	}
+	return ft, nil
 }

@@ -40,6 +40,8 @@ type moduledata struct {
 	text   uint64    // runtime.text: the base of function entry offsets
 	gofunc uint64    // go:func.*: the base of funcdata offsets
 	lens   [5]uint64 // funcnametab, cutab (in uint32s), filetab, pctab, pclntable
+	// types, etypes: the type descriptors' section, [types, etypes).
+	types, etypes uint64
 }
 
 // errNoModuledata is returned when no verified moduledata exists.
@@ -116,12 +118,14 @@ func checkModuledata(im *image, t *pclntab, addr uint64) (moduledata, bool) {
 		return moduledata{}, false
 	}
 	gofunc, ok := uint64(0), false
+	var types, etypes uint64
 	for _, idx := range layouts {
 		rodata := w[idx-1]
 		_, _, rodataOK := im.fileRange(rodata)
 		_, _, gofuncOK := im.fileRange(w[idx])
 		if rodataOK && gofuncOK && rodata <= w[idx] {
 			gofunc, ok = w[idx], true
+			types, etypes = typesWords(w, idx)
 			break
 		}
 	}
@@ -132,6 +136,8 @@ func checkModuledata(im *image, t *pclntab, addr uint64) (moduledata, bool) {
 		addr:   addr,
 		text:   text,
 		gofunc: gofunc,
+		types:  types,
+		etypes: etypes,
 		lens: [5]uint64{
 			w[mdFuncnametab+1], w[mdCutab+1], w[mdFiletab+1], w[mdPctab+1], w[mdPclntable+1],
 		},

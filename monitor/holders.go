@@ -14,6 +14,7 @@ import (
 	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/report"
 	"github.com/leakscope/leakscope/retention"
+	"github.com/leakscope/leakscope/snapshot"
 )
 
 // RetentionConfig is the retention-path part of a watch: what holds the
@@ -193,7 +194,8 @@ func unavailableRetention(why string, now time.Time) *analysis.Retention {
 // newJob is a search from the oldest sampled objects of the stacks of
 // suspects[idx].
 func (t *target) newJob(suspects []analysis.Suspect, idx []int, now time.Time) *retentionJob {
-	j := &retentionJob{pid: t.id.pid, searcher: t.ret.searcher, owner: map[uint64][]string{}, at: now}
+	j := &retentionJob{pid: t.id.pid, searcher: t.ret.searcher, owner: map[uint64][]string{}, at: now,
+		sampled: sampledSites(suspects, t.last.Stacks)}
 	for _, i := range idx {
 		key := suspectKey(&suspects[i])
 		j.keys = append(j.keys, key)
@@ -288,6 +290,23 @@ func (t *target) retentionSection() *report.RetentionSearches {
 		}
 	}
 	return &st
+}
+
+// sampledSites are the oldest sampled live objects of every suspect, by
+// address, with the function that allocated them: a search names a holder
+// that is one of them (and has no type the runtime records) by its site.
+func sampledSites(suspects []analysis.Suspect, stacks map[int32]*snapshot.StackStats) map[uint64]string {
+	sites := map[uint64]string{}
+	for i := range suspects {
+		for _, id := range suspects[i].StackIDs {
+			if st := stacks[id]; st != nil {
+				for _, o := range st.Oldest {
+					sites[o.Addr] = suspects[i].Function
+				}
+			}
+		}
+	}
+	return sites
 }
 
 // labelRetention sets Stack.RetainedBy from the latest search (the

@@ -39,6 +39,7 @@ type retentionJob struct {
 	onDemand bool
 	reply    chan onDemandReply // on demand: the caller waiting
 	replyKey string             // on demand: the suspect asked for
+	sampled  map[uint64]string  // sampled objects' sites (Searcher.SetSampled)
 	at       time.Time          // when the job was made (the results' time)
 	// Filled by the worker.
 	res *retention.Result
@@ -158,6 +159,7 @@ func (j *retentionJob) search() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	c0 := threadCPU()
+	j.searcher.SetSampled(j.sampled)
 	j.res, j.err = j.searcher.Search(j.targets)
 	j.cpu = threadCPU() - c0
 }

@@ -12,6 +12,10 @@
 // with the symbol table (when there is one) and with a live read before
 // anything is trusted.
 //
+// Heap holders are named by the type the runtime records for them (Go
+// 1.22+, objtype.go), map internals collapsed into one map[K]V hop
+// (mapcollapse.go), else by a sampled allocation site, else by size.
+//
 // Everything read from the target is untrusted and races with the running
 // program: what does not validate is dropped and counted, never a panic.
 package retention

@@ -36,6 +36,21 @@ type HeapLayout struct {
 	SpanElemsize              uint64 // uintptr
 	StateInUse                uint64 // runtime.mSpanInUse
 	MallocHeaderSize          uint64 // 8 from 1.22 (allocation headers), else 0
+
+	// Where the runtime records a heap object's type (see objtype.go).
+	// Go 1.22+: a scan object above MinSizeForMallocHeader in a small
+	// size class starts with a header word, its *_type; a large object's
+	// span holds it in mspan.largeType. 0: not recorded (before 1.22).
+	MinSizeForMallocHeader uint64
+	SpanLargeType          uint64
+	// The type descriptor (runtime._type, internal/abi.Type from 1.21):
+	// Size_, TFlag, Str (a nameOff) and the TFlagExtraStar bit.
+	TypeSize, TypeTFlag, TypeStr uint64
+	TFlagExtraStar               uint64
+	// Sizes of the untyped map structures above a map's buckets or
+	// groups: runtime.hmap before 1.24, internal/runtime/maps.Map and
+	// maps.table (swiss maps) from 1.24 (MapTableSize 0 before).
+	MapHeaderSize, MapTableSize uint64
 }
 
 // ErrUnknownLayout means the table has no heap layout for the target's Go
@@ -79,8 +94,11 @@ func LayoutFromDWARF(path string) (*HeapLayout, error) {
 	default:
 		return nil, fmt.Errorf("unsupported machine %v", f.Machine)
 	}
-	structs, consts, err := collect(d, []string{"runtime.mheap", "runtime.heapArena", "runtime.mspan"})
+	structs, consts, err := collect(d, []string{"runtime.mheap", "runtime.heapArena", "runtime.mspan"}, []string{"runtime._type", "internal/abi.Type", "runtime.hmap", "internal/runtime/maps.Map", "internal/runtime/maps.table"})
 	if err != nil {
+		return nil, err
+	}
+	if err := typeFields(l, structs, consts); err != nil {
 		return nil, err
 	}
 	mheap, arena, span := structs["runtime.mheap"], structs["runtime.heapArena"], structs["runtime.mspan"]
@@ -150,10 +168,12 @@ func LayoutFromDWARF(path string) (*HeapLayout, error) {
 	return l, nil
 }
 
-// collect finds the named struct types and every runtime constant.
-func collect(d *dwarf.Data, names []string) (map[string]*dwarf.StructType, map[string]int64, error) {
+// collect finds the named struct types (an error when one is missing),
+// the optional ones that exist, and every runtime and internal/abi
+// constant.
+func collect(d *dwarf.Data, names, optional []string) (map[string]*dwarf.StructType, map[string]int64, error) {
 	want := map[string]bool{}
-	for _, n := range names {
+	for _, n := range append(append([]string{}, names...), optional...) {
 		want[n] = true
 	}
 	structs, consts := map[string]*dwarf.StructType{}, map[string]int64{}
@@ -178,7 +198,7 @@ func collect(d *dwarf.Data, names []string) (map[string]*dwarf.StructType, map[s
 				return nil, nil, fmt.Errorf("%s is a %T, not a struct", name, t)
 			}
 			structs[name] = st
-		case e.Tag == dwarf.TagConstant && strings.HasPrefix(name, "runtime."):
+		case e.Tag == dwarf.TagConstant && (strings.HasPrefix(name, "runtime.") || strings.HasPrefix(name, "internal/abi.")):
 			if v, ok := e.Val(dwarf.AttrConstValue).(int64); ok {
 				consts[name] = v
 			}

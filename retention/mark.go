@@ -90,6 +90,10 @@ func (st *search) mark(targets map[uint64]uint64) error {
 			queue = queue[1:]
 			hi, _, _ := st.x.lookupIndex(holder)
 			hs := &st.x.Spans[hi]
+			if st.runtimeHolder(hs, holder, func() (uint64, bool) { return st.cachedWord(hs, holder) }) {
+				st.res.Dropped[LostInternal]++
+				continue
+			}
 			st.words(hs, holder, func(at, w uint64) {
 				if i, slot, ok := st.x.lookupIndex(w); ok && !m.reached(i, slot) {
 					visit(i, slot, holder)

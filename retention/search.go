@@ -80,8 +80,13 @@ const (
 type Hop struct {
 	Kind string
 	// Name: the variable ("main.sessions", or ".bss+0x1a0" when stripped),
-	// the frame's function, or the heap object's size ("object of 48 B").
+	// the frame's function, or the heap object's type where the runtime
+	// records it ("main.session", "[]*main.item": see objtype.go), else
+	// its sampled allocation site, else its size ("object of 48 B").
 	Name string
+	// Type is the heap object's type as the runtime records it ("" when
+	// it does not).
+	Type string
 	Addr uint64 // the holder's start (variable, frame's function entry, slot)
 	Size uint64 // of the heap object
 	// Field is where in the holder the pointer to the next hop sits
@@ -156,6 +161,7 @@ type Searcher struct {
 	syms    []gobin.DataSymbol
 	cfg     Config
 	readMap func() ([]symbolize.Mapping, error)
+	sampled []sampledSite // SetSampled, by address
 }
 
 // NewSearcher locates the heap of process pid (executable exe loaded at
@@ -220,6 +226,7 @@ type search struct {
 	roots    []rootArea
 	cache    map[uint64][]byte // heap pieces by address, when kept
 	forward  *marks            // the forward mark, when the heap is kept
+	types    map[uint64]typeInfo
 }
 
 // maxEdges caps the holders kept per slot: a widely shared object needs
@@ -232,7 +239,7 @@ const maxEdges = 4
 func (s *Searcher) Search(targets []uint64) (*Result, error) {
 	start := time.Now()
 	res := &Result{Dropped: map[string]int{}}
-	st := &search{Searcher: s, res: res, deadline: start.Add(s.cfg.Budget), heldBy: map[uint64][]edge{}}
+	st := &search{Searcher: s, res: res, deadline: start.Add(s.cfg.Budget), heldBy: map[uint64][]edge{}, types: map[uint64]typeInfo{}}
 	// The roots before the index: every object they point at was
 	// allocated before the index was read, so the index knows it (the
 	// other way round, a global's newest object is missed).
@@ -566,6 +573,15 @@ func (st *search) scanPiece(s *Span, addr uint64, buf []byte, level map[uint64]u
 		if !ok || target == holder {
 			continue
 		}
+		if st.runtimeHolder(s, holder, func() (uint64, bool) {
+			if holder >= addr && holder+8 <= addr+uint64(len(buf)) {
+				return binary.LittleEndian.Uint64(buf[holder-addr:]), true
+			}
+			return st.cachedWord(s, holder)
+		}) {
+			st.res.Dropped[LostInternal]++
+			continue
+		}
 		st.addEdge(target, edge{hop: Hop{Kind: KindHeap, Addr: holder, Size: s.Elemsize, Field: at - holder,
 			Name: fmt.Sprintf("object of %d B", s.Elemsize), at: at, next: target, size: level[target]}, holder: holder})
 		if !visited[holder] {
@@ -650,6 +666,8 @@ func (st *search) path(t uint64, slots map[uint64]uint64) Path {
 	}
 	sp, _, _ := st.x.Lookup(t)
 	p.Hops = append(p.Hops, Hop{Kind: KindLeaked, Name: fmt.Sprintf("object of %d B", sp.Elemsize), Addr: slot, Size: sp.Elemsize})
+	st.nameHops(p.Hops)
+	p.Hops = st.layout.collapseMaps(p.Hops)
 	return p
 }
 

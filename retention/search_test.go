@@ -30,10 +30,17 @@ func startHolders(t testing.TB, b testutil.GoBuild, args ...string) *holders {
 
 func startHoldersConfig(t testing.TB, b testutil.GoBuild, cfg retention.Config, args ...string) *holders {
 	t.Helper()
+	return startFixture(t, "holders", b, cfg, args...)
+}
+
+// startFixture runs testdata/<fixture> built with b, reads the "name
+// 0x..." lines it prints before "ready" and opens a Searcher on it.
+func startFixture(t testing.TB, fixture string, b testutil.GoBuild, cfg retention.Config, args ...string) *holders {
+	t.Helper()
 	testutil.RequireBPF(t) // reading another process's memory needs root
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "holders-"+b.Name())
-	src := filepath.Join(testutil.ModuleRoot(t), "testdata", "holders", "main.go")
+	bin := filepath.Join(dir, fixture+"-"+b.Name())
+	src := filepath.Join(testutil.ModuleRoot(t), "testdata", fixture, "main.go")
 	if err := b.Build(dir, bin, src); errors.Is(err, testutil.ErrToolchain) {
 		t.Skipf("%s: %v", b.Name(), err)
 	} else if err != nil {

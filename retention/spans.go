@@ -16,7 +16,9 @@ type Span struct {
 	Nelems      uint64
 	FreeIndex   uint64
 	NoScan      bool   // holds no pointers
+	Large       bool   // size class 0: one object
 	allocBits   []byte // nil when unreadable
+	largeType   uint64 // mspan.largeType (1.22+), run-time address
 }
 
 // Allocated tells whether slot i holds an object: every slot below
@@ -299,7 +301,10 @@ func decodeSpan(l *HeapLayout, b []byte) (s Span, allocBits uint64, inUse, valid
 	}
 	start, npages := u64(l.SpanStartAddr), u64(l.SpanNpages)
 	s = Span{Base: start, Limit: start + npages*l.PageSize, Elemsize: u64(l.SpanElemsize),
-		Nelems: idx(l.SpanNelems), FreeIndex: idx(l.SpanFreeIndex), NoScan: b[l.SpanClass]&1 != 0}
+		Nelems: idx(l.SpanNelems), FreeIndex: idx(l.SpanFreeIndex), NoScan: b[l.SpanClass]&1 != 0, Large: b[l.SpanClass]>>1 == 0}
+	if l.SpanLargeType != 0 && s.Large {
+		s.largeType = u64(l.SpanLargeType)
+	}
 	valid = start%l.PageSize == 0 && npages > 0 && npages <= 1<<30/l.PageSize && s.Limit > s.Base &&
 		s.Elemsize > 0 && s.Nelems > 0 && s.Nelems*s.Elemsize <= s.Limit-s.Base && s.FreeIndex <= s.Nelems
 	return s, u64(l.SpanAllocBits), true, valid

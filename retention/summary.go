@@ -50,11 +50,11 @@ func convert(p Path) analysis.RetentionPath {
 		h := p.Hops[i]
 		// A run of heap objects of one size (a linked list) is one hop.
 		j := i
-		for j < len(p.Hops) && p.Hops[j].Kind == KindHeap && p.Hops[j].Size == h.Size {
+		for j < len(p.Hops) && p.Hops[j].Kind == KindHeap && p.Hops[j].Size == h.Size && p.Hops[j].Type == h.Type {
 			j++
 		}
 		if j-i >= 3 {
-			out.Hops = append(out.Hops, analysis.RetentionHop{Kind: KindChain, Name: fmt.Sprintf("a chain of %d objects of %d B", j-i, h.Size),
+			out.Hops = append(out.Hops, analysis.RetentionHop{Kind: KindChain, Name: chainName(j-i, h),
 				FieldOffset: h.Field, Size: h.Size})
 			i = j - 1
 			continue
@@ -89,15 +89,15 @@ func summary(hops []Hop) string {
 	}
 	for i := 0; i < len(mid); {
 		j := i
-		for j < len(mid) && mid[j].Size == mid[i].Size {
+		for j < len(mid) && mid[j].Size == mid[i].Size && mid[j].Type == mid[i].Type {
 			j++
 		}
 		if j-i >= 3 {
-			fmt.Fprintf(&b, " -> a chain of %d objects of %d B", j-i, mid[i].Size)
+			fmt.Fprintf(&b, " -> %s", chainName(j-i, mid[i]))
 			i = j
 			continue
 		}
-		fmt.Fprintf(&b, " -> %d B object", mid[i].Size)
+		fmt.Fprintf(&b, " -> %s", label(mid[i]))
 		i++
 	}
 	return b.String()
