@@ -18,6 +18,9 @@ type Executable interface {
 	// Position is the innermost logical function at pc (the inlined
 	// one, if any) and its source position ("" when unknown).
 	Position(pc uint64) (function, file string, line int)
+	// FrameMap is the garbage collector's map of a frame stopped at pc
+	// (gobin.ErrNoStackMap where there is none).
+	FrameMap(pc uint64) (gobin.FrameMap, error)
 }
 
 // FromGobin adapts a gobin.Binary.
@@ -30,6 +33,7 @@ type gobinExe struct {
 
 func (e gobinExe) Section(name string) (uint64, uint64, bool) { return e.b.Section(name) }
 func (e gobinExe) DataSymbols() []gobin.DataSymbol            { return e.b.DataSymbols() }
+func (e gobinExe) FrameMap(pc uint64) (gobin.FrameMap, error) { return e.b.FrameMap(pc) }
 
 func (e gobinExe) Position(pc uint64) (string, string, int) {
 	fr := e.b.Expand(pc)

@@ -93,10 +93,13 @@ type Hop struct {
 	// (offset in bytes).
 	Field uint64
 	// Frame holders: the goroutine, its source position and creation site.
-	Goroutine  uint64
-	File       string
-	Line       int
-	CreatedBy  string
+	Goroutine uint64
+	File      string
+	Line      int
+	CreatedBy string
+	// Precise: the frame's stack maps say the word is a live pointer
+	// (else it was found by scanning the frame conservatively).
+	Precise    bool
 	at         uint64 // address of the pointer word, re-read to confirm
 	next, size uint64 // the slot it points into
 }
@@ -135,6 +138,8 @@ type Result struct {
 	// (Index's Drop* names and the Lost* names).
 	Dropped map[string]int
 	Spans   int // in-use spans indexed
+	// Conservative counts the frames with no stack map, scanned whole.
+	Conservative int
 }
 
 // Reasons counted in Result.Dropped while searching.
@@ -146,6 +151,9 @@ const (
 	LostStacksCap   = "stack_over_total_cap" // beyond maxStacksRead
 	LostUnconfirmed = "path_changed_on_reread"
 	LostInternal    = "runtime_internal_holder"
+	// LostDeadSlot: a frame word pointing at a searched object that the
+	// frame's stack maps say is not live (a dead slot is no holder).
+	LostDeadSlot = "dead_frame_slot"
 )
 
 // Searcher finds retention paths in one process. Not safe for concurrent
@@ -314,8 +322,57 @@ type rootArea struct {
 	g      *goroutines.G
 }
 
-// frame is one stack frame: [lo, hi) and the pc it runs at.
-type frame struct{ lo, hi, pc uint64 }
+// frame is one stack frame: [lo, hi) and the pc it runs at, and the
+// garbage collector's maps of it there (nil: scanned conservatively).
+type frame struct {
+	lo, hi, pc uint64
+	maps       *gobin.FrameMap
+}
+
+// frameOf is the frame whose pointer the word at addr is: from the frames'
+// stack maps where they have them (precise; amd64, frame pointers: varp
+// is the saved frame pointer's slot, hi-16, and argp the caller's sp, hi),
+// else by position (conservative). -1: no frame, or the maps say the word
+// holds no live pointer (a dead slot).
+func (a *rootArea) frameOf(addr uint64) (int, bool) {
+	inObject := func(base uint64, o gobin.StackObject) bool {
+		lo := uint64(int64(base) + int64(o.Off))
+		return addr >= lo && addr < lo+uint64(o.Size)
+	}
+	// A frame's arguments and their stack objects lie in its caller's area.
+	for i, f := range a.frames {
+		if m := f.maps; m != nil {
+			if argp := f.hi; addr >= argp && addr < argp+8*uint64(m.ArgWords) && m.ArgPointer(int((addr-argp)/8)) {
+				return i, true
+			}
+			for _, o := range m.Objects {
+				if o.Off >= 0 && inObject(f.hi, o) {
+					return i, true
+				}
+			}
+		}
+	}
+	for i, f := range a.frames {
+		if addr < f.lo || addr >= f.hi {
+			continue
+		}
+		m := f.maps
+		if m == nil {
+			return i, false
+		}
+		varp := f.hi - 16
+		if lo := varp - 8*uint64(m.LocalWords); addr >= lo && addr < varp && m.LocalPointer(int((addr-lo)/8)) {
+			return i, true
+		}
+		for _, o := range m.Objects {
+			if o.Off < 0 && inObject(varp, o) {
+				return i, true
+			}
+		}
+		return -1, true
+	}
+	return -1, false
+}
 
 // readRoots reads .data, .bss and the live stacks of waiting goroutines.
 func (st *search) readRoots() ([]rootArea, error) {
@@ -368,11 +425,28 @@ func (st *search) readRoots() ([]rootArea, error) {
 		}
 		if a.kind == KindFrame {
 			a.frames = walk(a.frames[0], a.addr, a.mem)
+			st.frameMaps(a.frames)
 		}
 		st.res.ScannedBytes += uint64(len(a.mem))
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// frameMaps looks up each frame's stack maps (amd64 only: frameOf knows
+// its frame layout); a frame without them is scanned conservatively.
+func (st *search) frameMaps(frames []frame) {
+	if st.exe.Arch() != "amd64" {
+		return
+	}
+	for i := range frames {
+		m, err := st.exe.FrameMap(frames[i].pc - st.bias)
+		if err != nil {
+			st.res.Conservative++
+			continue
+		}
+		frames[i].maps = &m
+	}
 }
 
 // walk splits a stack copy (from base) into frames by the frame-pointer
@@ -712,25 +786,27 @@ func (st *search) nameRoot(a *rootArea, addr uint64) (Hop, bool) {
 	if a.kind == KindGlobal {
 		return st.nameGlobal(addr)
 	}
-	for _, f := range a.frames {
-		if addr < f.lo || addr >= f.hi {
-			continue
+	fi, precise := a.frameOf(addr)
+	if fi < 0 {
+		if precise {
+			st.res.Dropped[LostDeadSlot]++
 		}
-		// The innermost logical function at the frame's pc: a function
-		// inlined into the go statement's wrapper is named, not the wrapper.
-		_, entry, ok := st.exe.FuncAt(f.pc - st.bias)
-		name, file, line := st.exe.Position(f.pc - st.bias)
-		if !ok || name == "" || internal(name) {
-			st.res.Dropped[LostInternal]++
-			return Hop{}, false
-		}
-		h := Hop{Kind: KindFrame, Name: name, Addr: entry + st.bias, Field: addr - f.lo, Goroutine: a.g.ID, File: file, Line: line}
-		if cname, cfile, cline := st.exe.Position(a.g.GoPC - 1 - st.bias); cname != "" {
-			h.CreatedBy = fmt.Sprintf("%s at %s:%d", cname, cfile, cline)
-		}
-		return h, true
+		return Hop{}, false // a dead slot, below the innermost frame or past the chain
 	}
-	return Hop{}, false // below the innermost frame or past the chain
+	f := a.frames[fi]
+	// The innermost logical function at the frame's pc: a function
+	// inlined into the go statement's wrapper is named, not the wrapper.
+	_, entry, ok := st.exe.FuncAt(f.pc - st.bias)
+	name, file, line := st.exe.Position(f.pc - st.bias)
+	if !ok || name == "" || internal(name) {
+		st.res.Dropped[LostInternal]++
+		return Hop{}, false
+	}
+	h := Hop{Kind: KindFrame, Name: name, Addr: entry + st.bias, Field: addr - f.lo, Goroutine: a.g.ID, File: file, Line: line, Precise: precise}
+	if cname, cfile, cline := st.exe.Position(a.g.GoPC - 1 - st.bias); cname != "" {
+		h.CreatedBy = fmt.Sprintf("%s at %s:%d", cname, cfile, cline)
+	}
+	return h, true
 }
 
 func (st *search) nameGlobal(addr uint64) (Hop, bool) {

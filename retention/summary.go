@@ -62,7 +62,7 @@ func convert(p Path) analysis.RetentionPath {
 		out.Hops = append(out.Hops, analysis.RetentionHop{Kind: h.Kind, Name: h.Name, FieldOffset: h.Field, Size: h.Size,
 			Goroutine: h.Goroutine, File: h.File, Line: h.Line, CreatedBy: h.CreatedBy})
 	}
-	if first := p.Hops[0]; first.Kind == KindFrame || strings.HasPrefix(first.Name, ".") || p.RootMoved {
+	if first := p.Hops[0]; first.Kind == KindFrame && !first.Precise || strings.HasPrefix(first.Name, ".") || p.RootMoved {
 		out.Confidence = "medium"
 	}
 	return out
