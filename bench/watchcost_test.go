@@ -2,6 +2,9 @@ package bench
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +47,12 @@ func watchCost(b *testing.B, n int) {
 		fx.ask(b, fmt.Sprintf("rate %d", lightRate), "rate", 10*time.Second)
 		args = append(args, "--pid", strconv.Itoa(fx.pid))
 	}
+	profDir := os.Getenv("LEAKSCOPE_WATCHCOST_PROFILES")
+	var debugAddr string
+	if profDir != "" {
+		debugAddr = freeLoopbackAddr(b)
+		args = append(args, "--debug-pprof", debugAddr)
+	}
 	cmd := exec.Command(cli, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -69,6 +78,9 @@ func watchCost(b *testing.B, n int) {
 	cpu := procCPU(b, cmd.Process.Pid)
 	elapsed := time.Since(start)
 	hwm := procHWM(b, cmd.Process.Pid)
+	if profDir != "" {
+		saveProfiles(b, filepath.Join(profDir, fmt.Sprintf("targets=%d", n)), debugAddr, cmd.Process.Pid)
+	}
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		b.Fatal(err)
 	}
@@ -87,6 +99,51 @@ func watchCost(b *testing.B, n int) {
 	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "leakscope-cores")
 	b.ReportMetric(float64(hwm)/(1<<20), "peak-rss-MiB")
 	b.ReportMetric(elapsed.Seconds(), "watch-s")
+}
+
+// freeLoopbackAddr is a loopback TCP address free a moment ago.
+func freeLoopbackAddr(b *testing.B) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// saveProfiles keeps what attributes leakscope's memory, for
+// LEAKSCOPE_WATCHCOST_PROFILES=DIR: its heap profile (--debug-pprof at
+// addr), goroutines, /proc/PID/smaps and status.
+func saveProfiles(b *testing.B, dir, addr string, pid int) {
+	b.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for name, path := range map[string]string{"heap.pb.gz": "heap", "goroutine.txt": "goroutine?debug=1", "heap.txt": "heap?debug=1"} {
+		resp, err := http.Get("http://" + addr + "/debug/pprof/" + path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("%s: %v %s", path, err, resp.Status)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, name := range []string{"smaps", "status"} {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // procCPU is the user + system time pid used, from /proc/PID/stat.

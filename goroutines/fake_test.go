@@ -323,3 +323,37 @@ func TestReadReusesMemory(t *testing.T) {
 		t.Errorf("a warm read of %d goroutines allocates %d bytes, want under 64 KiB (a G each would be %d)", n, per, n*int(unsafe.Sizeof(G{})))
 	}
 }
+
+// TestStackBufferSizedToWaiting: the stacks of a few waiting goroutines
+// are read into a buffer of their size, not the batch maximum (leakscope
+// holds one per target: 50 targets held 52 MiB), and still unwound.
+func TestStackBufferSizedToWaiting(t *testing.T) {
+	gs := []fakeG{
+		{addr: 0x800000, goid: 1, status: 4, gopc: 0x400123, pc: 0x401234}, // waiting
+		{addr: 0x810000, goid: 2, status: 4, gopc: 0x400123, pc: 0x401234}, // waiting
+		{addr: 0x820000, goid: 3, status: 2, gopc: 0x400123},               // running
+	}
+	r, err := NewReader(fakeExe{}, newFake(t, gs, uint64(len(gs))), 0, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range s.Goroutines[:2] {
+		if len(g.Stack) != 2 || g.Stack[1] != 0x402345 {
+			t.Errorf("goroutine %d: stack %#x, want [0x401234 0x402345]", g.ID, g.Stack)
+		}
+	}
+	if got, most := cap(r.stackBuf), 2*DefaultMaxStackRead; got > most {
+		t.Errorf("stack buffer of %d bytes for 2 waiting goroutines, want at most %d", got, most)
+	}
+	for _, tc := range []struct{ waiting, read, want int }{
+		{0, 8 << 10, 8 << 10}, {3, 8 << 10, 24 << 10}, {1000, 8 << 10, stackBufBytes}, {1, 2 << 20, 2 << 20},
+	} {
+		if got := stackBufSize(tc.waiting, tc.read); got != tc.want {
+			t.Errorf("stackBufSize(%d, %d) = %d, want %d", tc.waiting, tc.read, got, tc.want)
+		}
+	}
+}

@@ -2,16 +2,30 @@ package goroutines
 
 import "encoding/binary"
 
-// stackBufBytes is the memory the stacks of one batch are read into,
-// reused (at least Config.MaxStackRead).
+// stackBufBytes is the most memory the stacks of one batch are read into
+// (at least Config.MaxStackRead), reused from read to read.
 const stackBufBytes = 1 << 20
+
+// stackBufSize is the stack buffer that a read of waiting goroutines
+// needs: MaxStackRead bytes each, within [MaxStackRead, stackBufBytes]. A
+// target with a few goroutines costs kilobytes, not stackBufBytes (50
+// watched targets held 52 MiB of stack buffers).
+func stackBufSize(waiting, maxStackRead int) int {
+	return max(maxStackRead, min(stackBufBytes, waiting*maxStackRead))
+}
 
 // unwindWaiting sets, for each waiting goroutine, G.Stack from its saved
 // (pc, sp, bp): the top MaxStackRead bytes of every stack not unwound
 // before are read in batches, then each is walked by frame pointers within
 // what was read.
 func (r *Reader) unwindWaiting(s *Snapshot) error {
-	if n := max(stackBufBytes, r.cfg.MaxStackRead); len(r.stackBuf) < n {
+	waiting := 0
+	for i := range s.Goroutines {
+		if s.Goroutines[i].waiting {
+			waiting++
+		}
+	}
+	if n := stackBufSize(waiting, r.cfg.MaxStackRead); len(r.stackBuf) < n {
 		r.stackBuf = make([]byte, n)
 	}
 	var idx []int

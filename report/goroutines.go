@@ -128,7 +128,7 @@ func SaveGoroutineProfile(dir string, t TargetInfo, p *profile.Profile) (string,
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", errorf(path, err)
 	}
-	return path, errorf(path, writeFileAtomic(path, p.Write))
+	return path, errorf(path, writeFileAtomic(path, gzipProfile(p)))
 }
 
 // writeGoroutines writes a target's goroutine block of the table.

@@ -81,7 +81,7 @@ func SaveProfile(dir string, t TargetInfo, p *profile.Profile) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", errorf(path, err)
 	}
-	return path, errorf(path, writeFileAtomic(path, p.Write))
+	return path, errorf(path, writeFileAtomic(path, gzipProfile(p)))
 }
 
 // builder assembles a profile, deduplicating functions and locations.

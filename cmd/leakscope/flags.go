@@ -59,6 +59,7 @@ type Flags struct {
 	TLSKey         string
 	SourcePath     string
 	BPFStats       bool
+	DebugPprof     string // leakscope's own profiles (debugpprof.go)
 
 	// Cross-check against the targets' own heap profiles (crosscheck).
 	PprofURLs       []string
@@ -114,6 +115,7 @@ func parseFlags(args []string) (*Flags, error) {
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	fs.StringVar(&f.SourcePath, "source-path", "", "directory of the targets' source code for the pprof UI's source view (none: lines without code)")
+	fs.StringVar(&f.DebugPprof, "debug-pprof", "", "loopback `ADDR` serving leakscope's own profiles at /debug/pprof/ (heap, goroutines, CPU; off by default)")
 	fs.BoolVar(&f.BPFStats, "bpf-stats", false, "turn on the kernel's BPF run-time statistics for the metrics (costs ~20-40 ns per probe hit)")
 	fs.StringVar(&f.StateDir, "state-dir", monitor.DefaultStateDir, "where MemProfileRate changes are recorded until restored, so one left by a killed leakscope is reported (\"\" records nothing)")
 	fs.BoolVar(&f.NoGoroutines, "no-goroutines", false, "do not read the targets' goroutines (goroutine-leak detection off)")

@@ -55,6 +55,16 @@ func run(ctx context.Context, f *Flags, log *slog.Logger) error {
 			pids = append(pids, uint32(p))
 		}
 	}
+	if f.DebugPprof != "" {
+		ln, err := listenDebugPprof(f.DebugPprof)
+		if err != nil {
+			return err
+		}
+		dctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); serveDebugPprof(dctx, ln, log) }()
+		defer func() { cancel(); <-done }()
+	}
 	var onDemand *monitor.OnDemand // on-demand retention searches from the web view
 	if !f.NoRetention {
 		onDemand = monitor.NewOnDemand()

@@ -213,7 +213,9 @@ func renderWatchCost(p printer, r *result) {
 	p("throttled to 2 MB/s each, sampling switched on by leakscope) for about two\n")
 	p("minutes, once each. CPU is utime + stime from `/proc/PID/stat` over the watch\n")
 	p("(attach included), in cores; peak RSS is `VmHWM`, read just before SIGINT.\n")
-	p("Kernel map memory is not in the RSS (see the README's table).\n\n")
+	p("Kernel map memory is not in the RSS (see the README's table). To see where\n")
+	p("leakscope's memory goes, `LEAKSCOPE_WATCHCOST_PROFILES=DIR` keeps, per run,\n")
+	p("its heap profile (from `--debug-pprof`), goroutines, `smaps` and `status`.\n\n")
 	p("| targets | leakscope CPU, %% of one core | peak RSS, MiB | watched, s |\n| --- | --- | --- | --- |\n")
 	for _, t := range watchTargets {
 		n := fmt.Sprintf("BenchmarkWatchCost/targets=%d", t)
