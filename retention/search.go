@@ -327,6 +327,9 @@ type rootArea struct {
 type frame struct {
 	lo, hi, pc uint64
 	maps       *gobin.FrameMap
+	// objects are the frame's stack objects a live pointer of the stack
+	// reaches (liveObjects): the garbage collector scans only those.
+	objects []gobin.StackObject
 }
 
 // frameOf is the frame whose pointer the word at addr is: from the frames'
@@ -345,7 +348,7 @@ func (a *rootArea) frameOf(addr uint64) (int, bool) {
 			if argp := f.hi; addr >= argp && addr < argp+8*uint64(m.ArgWords) && m.ArgPointer(int((addr-argp)/8)) {
 				return i, true
 			}
-			for _, o := range m.Objects {
+			for _, o := range f.objects {
 				if o.Off >= 0 && inObject(f.hi, o) {
 					return i, true
 				}
@@ -364,7 +367,7 @@ func (a *rootArea) frameOf(addr uint64) (int, bool) {
 		if lo := varp - 8*uint64(m.LocalWords); addr >= lo && addr < varp && m.LocalPointer(int((addr-lo)/8)) {
 			return i, true
 		}
-		for _, o := range m.Objects {
+		for _, o := range f.objects {
 			if o.Off < 0 && inObject(varp, o) {
 				return i, true
 			}
@@ -426,6 +429,7 @@ func (st *search) readRoots() ([]rootArea, error) {
 		if a.kind == KindFrame {
 			a.frames = walk(a.frames[0], a.addr, a.mem)
 			st.frameMaps(a.frames)
+			a.liveObjects()
 		}
 		st.res.ScannedBytes += uint64(len(a.mem))
 		out = append(out, a)
@@ -446,6 +450,84 @@ func (st *search) frameMaps(frames []frame) {
 			continue
 		}
 		frames[i].maps = &m
+	}
+}
+
+// liveObjects keeps, per frame, the stack objects that a live pointer of
+// the stack reaches, as the garbage collector does: the live pointer
+// words of every frame (every word of a frame without maps) and of the
+// objects found so far are followed to objects in this stack. A stack
+// object nothing live points at (an argument array of a call done long
+// ago) is dead, however it looks.
+func (a *rootArea) liveObjects() {
+	type object struct {
+		frame  int
+		o      gobin.StackObject
+		lo, hi uint64
+	}
+	var objs []object
+	for i, f := range a.frames {
+		if f.maps == nil {
+			continue
+		}
+		for _, o := range f.maps.Objects {
+			base := f.hi - 16 // varp
+			if o.Off >= 0 {
+				base = f.hi // argp
+			}
+			lo := uint64(int64(base) + int64(o.Off))
+			objs = append(objs, object{i, o, lo, lo + uint64(o.Size)})
+		}
+	}
+	if len(objs) == 0 {
+		return
+	}
+	end := a.addr + uint64(len(a.mem))
+	live := make([]bool, len(objs))
+	var queue []int
+	follow := func(at uint64) {
+		if at < a.addr || at+8 > end {
+			return
+		}
+		w := binary.LittleEndian.Uint64(a.mem[at-a.addr:])
+		for k, ob := range objs {
+			if !live[k] && w >= ob.lo && w < ob.hi {
+				live[k] = true
+				queue = append(queue, k)
+			}
+		}
+	}
+	for _, f := range a.frames {
+		m := f.maps
+		if m == nil {
+			for at := f.lo; at < f.hi; at += 8 {
+				follow(at)
+			}
+			continue
+		}
+		for i := 0; i < m.ArgWords; i++ {
+			if m.ArgPointer(i) {
+				follow(f.hi + uint64(i)*8)
+			}
+		}
+		varp := f.hi - 16
+		for i := 0; i < m.LocalWords; i++ {
+			if m.LocalPointer(i) {
+				follow(varp - uint64(m.LocalWords-i)*8)
+			}
+		}
+	}
+	for len(queue) > 0 {
+		ob := objs[queue[0]]
+		queue = queue[1:]
+		for at := ob.lo; at < ob.hi; at += 8 {
+			follow(at)
+		}
+	}
+	for k, ob := range objs {
+		if live[k] {
+			a.frames[ob.frame].objects = append(a.frames[ob.frame].objects, ob.o)
+		}
 	}
 }
 

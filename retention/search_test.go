@@ -235,3 +235,29 @@ func TestSearchModes(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchDeadFrameSlot: an object whose only pointer sits in a frame
+// slot that is dead where the goroutine is parked (the garbage collector
+// would free it) has no holder: the frame's stack map says the slot is
+// not live, and the search counts it dropped rather than naming the frame.
+// Reverse mode: the one level searched is the object alone, so the count
+// is the slot's.
+func TestSearchDeadFrameSlot(t *testing.T) {
+	for _, b := range []testutil.GoBuild{{GOARCH: "amd64"}, {GOARCH: "amd64", Toolchain: "go1.21.13"}} {
+		t.Run(b.Name(), func(t *testing.T) {
+			h := startHoldersConfig(t, b, retention.Config{MaxCache: -1})
+			res, err := h.s.Search([]uint64{h.targets["dead"]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := res.Paths[0]
+			t.Logf("dead %#x: %s (%s); dropped %v", p.Target, describe(p), p.Why, res.Dropped)
+			if len(p.Hops) > 0 && p.Hops[0].Kind == retention.KindFrame {
+				t.Errorf("the dead slot was named as the holder: %s", describe(p))
+			}
+			if res.Dropped[retention.LostDeadSlot] == 0 {
+				t.Errorf("no dead frame slot counted: the fixture's stale pointer was not met (dropped %v)", res.Dropped)
+			}
+		})
+	}
+}

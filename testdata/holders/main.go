@@ -44,6 +44,23 @@ func hold(ready chan<- struct{}, stop <-chan struct{}) {
 	runtime.KeepAlive(buf)
 }
 
+// deadSlot keeps its only pointer to an object in a stack slot that is
+// dead by the time it parks: the garbage collector would free the object
+// (the fixture collects no more once ready), a conservative scan of the
+// frame would name the frame as its holder.
+//
+//go:noinline
+func deadSlot(ready chan<- struct{}, stop <-chan struct{}) {
+	p := new([512]*int)
+	touch(p) // p is live across the calls: spilled to the frame
+	fmt.Printf("dead %p\n", p)
+	ready <- struct{}{}
+	<-stop
+}
+
+//go:noinline
+func touch(p *[512]*int) { p[0] = nil }
+
 // node is the ballast: a pointer-bearing heap of -ballast-mb MiB for
 // measuring a search (64-byte nodes in linked chains of 1024).
 type node struct {
@@ -96,6 +113,8 @@ func main() {
 	}
 	junk = nil
 	runtime.GC()
+	go deadSlot(ready, stop)
+	<-ready
 	fmt.Printf("map %p\n", sessions[7])
 	fmt.Printf("slice %p\n", &cache[3][0])
 	fmt.Printf("field %p\n", registry.items[5])
