@@ -36,6 +36,24 @@ type HeapLayout struct {
 	SpanElemsize              uint64 // uintptr
 	StateInUse                uint64 // runtime.mSpanInUse
 	MallocHeaderSize          uint64 // 8 from 1.22 (allocation headers), else 0
+
+	// runtime.timer (timers.go): a time.AfterFunc timer is a root.
+	TimerSize                   uint64
+	TimerWhen, TimerF, TimerArg uint64 // when int64, f func(...), arg any
+	TimerState                  uint64 // its low byte: status before 1.23, astate after
+	// TimerInObject is where the runtime timer sits in the heap object
+	// AfterFunc allocates: time.Timer{C, r runtimeTimer} before 1.23 (8),
+	// runtime.timeTimer{c, init, timer} after (16). Neither type is in
+	// the DWARF of every program: derived from which timer this is (ts).
+	TimerInObject uint64
+	// Whether a timer is in a P's timer heap (armed): before 1.23 its
+	// status is none of the TimerDeadStatus bits (1<<status); after, its
+	// state has TimerHeaped and not TimerZombie (stopped, not yet removed).
+	TimerDeadStatus, TimerHeaped, TimerZombie uint64
+
+	// runtime.hchan: a channel's buffer is a holder.
+	HchanSize, HchanQcount, HchanDataqsiz, HchanBuf uint64
+	HchanElemsize                                   uint64 // uint16
 }
 
 // ErrUnknownLayout means the table has no heap layout for the target's Go
@@ -79,8 +97,11 @@ func LayoutFromDWARF(path string) (*HeapLayout, error) {
 	default:
 		return nil, fmt.Errorf("unsupported machine %v", f.Machine)
 	}
-	structs, consts, err := collect(d, []string{"runtime.mheap", "runtime.heapArena", "runtime.mspan"})
+	structs, consts, err := collect(d, []string{"runtime.mheap", "runtime.heapArena", "runtime.mspan", "runtime.timer", "runtime.hchan"})
 	if err != nil {
+		return nil, err
+	}
+	if err := timerAndChanLayout(l, structs["runtime.timer"], structs["runtime.hchan"], consts); err != nil {
 		return nil, err
 	}
 	mheap, arena, span := structs["runtime.mheap"], structs["runtime.heapArena"], structs["runtime.mspan"]
@@ -200,6 +221,46 @@ func field(st *dwarf.StructType, name string) *dwarf.StructField {
 		if f.Name == name {
 			return f
 		}
+	}
+	return nil
+}
+
+// timerAndChanLayout reads the runtime.timer and runtime.hchan fields the
+// timer and channel holders need.
+func timerAndChanLayout(l *HeapLayout, timer, hchan *dwarf.StructType, consts map[string]int64) error {
+	state := "status"
+	if field(timer, "ts") != nil { // 1.23: timers moved into time.Timer
+		state = "astate"
+		l.TimerInObject = 16
+		l.TimerHeaped, l.TimerZombie = uint64(consts["runtime.timerHeaped"]), uint64(consts["runtime.timerZombie"])
+		if l.TimerHeaped == 0 || l.TimerZombie == 0 {
+			return fmt.Errorf("runtime.timerHeaped or timerZombie not found in DWARF")
+		}
+	} else {
+		l.TimerInObject = 8
+		for _, n := range []string{"timerNoStatus", "timerDeleted", "timerRemoving", "timerRemoved"} {
+			v, ok := consts["runtime."+n]
+			if !ok || v < 0 || v >= 64 {
+				return fmt.Errorf("constant runtime.%s not found in DWARF", n)
+			}
+			l.TimerDeadStatus |= 1 << v
+		}
+	}
+	l.TimerSize, l.HchanSize = uint64(timer.ByteSize), uint64(hchan.ByteSize)
+	for _, fl := range []struct {
+		st   *dwarf.StructType
+		name string
+		dst  *uint64
+	}{
+		{timer, "when", &l.TimerWhen}, {timer, "f", &l.TimerF}, {timer, "arg", &l.TimerArg}, {timer, state, &l.TimerState},
+		{hchan, "qcount", &l.HchanQcount}, {hchan, "dataqsiz", &l.HchanDataqsiz}, {hchan, "buf", &l.HchanBuf},
+		{hchan, "elemsize", &l.HchanElemsize},
+	} {
+		f := field(fl.st, fl.name)
+		if f == nil {
+			return fmt.Errorf("%s has no field %s", fl.st.StructName, fl.name)
+		}
+		*fl.dst = uint64(f.ByteOffset)
 	}
 	return nil
 }

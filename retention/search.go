@@ -71,6 +71,9 @@ const (
 	KindFrame  = "frame"  // a goroutine's stack frame
 	KindHeap   = "heap"   // a heap object
 	KindLeaked = "leaked" // the sampled leaked object itself
+	// KindTimer: an armed time.AfterFunc timer, in the runtime's timer
+	// heap, holding its closure.
+	KindTimer = "timer"
 	// KindChain, in analysis.RetentionHop only: a run of heap objects of
 	// one size (a linked list), summarized.
 	KindChain = "chain"
@@ -88,11 +91,16 @@ type Hop struct {
 	// (offset in bytes).
 	Field uint64
 	// Frame holders: the goroutine, its source position and creation site.
-	Goroutine  uint64
-	File       string
-	Line       int
-	CreatedBy  string
+	Goroutine uint64
+	File      string
+	Line      int
+	CreatedBy string
+	// Timer holders: how long until it fires (negative: overdue; 0:
+	// unknown). File, Line and CreatedBy are the closure's.
+	FiresIn    time.Duration
 	at         uint64 // address of the pointer word, re-read to confirm
+	when       int64  // timer holders: the runtime's when (nanotime)
+	fv         uint64 // timer holders: the func value it calls
 	next, size uint64 // the slot it points into
 }
 
@@ -156,6 +164,7 @@ type Searcher struct {
 	syms    []gobin.DataSymbol
 	cfg     Config
 	readMap func() ([]symbolize.Mapping, error)
+	goFuncs map[uint64]bool // func values read: time.goFunc's or not
 }
 
 // NewSearcher locates the heap of process pid (executable exe loaded at
@@ -172,7 +181,7 @@ func NewSearcher(exe Executable, mem goroutines.Memory, pid int, bias uint64, gr
 		return nil, err
 	}
 	s := &Searcher{exe: exe, mem: mem, pid: pid, bias: bias, layout: l, arenas: a, gr: gr,
-		syms: sized(exe.DataSymbols()), cfg: cfg.withDefaults()}
+		syms: sized(exe.DataSymbols()), cfg: cfg.withDefaults(), goFuncs: map[uint64]bool{}}
 	s.readMap = func() ([]symbolize.Mapping, error) {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
 		if err != nil {
@@ -566,6 +575,13 @@ func (st *search) scanPiece(s *Span, addr uint64, buf []byte, level map[uint64]u
 		if !ok || target == holder {
 			continue
 		}
+		if holder >= addr && holder+s.Elemsize <= addr+uint64(len(buf)) {
+			if h, ok := st.timerRoot(holder, buf[holder-addr:holder-addr+s.Elemsize]); ok && h.at == at {
+				h.next, h.size = target, level[target]
+				st.addEdge(target, edge{hop: h})
+				continue
+			}
+		}
 		st.addEdge(target, edge{hop: Hop{Kind: KindHeap, Addr: holder, Size: s.Elemsize, Field: at - holder,
 			Name: fmt.Sprintf("object of %d B", s.Elemsize), at: at, next: target, size: level[target]}, holder: holder})
 		if !visited[holder] {
@@ -638,6 +654,7 @@ func (st *search) path(t uint64, slots map[uint64]uint64) Path {
 		}
 		return p
 	}
+	chain = st.cutAtTimer(chain)
 	ok, moved := st.confirm(chain)
 	if !ok {
 		st.res.Dropped[LostUnconfirmed]++
@@ -645,10 +662,14 @@ func (st *search) path(t uint64, slots map[uint64]uint64) Path {
 		return p
 	}
 	p.RootMoved = moved
+	if chain[0].hop.Kind == KindTimer {
+		st.nameTimer(&chain[0].hop)
+	}
 	for _, e := range chain {
 		p.Hops = append(p.Hops, e.hop)
 	}
 	sp, _, _ := st.x.Lookup(t)
+	p.Hops = st.nameChannels(p.Hops)
 	p.Hops = append(p.Hops, Hop{Kind: KindLeaked, Name: fmt.Sprintf("object of %d B", sp.Elemsize), Addr: slot, Size: sp.Elemsize})
 	return p
 }
