@@ -93,3 +93,29 @@ func checkEnd(t *testing.T, name string, p retention.Path) {
 		t.Errorf("%s: path ends at %+v, not at %#x", name, last, p.Target)
 	}
 }
+
+// TestSearchAfterTimerStop: once the AfterFunc timer is stopped (and its
+// *time.Timer dropped, two GCs run), its closure's object is no longer
+// reported as held, before and after the 1.23 timer rewrite (a stopped
+// timer can stay in the timer heap, marked, until the runtime removes it).
+func TestSearchAfterTimerStop(t *testing.T) {
+	for _, b := range []testutil.GoBuild{{GOARCH: "amd64"}, {GOARCH: "amd64", Toolchain: "go1.21.13"}} {
+		t.Run(b.Name(), func(t *testing.T) {
+			h := startHolders(t, b)
+			if p := h.search(t, "timer")["timer"]; len(p.Hops) == 0 || p.Hops[0].Kind != retention.KindTimer {
+				t.Fatalf("before stop: %s (%s), want the timer", describe(p), p.Why)
+			}
+			if err := h.proc.Send("stop"); err != nil {
+				t.Fatal(err)
+			}
+			h.proc.WaitLine(t, "stopped", 30*time.Second)
+			p := h.search(t, "timer")["timer"]
+			if len(p.Hops) > 0 {
+				t.Errorf("after stop and two GCs: still held by %s", describe(p))
+			}
+			if p.Why == "" {
+				t.Errorf("no path and no reason")
+			}
+		})
+	}
+}

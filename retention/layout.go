@@ -50,6 +50,10 @@ type HeapLayout struct {
 	// status is none of the TimerDeadStatus bits (1<<status); after, its
 	// state has TimerHeaped and not TimerZombie (stopped, not yet removed).
 	TimerDeadStatus, TimerHeaped, TimerZombie uint64
+	// TimerP is the timer's pointer to its P: pp (the p) before 1.23, ts
+	// (&p.timers, PTimers into the p) after. The search does not follow
+	// it: a *time.Timer a program keeps must not lead into the scheduler.
+	TimerP, PTimers, PSize uint64
 
 	// runtime.hchan: a channel's buffer is a holder.
 	HchanSize, HchanQcount, HchanDataqsiz, HchanBuf uint64
@@ -97,11 +101,11 @@ func LayoutFromDWARF(path string) (*HeapLayout, error) {
 	default:
 		return nil, fmt.Errorf("unsupported machine %v", f.Machine)
 	}
-	structs, consts, err := collect(d, []string{"runtime.mheap", "runtime.heapArena", "runtime.mspan", "runtime.timer", "runtime.hchan"})
+	structs, consts, err := collect(d, []string{"runtime.mheap", "runtime.heapArena", "runtime.mspan", "runtime.timer", "runtime.hchan", "runtime.p"})
 	if err != nil {
 		return nil, err
 	}
-	if err := timerAndChanLayout(l, structs["runtime.timer"], structs["runtime.hchan"], consts); err != nil {
+	if err := timerAndChanLayout(l, structs["runtime.timer"], structs["runtime.hchan"], structs["runtime.p"], consts); err != nil {
 		return nil, err
 	}
 	mheap, arena, span := structs["runtime.mheap"], structs["runtime.heapArena"], structs["runtime.mspan"]
@@ -227,10 +231,15 @@ func field(st *dwarf.StructType, name string) *dwarf.StructField {
 
 // timerAndChanLayout reads the runtime.timer and runtime.hchan fields the
 // timer and channel holders need.
-func timerAndChanLayout(l *HeapLayout, timer, hchan *dwarf.StructType, consts map[string]int64) error {
-	state := "status"
+func timerAndChanLayout(l *HeapLayout, timer, hchan, p *dwarf.StructType, consts map[string]int64) error {
+	state, toP := "status", "pp"
 	if field(timer, "ts") != nil { // 1.23: timers moved into time.Timer
-		state = "astate"
+		state, toP = "astate", "ts"
+		f := field(p, "timers")
+		if f == nil {
+			return fmt.Errorf("runtime.p has no field timers")
+		}
+		l.PTimers = uint64(f.ByteOffset)
 		l.TimerInObject = 16
 		l.TimerHeaped, l.TimerZombie = uint64(consts["runtime.timerHeaped"]), uint64(consts["runtime.timerZombie"])
 		if l.TimerHeaped == 0 || l.TimerZombie == 0 {
@@ -246,13 +255,13 @@ func timerAndChanLayout(l *HeapLayout, timer, hchan *dwarf.StructType, consts ma
 			l.TimerDeadStatus |= 1 << v
 		}
 	}
-	l.TimerSize, l.HchanSize = uint64(timer.ByteSize), uint64(hchan.ByteSize)
+	l.TimerSize, l.HchanSize, l.PSize = uint64(timer.ByteSize), uint64(hchan.ByteSize), uint64(p.ByteSize)
 	for _, fl := range []struct {
 		st   *dwarf.StructType
 		name string
 		dst  *uint64
 	}{
-		{timer, "when", &l.TimerWhen}, {timer, "f", &l.TimerF}, {timer, "arg", &l.TimerArg}, {timer, state, &l.TimerState},
+		{timer, "when", &l.TimerWhen}, {timer, "f", &l.TimerF}, {timer, "arg", &l.TimerArg}, {timer, state, &l.TimerState}, {timer, toP, &l.TimerP},
 		{hchan, "qcount", &l.HchanQcount}, {hchan, "dataqsiz", &l.HchanDataqsiz}, {hchan, "buf", &l.HchanBuf},
 		{hchan, "elemsize", &l.HchanElemsize},
 	} {

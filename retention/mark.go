@@ -95,6 +95,9 @@ func (st *search) mark(targets map[uint64]uint64) error {
 			hi, _, _ := st.x.lookupIndex(holder)
 			hs := &st.x.Spans[hi]
 			st.words(hs, holder, func(at, w uint64) {
+				if st.toP(hs, holder, at, w) {
+					return
+				}
 				if i, slot, ok := st.x.lookupIndex(w); ok && !m.reached(i, slot) {
 					visit(i, slot, holder)
 				}

@@ -572,7 +572,7 @@ func (st *search) scanPiece(s *Span, addr uint64, buf []byte, level map[uint64]u
 		}
 		target, ok := st.inLevel(w, level)
 		holder := s.Base + slot*s.Elemsize
-		if !ok || target == holder {
+		if !ok || target == holder || st.toP(s, holder, at, w) {
 			continue
 		}
 		if holder >= addr && holder+s.Elemsize <= addr+uint64(len(buf)) {

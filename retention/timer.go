@@ -186,3 +186,22 @@ func (st *search) cutAtTimer(chain []edge) []edge {
 	}
 	return chain
 }
+
+// toP tells whether the word w, at `at` in the heap slot holder of span
+// hs, is a timer's pointer to its P (pp, or ts into p.timers): not a
+// holder a program controls, and the way from a kept *time.Timer into
+// every pointer the scheduler holds.
+func (st *search) toP(hs *Span, holder, at, w uint64) bool {
+	l := st.layout
+	timer := l.TimerInObject + l.TimerSize
+	if l.PSize == 0 || at-holder != l.TimerInObject+l.TimerP || hs.Elemsize < timer || hs.Elemsize > 2*timer {
+		return false
+	}
+	ps := st.x.spanOf(w)
+	if ps == nil || ps.Elemsize < l.PSize || ps.Elemsize > 2*l.PSize {
+		return false
+	}
+	// A p is large enough for an allocation header before it (1.22).
+	off := (w - ps.Base) % ps.Elemsize
+	return off == l.PTimers || off == l.PTimers+l.MallocHeaderSize
+}

@@ -5,7 +5,8 @@
 // prints each object's address ("map 0x..."),
 // then "ready" (with -ballast-mb, after building that much extra
 // pointer-bearing heap); on the stdin line "delete" it drops the map entry, runs two
-// GCs and prints "deleted". It never exits by itself.
+// GCs and prints "deleted"; on "stop" it stops the AfterFunc timer, drops
+// it, runs two GCs and prints "stopped". It never exits by itself.
 package main
 
 import (
@@ -45,12 +46,15 @@ type job struct {
 
 var jobs = make(chan *job, 4096)
 
-// arm keeps pending alive in an hour-long AfterFunc closure, the timer
-// itself not kept: only the runtime's timer heap holds it.
+// guard is the AfterFunc timer, kept to be stopped on "stop".
+var guard *time.Timer
+
+// arm keeps pending alive in an hour-long AfterFunc closure: the runtime's
+// timer heap holds the timer (and guard, until "stop").
 //
 //go:noinline
 func arm(pending *session) {
-	time.AfterFunc(time.Hour, func() { fmt.Println("expired", pending.id) })
+	guard = time.AfterFunc(time.Hour, func() { fmt.Println("expired", pending.id) })
 }
 
 //go:noinline
@@ -136,6 +140,13 @@ func main() {
 			runtime.GC()
 			runtime.GC()
 			fmt.Println("deleted")
+		}
+		if in.Text() == "stop" {
+			guard.Stop()
+			guard = nil
+			runtime.GC()
+			runtime.GC()
+			fmt.Println("stopped")
 		}
 	}
 	for {
