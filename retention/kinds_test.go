@@ -47,7 +47,7 @@ func checkTimerPath(t *testing.T, p retention.Path) {
 		return
 	}
 	root := p.Hops[0]
-	if root.Kind != retention.KindTimer || root.Name != "time.AfterFunc closure main.arm.func1" || root.CreatedBy != "main.arm" ||
+	if root.Kind != retention.KindTimer || root.Name != "time.AfterFunc closure main.arm.func1" || root.CreatedBy != "" ||
 		!strings.HasSuffix(root.File, "main.go") || root.Line == 0 {
 		t.Errorf("timer: root %+v, want the AfterFunc closure main.arm.func1 in main.go", root)
 	}

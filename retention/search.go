@@ -96,7 +96,7 @@ type Hop struct {
 	Line      int
 	CreatedBy string
 	// Timer holders: how long until it fires (negative: overdue; 0:
-	// unknown). File, Line and CreatedBy are the closure's.
+	// unknown). File and Line are the closure's.
 	FiresIn    time.Duration
 	at         uint64 // address of the pointer word, re-read to confirm
 	when       int64  // timer holders: the runtime's when (nanotime)

@@ -3,7 +3,6 @@ package retention
 import (
 	"encoding/binary"
 	"fmt"
-	"regexp"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -72,15 +71,15 @@ func (st *search) isGoFunc(f uint64) bool {
 	return is
 }
 
-// nameTimer names a timer root by the closure's function, where it is
-// written, and when the timer fires.
+// nameTimer names a timer root by the closure's function (which names
+// the function that wrote it), where it is written, and when the timer
+// fires. CreatedBy stays empty: it is a goroutine's creation site.
 func (st *search) nameTimer(h *Hop) {
 	h.Name = "time.AfterFunc closure"
 	words, ok, err := readWords(st.mem, []uint64{h.fv})
 	if err == nil && ok[0] && words[0] >= st.bias {
 		if name, _, found := st.exe.FuncAt(words[0] - st.bias); found {
-			h.Name += " " + name
-			h.CreatedBy = creator(name)
+			h.Name += " " + name // main.proxy.func1: written in main.proxy
 			_, h.File, h.Line = st.exe.Position(words[0] - st.bias)
 		}
 	}
@@ -88,19 +87,6 @@ func (st *search) nameTimer(h *Hop) {
 	if h.when > 0 && unix.ClockGettime(unix.CLOCK_MONOTONIC, &now) == nil { // the runtime's nanotime
 		h.FiresIn = time.Duration(h.when - now.Nano())
 	}
-}
-
-// closureSuffix is what the compiler appends to a closure's function
-// ("main.proxy.func1", "main.proxy.func1.2", "main.proxy.gowrap1").
-var closureSuffix = regexp.MustCompile(`(\.(func|gowrap)?[0-9]+)+$`)
-
-// creator is the function that wrote the closure name, "" if name is not
-// a closure's.
-func creator(name string) string {
-	if c := closureSuffix.ReplaceAllString(name, ""); c != name {
-		return c
-	}
-	return ""
 }
 
 // seedTimers visits the closure of every armed AfterFunc timer of the
