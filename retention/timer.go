@@ -101,6 +101,10 @@ func (st *search) seedTimers(m *marks, visit func(i int, slot, from uint64) bool
 		if s.NoScan || s.Elemsize < l.TimerInObject+l.TimerSize || s.Elemsize > 2*(l.TimerInObject+l.TimerSize) {
 			continue
 		}
+		if time.Now().After(st.deadline) {
+			st.res.Cut = true
+			return
+		}
 		for slot := uint64(0); slot < s.Nelems; slot++ {
 			if !s.Allocated(slot) {
 				continue
