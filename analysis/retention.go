@@ -54,7 +54,7 @@ type RetentionPath struct {
 
 // RetentionHop is one holder on a path.
 type RetentionHop struct {
-	Kind string `json:"kind"` // global, frame, heap, chain (a run of one size), leaked
+	Kind string `json:"kind"` // global, frame, timer, heap, channel buffer, chain (a run of one size), leaked
 	Name string `json:"name"`
 	// FieldOffset is where in the holder the pointer to the next hop sits.
 	FieldOffset uint64 `json:"field_offset"`

@@ -24,8 +24,9 @@ type expectation struct {
 	LeakSites []string `json:"leak_sites"`
 	// Holders names, per leak site, the root expected first in its
 	// retained_by paths: a global ("main.sessions") or the function of a
-	// goroutine frame ("main.awaitReply"). Holder accuracy is reported,
-	// not yet judged.
+	// goroutine frame ("main.awaitReply"), an AfterFunc timer ("time.AfterFunc
+	// closure main.proxy.func1"). A heap-leak case whose expected root is
+	// not the first path of its leak suspect fails.
 	Holders map[string]string `json:"holders,omitempty"`
 	// GoroutineLeakSites are the creation sites (functions holding the
 	// `go` statement) whose goroutines must be judged leak; see
@@ -429,6 +430,11 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 	}
 	if c.watchWithin > 0 && (r.top1 < 0 || r.top1 > c.watchWithin) {
 		goals = append(goals, fmt.Sprintf("top suspect after %v (-1: never), goal %v", r.top1.Round(time.Second), c.watchWithin))
+	}
+	for _, h := range r.holders {
+		if !h.ok {
+			goals = append(goals, fmt.Sprintf("%s held by %s first, expected %s", h.site, h.got, h.want))
+		}
 	}
 	if len(goals) > 0 {
 		r.pass = false

@@ -51,6 +51,28 @@ type HeapLayout struct {
 	// groups: runtime.hmap before 1.24, internal/runtime/maps.Map and
 	// maps.table (swiss maps) from 1.24 (MapTableSize 0 before).
 	MapHeaderSize, MapTableSize uint64
+
+	// runtime.timer (timers.go): a time.AfterFunc timer is a root.
+	TimerSize                   uint64
+	TimerWhen, TimerF, TimerArg uint64 // when int64, f func(...), arg any
+	TimerState                  uint64 // its low byte: status before 1.23, astate after
+	// TimerInObject is where the runtime timer sits in the heap object
+	// AfterFunc allocates: time.Timer{C, r runtimeTimer} before 1.23 (8),
+	// runtime.timeTimer{c, init, timer} after (16). Neither type is in
+	// the DWARF of every program: derived from which timer this is (ts).
+	TimerInObject uint64
+	// Whether a timer is in a P's timer heap (armed): before 1.23 its
+	// status is none of the TimerDeadStatus bits (1<<status); after, its
+	// state has TimerHeaped and not TimerZombie (stopped, not yet removed).
+	TimerDeadStatus, TimerHeaped, TimerZombie uint64
+	// TimerP is the timer's pointer to its P: pp (the p) before 1.23, ts
+	// (&p.timers, PTimers into the p) after. The search does not follow
+	// it: a *time.Timer a program keeps must not lead into the scheduler.
+	TimerP, PTimers, PSize uint64
+
+	// runtime.hchan: a channel's buffer is a holder.
+	HchanSize, HchanQcount, HchanDataqsiz, HchanBuf uint64
+	HchanElemsize                                   uint64 // uint16
 }
 
 // ErrUnknownLayout means the table has no heap layout for the target's Go
@@ -94,11 +116,15 @@ func LayoutFromDWARF(path string) (*HeapLayout, error) {
 	default:
 		return nil, fmt.Errorf("unsupported machine %v", f.Machine)
 	}
-	structs, consts, err := collect(d, []string{"runtime.mheap", "runtime.heapArena", "runtime.mspan"}, []string{"runtime._type", "internal/abi.Type", "runtime.hmap", "internal/runtime/maps.Map", "internal/runtime/maps.table"})
+	structs, consts, err := collect(d, []string{"runtime.mheap", "runtime.heapArena", "runtime.mspan", "runtime.timer", "runtime.hchan", "runtime.p"},
+		[]string{"runtime._type", "internal/abi.Type", "runtime.hmap", "internal/runtime/maps.Map", "internal/runtime/maps.table"})
 	if err != nil {
 		return nil, err
 	}
 	if err := typeFields(l, structs, consts); err != nil {
+		return nil, err
+	}
+	if err := timerAndChanLayout(l, structs["runtime.timer"], structs["runtime.hchan"], structs["runtime.p"], consts); err != nil {
 		return nil, err
 	}
 	mheap, arena, span := structs["runtime.mheap"], structs["runtime.heapArena"], structs["runtime.mspan"]
@@ -220,6 +246,51 @@ func field(st *dwarf.StructType, name string) *dwarf.StructField {
 		if f.Name == name {
 			return f
 		}
+	}
+	return nil
+}
+
+// timerAndChanLayout reads the runtime.timer and runtime.hchan fields the
+// timer and channel holders need.
+func timerAndChanLayout(l *HeapLayout, timer, hchan, p *dwarf.StructType, consts map[string]int64) error {
+	state, toP := "status", "pp"
+	if field(timer, "ts") != nil { // 1.23: timers moved into time.Timer
+		state, toP = "astate", "ts"
+		f := field(p, "timers")
+		if f == nil {
+			return fmt.Errorf("runtime.p has no field timers")
+		}
+		l.PTimers = uint64(f.ByteOffset)
+		l.TimerInObject = 16
+		l.TimerHeaped, l.TimerZombie = uint64(consts["runtime.timerHeaped"]), uint64(consts["runtime.timerZombie"])
+		if l.TimerHeaped == 0 || l.TimerZombie == 0 {
+			return fmt.Errorf("runtime.timerHeaped or timerZombie not found in DWARF")
+		}
+	} else {
+		l.TimerInObject = 8
+		for _, n := range []string{"timerNoStatus", "timerDeleted", "timerRemoving", "timerRemoved"} {
+			v, ok := consts["runtime."+n]
+			if !ok || v < 0 || v >= 64 {
+				return fmt.Errorf("constant runtime.%s not found in DWARF", n)
+			}
+			l.TimerDeadStatus |= 1 << v
+		}
+	}
+	l.TimerSize, l.HchanSize, l.PSize = uint64(timer.ByteSize), uint64(hchan.ByteSize), uint64(p.ByteSize)
+	for _, fl := range []struct {
+		st   *dwarf.StructType
+		name string
+		dst  *uint64
+	}{
+		{timer, "when", &l.TimerWhen}, {timer, "f", &l.TimerF}, {timer, "arg", &l.TimerArg}, {timer, state, &l.TimerState}, {timer, toP, &l.TimerP},
+		{hchan, "qcount", &l.HchanQcount}, {hchan, "dataqsiz", &l.HchanDataqsiz}, {hchan, "buf", &l.HchanBuf},
+		{hchan, "elemsize", &l.HchanElemsize},
+	} {
+		f := field(fl.st, fl.name)
+		if f == nil {
+			return fmt.Errorf("%s has no field %s", fl.st.StructName, fl.name)
+		}
+		*fl.dst = uint64(f.ByteOffset)
 	}
 	return nil
 }

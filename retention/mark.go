@@ -75,7 +75,11 @@ func (st *search) mark(targets map[uint64]uint64) error {
 	// an object a global keeps), so a global that holds an object names
 	// it even where a frame's path would be shorter.
 	st.res.Depth = 1
-	for _, kind := range []string{KindGlobal, KindFrame} {
+	// Armed AfterFunc timers last: they hold what nothing else does.
+	for _, kind := range []string{KindGlobal, KindFrame, KindTimer} {
+		if kind == KindTimer {
+			st.seedTimers(m, visit)
+		}
 		for ai := range st.roots {
 			if a := &st.roots[ai]; a.kind == kind {
 				st.seed(m, a, visit)
@@ -95,6 +99,9 @@ func (st *search) mark(targets map[uint64]uint64) error {
 				continue
 			}
 			st.words(hs, holder, func(at, w uint64) {
+				if st.toP(hs, holder, at, w) {
+					return
+				}
 				if i, slot, ok := st.x.lookupIndex(w); ok && !m.reached(i, slot) {
 					visit(i, slot, holder)
 				}

@@ -71,6 +71,9 @@ const (
 	KindFrame  = "frame"  // a goroutine's stack frame
 	KindHeap   = "heap"   // a heap object
 	KindLeaked = "leaked" // the sampled leaked object itself
+	// KindTimer: an armed time.AfterFunc timer, in the runtime's timer
+	// heap, holding its closure.
+	KindTimer = "timer"
 	// KindChain, in analysis.RetentionHop only: a run of heap objects of
 	// one size (a linked list), summarized.
 	KindChain = "chain"
@@ -99,8 +102,13 @@ type Hop struct {
 	CreatedBy string
 	// Precise: the frame's stack maps say the word is a live pointer
 	// (else it was found by scanning the frame conservatively).
-	Precise    bool
+	Precise bool
+	// Timer holders: how long until it fires (negative: overdue; 0:
+	// unknown). File and Line are the closure's.
+	FiresIn    time.Duration
 	at         uint64 // address of the pointer word, re-read to confirm
+	when       int64  // timer holders: the runtime's when (nanotime)
+	fv         uint64 // timer holders: the func value it calls
 	next, size uint64 // the slot it points into
 }
 
@@ -169,7 +177,8 @@ type Searcher struct {
 	syms    []gobin.DataSymbol
 	cfg     Config
 	readMap func() ([]symbolize.Mapping, error)
-	sampled []sampledSite // SetSampled, by address
+	sampled []sampledSite   // SetSampled, by address
+	goFuncs map[uint64]bool // func values read: time.goFunc's or not
 }
 
 // NewSearcher locates the heap of process pid (executable exe loaded at
@@ -186,7 +195,7 @@ func NewSearcher(exe Executable, mem goroutines.Memory, pid int, bias uint64, gr
 		return nil, err
 	}
 	s := &Searcher{exe: exe, mem: mem, pid: pid, bias: bias, layout: l, arenas: a, gr: gr,
-		syms: sized(exe.DataSymbols()), cfg: cfg.withDefaults()}
+		syms: sized(exe.DataSymbols()), cfg: cfg.withDefaults(), goFuncs: map[uint64]bool{}}
 	s.readMap = func() ([]symbolize.Mapping, error) {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
 		if err != nil {
@@ -726,8 +735,15 @@ func (st *search) scanPiece(s *Span, addr uint64, buf []byte, level map[uint64]u
 		}
 		target, ok := st.inLevel(w, level)
 		holder := s.Base + slot*s.Elemsize
-		if !ok || target == holder {
+		if !ok || target == holder || st.toP(s, holder, at, w) {
 			continue
+		}
+		if holder >= addr && holder+s.Elemsize <= addr+uint64(len(buf)) {
+			if h, ok := st.timerRoot(holder, buf[holder-addr:holder-addr+s.Elemsize]); ok && h.at == at {
+				h.next, h.size = target, level[target]
+				st.addEdge(target, edge{hop: h})
+				continue
+			}
 		}
 		if st.runtimeHolder(s, holder, func() (uint64, bool) {
 			if holder >= addr && holder+8 <= addr+uint64(len(buf)) {
@@ -810,6 +826,7 @@ func (st *search) path(t uint64, slots map[uint64]uint64) Path {
 		}
 		return p
 	}
+	chain = st.cutAtTimer(chain)
 	ok, moved := st.confirm(chain)
 	if !ok {
 		st.res.Dropped[LostUnconfirmed]++
@@ -817,10 +834,14 @@ func (st *search) path(t uint64, slots map[uint64]uint64) Path {
 		return p
 	}
 	p.RootMoved = moved
+	if chain[0].hop.Kind == KindTimer {
+		st.nameTimer(&chain[0].hop)
+	}
 	for _, e := range chain {
 		p.Hops = append(p.Hops, e.hop)
 	}
 	sp, _, _ := st.x.Lookup(t)
+	p.Hops = st.nameChannels(p.Hops)
 	p.Hops = append(p.Hops, Hop{Kind: KindLeaked, Name: fmt.Sprintf("object of %d B", sp.Elemsize), Addr: slot, Size: sp.Elemsize})
 	st.nameHops(p.Hops)
 	p.Hops = st.layout.collapseMaps(p.Hops)

@@ -76,20 +76,31 @@ func summary(hops []Hop) string {
 		return ""
 	}
 	root := hops[0]
-	var b strings.Builder
-	switch root.Kind {
-	case KindFrame:
-		fmt.Fprintf(&b, "%s frame (goroutine %d, %s:%d)", root.Name, root.Goroutine, path.Base(root.File), root.Line)
-	default:
-		fmt.Fprintf(&b, "%s (%s)", root.Name, root.Kind)
-	}
 	mid := hops[1:]
 	if n := len(mid); n > 0 && mid[n-1].Kind == KindLeaked {
 		mid = mid[:n-1]
 	}
+	var b strings.Builder
+	switch {
+	case root.Kind == KindTimer:
+		fmt.Fprintf(&b, "%s (%s)", root.Name, describeTimer(root))
+	case root.Kind == KindFrame:
+		fmt.Fprintf(&b, "%s frame (goroutine %d, %s:%d)", root.Name, root.Goroutine, path.Base(root.File), root.Line)
+	case len(mid) > 0 && mid[0].Kind == KindChannel:
+		// The variable is the channel: "main.jobs (channel buffer, ...)".
+		fmt.Fprintf(&b, "%s (%s)", root.Name, mid[0].Name)
+		mid = mid[1:]
+	default:
+		fmt.Fprintf(&b, "%s (%s)", root.Name, root.Kind)
+	}
 	for i := 0; i < len(mid); {
+		if mid[i].Kind == KindChannel {
+			fmt.Fprintf(&b, " -> %s", mid[i].Name)
+			i++
+			continue
+		}
 		j := i
-		for j < len(mid) && mid[j].Size == mid[i].Size && mid[j].Type == mid[i].Type {
+		for j < len(mid) && mid[j].Size == mid[i].Size && mid[j].Type == mid[i].Type && mid[j].Kind != KindChannel {
 			j++
 		}
 		if j-i >= 3 {

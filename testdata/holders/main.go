@@ -1,9 +1,12 @@
 // Command holders keeps objects alive in the ways a retention path must
 // name: a global map, a global slice, a field of a global struct, a
-// blocked goroutine's frame and the far end of a global linked list. It prints each object's address ("map 0x..."),
+// blocked goroutine's frame, the far end of a global linked list, an
+// armed time.AfterFunc timer's closure and a global channel's buffer. It
+// prints each object's address ("map 0x..."),
 // then "ready" (with -ballast-mb, after building that much extra
 // pointer-bearing heap); on the stdin line "delete" it drops the map entry, runs two
-// GCs and prints "deleted". It never exits by itself.
+// GCs and prints "deleted"; on "stop" it stops the AfterFunc timer, drops
+// it, runs two GCs and prints "stopped". It never exits by itself.
 package main
 
 import (
@@ -34,6 +37,25 @@ var (
 		items []*item
 	}
 )
+
+// job is what the jobs channel buffers: 100 of 4096 slots, never drained.
+type job struct {
+	id   int
+	body []byte
+}
+
+var jobs = make(chan *job, 4096)
+
+// guard is the AfterFunc timer, kept to be stopped on "stop".
+var guard *time.Timer
+
+// arm keeps pending alive in an hour-long AfterFunc closure: the runtime's
+// timer heap holds the timer (and guard, until "stop").
+//
+//go:noinline
+func arm(pending *session) {
+	guard = time.AfterFunc(time.Hour, func() { fmt.Println("expired", pending.id) })
+}
 
 //go:noinline
 func hold(ready chan<- struct{}, stop <-chan struct{}) {
@@ -103,6 +125,17 @@ func main() {
 	for i := 0; i < 8; i++ {
 		registry.items = append(registry.items, &item{name: fmt.Sprint("item", i)})
 	}
+	for i := 0; i < 100; i++ {
+		j := &job{id: i, body: make([]byte, 128)}
+		jobs <- j
+		if i == 42 {
+			fmt.Printf("chan %p\n", j)
+		}
+	}
+	pending := &session{id: -1, payload: make([]byte, 256)}
+	arm(pending)
+	fmt.Printf("timer %p\n", pending)
+	pending = nil
 	ready, stop := make(chan struct{}), make(chan struct{})
 	go hold(ready, stop)
 	<-ready
@@ -126,6 +159,13 @@ func main() {
 			runtime.GC()
 			runtime.GC()
 			fmt.Println("deleted")
+		}
+		if in.Text() == "stop" {
+			guard.Stop()
+			guard = nil
+			runtime.GC()
+			runtime.GC()
+			fmt.Println("stopped")
 		}
 	}
 	for {
