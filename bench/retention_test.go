@@ -26,9 +26,11 @@ const searchRate = 100_000_000
 // BenchmarkSearchThroughput measures retention-path searches of a real
 // target (testdata/bench/allocs, 4 workers throttled to 100 MB/s) with 100
 // MiB and 1 GiB of pointer-bearing ballast (1 MiB lists of 64-byte nodes
-// held by the global main.ballast), searching for the tail of the last
-// list: reached only through its whole list, so the search must cover the
-// ballast. Windows as in BenchmarkTargetThroughput (baseline, variant,
+// held by the global main.ballast), searching for the second node of the
+// last list (three levels from the global: the lists' array, the list's
+// head, it), which the search finds only after reading the whole ballast
+// (the forward mark reads the heap once; the backward search, above 256
+// MiB, reads it once per level). Windows as in BenchmarkTargetThroughput (baseline, variant,
 // variant, baseline):
 //
 //   - baseline: no search (A/A: the method's noise);
@@ -37,7 +39,7 @@ const searchRate = 100_000_000
 //
 // search-s and search-cpu-s are one search's wall and CPU time (the
 // searching thread's clock), MiB-scanned/search what it read, found 1 when
-// the tail's root was main.ballast, cut-share the share of searches the
+// the node's root was main.ballast, cut-share the share of searches the
 // budget stopped; MB/s, ratio-vs-base and cpu-ratio-vs-base the target's
 // as in BenchmarkTargetThroughput, and pause-p99-us its GC pauses.
 func BenchmarkSearchThroughput(b *testing.B) {
@@ -55,7 +57,7 @@ func searchThroughput(b *testing.B, mib int, search bool) {
 	bin := build(b, "allocs", "./testdata/bench/allocs")
 	fx := startFixture(b, bin, "-workers", "4")
 	fx.ask(b, fmt.Sprintf("rate %d", searchRate), "rate", 10*time.Second)
-	tail := uint64(fx.ask(b, fmt.Sprintf("ballast %d", mib), "ballast", 2*time.Minute)[0])
+	node := uint64(fx.ask(b, fmt.Sprintf("ballast %d", mib), "ballast", 2*time.Minute)[0])
 	s := newSearcher(b, fx.pid)
 	fx.measure(b, warmup)
 
@@ -66,7 +68,7 @@ func searchThroughput(b *testing.B, mib int, search bool) {
 	var st searchStats
 	if search {
 		wg.Add(1)
-		go func() { defer wg.Done(); st = searchLoop(b, s, tail, stop) }()
+		go func() { defer wg.Done(); st = searchLoop(b, s, node, stop) }()
 	}
 	with.add(fx.measure(b, window))
 	with.add(fx.measure(b, window))
@@ -105,9 +107,9 @@ type searchStats struct {
 	found          bool // main.ballast was the root of the last search's path
 }
 
-// searchLoop searches for tail until stop, on one locked thread so that
+// searchLoop searches for node until stop, on one locked thread so that
 // its CPU clock is the searches' CPU.
-func searchLoop(b *testing.B, s *retention.Searcher, tail uint64, stop <-chan struct{}) searchStats {
+func searchLoop(b *testing.B, s *retention.Searcher, node uint64, stop <-chan struct{}) searchStats {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var st searchStats
@@ -118,7 +120,7 @@ func searchLoop(b *testing.B, s *retention.Searcher, tail uint64, stop <-chan st
 		default:
 		}
 		c0 := threadCPU()
-		res, err := s.Search([]uint64{tail})
+		res, err := s.Search([]uint64{node})
 		if err != nil {
 			b.Errorf("search: %v", err)
 			return st

@@ -32,10 +32,11 @@ func renderBudget(p printer, r *result) {
 		aaMin, aaMax = s.min, s.max
 	}
 	met := busyMin >= 0.99 && aaMax-aaMin < 0.01
-	p("| CPU bound at 1 GB/s: at most 1%% throughput lost in every run | with %s s windows (`BenchmarkBusyCost`, %d runs): throughput ratio %s, each run's %s (A/A %s); with 2 s windows %s (A/A %s) | %s |\n",
+	p("| CPU bound at 1 GB/s: at most 1%% throughput lost in every run | with %s s windows (`BenchmarkBusyCost`, %d runs): throughput ratio %s, each run's %s (A/A %s, each run's %s); with 2 s windows %s (A/A %s). Accounted per run (the budget's estimate: samples counted by the probe × the measured cost per sample, plus leakscope's own CPU, over the target's cores): %s | %s |\n",
 		fmtNum(busyWindowSeconds), len(r.runs[long+v]), r.cell(long+v, "ratio-vs-base"), runList(r, long+v, "ratio-vs-base"),
-		r.cell(long+"baseline", "ratio-vs-base"), r.cell(busy+v, "ratio-vs-base"), r.cell(busy+"baseline", "ratio-vs-base"),
-		verdict(met)+busyNote(met, busyMin, aaMax-aaMin))
+		r.cell(long+"baseline", "ratio-vs-base"), runList(r, long+"baseline", "ratio-vs-base"),
+		r.cell(busy+v, "ratio-vs-base"), r.cell(busy+"baseline", "ratio-vs-base"),
+		accountedLoss(r, long+v), verdict(met)+busyNote(met, busyMin, aaMax-aaMin))
 	p("\n| load | rate, bytes | estimated overhead, %% of a core | detection limit within 1 min, B/s | within 5 min, B/s |\n| --- | --- | --- | --- | --- |\n")
 	for _, l := range loads {
 		n := "BenchmarkTargetThroughput/" + l.name + "/" + v
@@ -68,9 +69,28 @@ func busyNote(met bool, worst, aaSpread float64) string {
 	switch {
 	case met:
 		return ": every run within 1%, and the A/A runs spread less than 1%"
+	case worst < 0.99 && aaSpread >= 0.01:
+		return fmt.Sprintf(": the worst run lost %s, but the A/A runs (no difference at all) spread %s: per run, this method cannot resolve 1%% on this machine", pct(1-worst), pct(aaSpread))
 	case worst < 0.99:
 		return fmt.Sprintf(": the worst run lost %s", pct(1-worst))
 	default:
 		return fmt.Sprintf(": the A/A runs spread %s, too wide to show 1%% per run", pct(aaSpread))
 	}
+}
+
+// accountedLoss is each run's estimated overhead as a share of the
+// target's throughput: est-overhead-%core over the cores it used.
+func accountedLoss(r *result, name string) string {
+	var vs []string
+	for _, ru := range r.runs[name] {
+		est, ok1 := ru.metrics["est-overhead-%core"]
+		cores, ok2 := ru.metrics["cores"]
+		if ok1 && ok2 && cores > 0 {
+			vs = append(vs, pct(est/100/cores))
+		}
+	}
+	if len(vs) == 0 {
+		return "not reported"
+	}
+	return strings.Join(vs, ", ")
 }

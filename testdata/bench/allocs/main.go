@@ -18,9 +18,9 @@
 //	                        a window of MS milliseconds
 //	ballast MIB             keeps MIB MiB more of pointer-bearing heap (lists
 //	                        of 64-byte nodes held by a global) and prints
-//	                        "ballast ADDR": the address of the last node,
-//	                        reached only through the whole of its list, for
-//	                        a retention-path search to find
+//	                        "ballast ADDR": the address of the last list's
+//	                        second node (global -> the lists' array -> head
+//	                        -> it), for a retention-path search to find
 //	pprof on|off            prints "pprof"; the in-process alternative to
 //	                        leakscope: turn on the runtime's heap sampling
 //	                        (MemProfileRate 512 KiB) and GET our own
@@ -176,19 +176,21 @@ type ballastNode struct {
 var ballast []*ballastNode
 
 // addBallast adds mib lists of 1 MiB and returns the address of the last
-// list's tail.
+// list's second node: three levels from the global, so that a backward
+// search, one level per read of the heap, can reach it in a large heap.
 func addBallast(mib int64) uintptr {
-	var tail *ballastNode
+	var second *ballastNode
 	for range mib {
 		head := &ballastNode{}
-		tail = head
+		tail := head
 		for range (1<<20)/64 - 1 {
 			tail.next = &ballastNode{}
 			tail = tail.next
 		}
 		ballast = append(ballast, head)
+		second = head.next
 	}
-	return uintptr(unsafe.Pointer(tail))
+	return uintptr(unsafe.Pointer(second))
 }
 
 func total() int64 {
