@@ -106,6 +106,20 @@ type goroutineReads struct {
 
 func openGoroutineReads(b *testing.B, pid int) *goroutineReads {
 	b.Helper()
+	p := openProcess(b, pid)
+	return &goroutineReads{reader: p.reader, tracker: goroutines.NewTracker(goroutines.TrackerConfig{}, p.reader.Layout(), p.sym)}
+}
+
+// process is a fixture opened the way leakscope opens a target: its
+// executable, its symbols and its goroutine reader.
+type process struct {
+	exe    *gobin.Binary
+	sym    *symbolize.Process
+	reader *goroutines.Reader
+}
+
+func openProcess(b *testing.B, pid int) process {
+	b.Helper()
 	exe, err := gobin.Open(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
 		b.Fatal(err)
@@ -119,7 +133,7 @@ func openGoroutineReads(b *testing.B, pid int) *goroutineReads {
 	if err != nil {
 		b.Fatalf("reading the goroutines of pid %d: %v", pid, err)
 	}
-	return &goroutineReads{reader: r, tracker: goroutines.NewTracker(goroutines.TrackerConfig{}, r.Layout(), sym)}
+	return process{exe: exe, sym: sym, reader: r}
 }
 
 func (g *goroutineReads) start(b *testing.B) {

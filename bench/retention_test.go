@@ -3,18 +3,15 @@ package bench
 import (
 	"fmt"
 	"runtime"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/leakscope/leakscope/gobin"
 	"github.com/leakscope/leakscope/goroutines"
 	"github.com/leakscope/leakscope/internal/testutil"
 	"github.com/leakscope/leakscope/retention"
-	"github.com/leakscope/leakscope/symbolize"
 )
 
 // searchRate is BenchmarkSearchThroughput's allocation throttle: a
@@ -149,21 +146,8 @@ func threadCPU() time.Duration {
 // frames as roots, as leakscope does.
 func newSearcher(b *testing.B, pid int) *retention.Searcher {
 	b.Helper()
-	exe, err := gobin.Open("/proc/" + strconv.Itoa(pid) + "/exe")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { exe.Close() })
-	sym, err := symbolize.OpenProcess(pid, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	mem := goroutines.ProcessMemory{PID: pid}
-	gr, err := goroutines.NewReader(goroutines.FromGobin(exe), mem, sym.Bias(), goroutines.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := retention.NewSearcher(retention.FromGobin(exe), mem, pid, sym.Bias(), gr, retention.Config{})
+	p := openProcess(b, pid)
+	s, err := retention.NewSearcher(retention.FromGobin(p.exe), goroutines.ProcessMemory{PID: pid}, pid, p.sym.Bias(), p.reader, retention.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -46,11 +46,9 @@ func pointerWords(m FrameMap) int {
 	return n
 }
 
-// TestFrameMap: the stack maps of this test binary at two call sites, the
-// one with a pointer live across the call and the one without, as the
-// garbage collector would scan the frames; no map where there is no Go
-// function.
-func TestFrameMap(t *testing.T) {
+// openSelf opens this test binary.
+func openSelf(t *testing.T) *Binary {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +57,16 @@ func TestFrameMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// TestFrameMap: the stack maps of this test binary at two call sites, the
+// one with a pointer live across the call and the one without, as the
+// garbage collector would scan the frames; no map where there is no Go
+// function.
+func TestFrameMap(t *testing.T) {
+	b := openSelf(t)
 	x := 1
 	_, withPtr := holdsPointer(&x)
 	_, withInts := holdsInts(1, 2)
@@ -89,15 +96,7 @@ func TestFrameMap(t *testing.T) {
 // TestFrameMapGarbage: every pc of a text section whose maps are garbage
 // gives an error or a map, never a panic or a huge allocation.
 func TestFrameMapGarbage(t *testing.T) {
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Open(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openSelf(t)
 	ft, err := b.funcs()
 	if err != nil {
 		t.Fatal(err)
