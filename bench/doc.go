@@ -20,6 +20,10 @@
 //     command (default mode and --mode=all-allocs), and polling its own
 //     /debug/pprof/heap every 10 s; with the BPF run time per sampled
 //     allocation of each leakscope program.
+//   - BenchmarkBusyPaired: the CPU-bound load's loss under the default
+//     overhead budget, measured free of the VM's drift: two copies of the
+//     target pinned to the two cores, one watched (leakscope pinned beside
+//     it) and one measured at the same time as its reference.
 //   - BenchmarkWatchCost: leakscope's own CPU and peak RSS watching 1, 10
 //     and 50 light targets for two minutes.
 //   - BenchmarkSampleCost: what one sampled allocation costs the target

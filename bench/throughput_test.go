@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,10 +35,7 @@ const (
 	// budgetSettle is the longest the budget variant waits for the
 	// budget to act (a few of its 2 s intervals).
 	budgetSettle = 15 * time.Second
-	// busyWindow is BenchmarkBusyCost's window: five times window, so
-	// that one run's ratio is exact enough to judge a 1% goal per run.
-	busyWindow = 10 * time.Second
-	warmup     = 1 * time.Second
+	warmup       = 1 * time.Second
 	// cliInterval is leakscope's --interval, its default.
 	cliInterval = "10s"
 )
@@ -94,17 +92,6 @@ func BenchmarkTargetThroughput(b *testing.B) {
 				b.Run(v, func(b *testing.B) { targetThroughput(b, v, load.rate, load.busyRate, window) })
 			}
 		})
-	}
-}
-
-// BenchmarkBusyCost is BenchmarkTargetThroughput's 1GBps-busy load,
-// baseline (A/A) and leakscope with its default budget only, with windows
-// of busyWindow instead of window: the goal "at most 1% throughput lost
-// in every run" needs a per-run ratio whose own noise is well under 1%,
-// which 2 s windows (A/A ranging 0.977-1.01 over five runs) do not give.
-func BenchmarkBusyCost(b *testing.B) {
-	for _, v := range []string{"baseline", "leakscope-budget"} {
-		b.Run(v, func(b *testing.B) { targetThroughput(b, v, 0, busyRate, busyWindow) })
 	}
 }
 
@@ -227,26 +214,16 @@ func targetThroughput(b *testing.B, name string, rate, busyRate int64, window ti
 	var base, with allocWindow
 	base.add(measure(window))
 	v.on(b)
-	var cliCPU0 int64
-	var prog0 map[string]progStat
+	var stats *cliStats
 	if ls != nil {
-		// BPF run-time statistics over both windows (they cost ~40 ns per
-		// program run, see BenchmarkProbeHit, which stays in the ratio).
-		st, err := ebpf.EnableStats(unix.BPF_STATS_RUN_TIME)
-		if err != nil {
-			b.Fatalf("enabling BPF run-time statistics: %v", err)
-		}
-		defer st.Close()
-		cliCPU0 = ls.cpuNs(b)
-		prog0 = cliProgStats(b, ls.cmd.Process.Pid)
+		stats = ls.beginStats(b)
 	}
 	with.add(measure(window))
 	with.add(measure(window))
 	var cliCPU int64
-	var prog1 map[string]progStat
+	var prog0, prog1 map[string]progStat
 	if ls != nil {
-		cliCPU = ls.cpuNs(b) - cliCPU0
-		prog1 = cliProgStats(b, ls.cmd.Process.Pid)
+		cliCPU, prog0, prog1 = stats.end(b)
 	}
 	v.off(b)
 	base.add(measure(window))
@@ -321,7 +298,7 @@ func (fx *fixture) measure(b *testing.B, d time.Duration) allocWindow {
 // allocates about rate bytes per second at full speed. Time per KiB is
 // about a + c*work (a: allocating, c: one iteration of work), so one
 // window without work and one with a trial amount give a and c.
-func calibrateWork(b *testing.B, fx *fixture, measure func(time.Duration) allocWindow, rate int64) {
+func calibrateWork(b *testing.B, fx *fixture, measure func(time.Duration) allocWindow, rate int64) int64 {
 	const trial = 1000
 	kibPerNs := func(w allocWindow) float64 { return float64(w.bytes) / 1024 / float64(w.ns) }
 	fast := kibPerNs(measure(time.Second))
@@ -336,6 +313,7 @@ func calibrateWork(b *testing.B, fx *fixture, measure func(time.Duration) allocW
 	work := int64((1/want - a) / c)
 	fx.ask(b, fmt.Sprintf("work %d", work), "work", 10*time.Second)
 	b.ReportMetric(float64(work), "work-iters/KiB")
+	return work
 }
 
 // resolveHooks finds leakscope's hooks in the running fixture.
@@ -429,6 +407,7 @@ type cliVariant struct {
 	bin string
 	pid int
 	mpr tracer.ProfileRate
+	cpu string // if set, leakscope runs pinned to this CPU (taskset -c)
 
 	out  string   // --out directory
 	args []string // more flags
@@ -467,7 +446,14 @@ type cliCost struct {
 }
 
 func (c *cliVariant) on(b *testing.B) {
-	c.cmd = exec.Command(c.bin, append([]string{"--pid", strconv.Itoa(c.pid), "--interval", cliInterval, "--out", c.out}, c.args...)...)
+	args := append([]string{"--pid", strconv.Itoa(c.pid), "--interval", cliInterval, "--out", c.out}, c.args...)
+	if c.cpu != "" {
+		// taskset execs leakscope: the PID stays leakscope's.
+		args = append([]string{"-c", c.cpu, c.bin}, args...)
+		c.cmd = exec.Command("taskset", args...)
+	} else {
+		c.cmd = exec.Command(c.bin, args...)
+	}
 	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
 	if err := c.cmd.Start(); err != nil {
 		b.Fatalf("starting leakscope: %v", err)
@@ -551,6 +537,38 @@ func (c *cliVariant) off(b *testing.B) {
 			b.Logf("leakscope lost %d events: %s", n, reason)
 		}
 	}
+}
+
+// cliStats is leakscope's CPU time and its BPF programs' run-time
+// statistics at the start of the measured windows.
+type cliStats struct {
+	c     *cliVariant
+	st    io.Closer
+	cpu0  int64
+	prog0 map[string]progStat
+}
+
+// beginStats turns the kernel's BPF run-time statistics on (they cost ~40
+// ns per program run, see BenchmarkProbeHit, which stays in the ratio)
+// and notes where leakscope's CPU and its programs' statistics stand.
+func (c *cliVariant) beginStats(b *testing.B) *cliStats {
+	b.Helper()
+	st, err := ebpf.EnableStats(unix.BPF_STATS_RUN_TIME)
+	if err != nil {
+		b.Fatalf("enabling BPF run-time statistics: %v", err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return &cliStats{c: c, st: st, cpu0: c.cpuNs(b), prog0: cliProgStats(b, c.cmd.Process.Pid)}
+}
+
+// end returns the CPU leakscope used since beginStats and its programs'
+// statistics then and now, and turns the statistics off.
+func (s *cliStats) end(b *testing.B) (cpuNs int64, before, after map[string]progStat) {
+	b.Helper()
+	cpuNs = s.c.cpuNs(b) - s.cpu0
+	after = cliProgStats(b, s.c.cmd.Process.Pid)
+	s.st.Close()
+	return cpuNs, s.prog0, after
 }
 
 // costReport is the budget's part of the final report, for the budget

@@ -146,8 +146,8 @@ func (r *result) check() []string {
 			names = append(names, "BenchmarkTargetThroughput/"+l.name+"/"+v)
 		}
 	}
-	for _, v := range busyCostVariants {
-		names = append(names, "BenchmarkBusyCost/"+v)
+	for _, v := range pairedVariants {
+		names = append(names, "BenchmarkBusyPaired/"+v)
 	}
 	for _, s := range snapshotSizes {
 		names = append(names, "BenchmarkSnapshot/live="+s)
