@@ -132,18 +132,18 @@ lint:
 # test): the cost of a probe hit; the throughput and GC pauses of a busy
 # target at three allocation rates with no monitor, heap sampling only, leakscope (budget
 # off), leakscope with the default overhead budget, leakscope
-# --mode=all-allocs and in-process pprof polling; the CPU-bound load
-# again as two copies pinned to the two cores, one watched and one
-# measured beside it as its reference (BusyPaired), so that each run's
-# loss is free of the VM's drift and can be judged against 1%; leakscope's own
-# CPU and RSS watching 1, 10 and 50 targets; the time of a snapshot of 100K
-# and 1M live objects; the time, CPU and memory of a goroutine snapshot of
+# --mode=all-allocs and in-process pprof polling; the CPU-bound and the
+# full-speed loads again as two copies pinned to the two cores, one
+# watched and one measured beside it as its reference (BusyPaired,
+# MaxPaired), so that each run's loss is free of the VM's drift and can
+# be judged against 1%; leakscope's own CPU and RSS watching 1, 10 and
+# 50 targets; the time of a snapshot of 100K and 1M live objects; the time, CPU and memory of a goroutine snapshot of
 # 10K, 100K and 1M goroutines, and the throughput of a target whose 100K
 # goroutines are read every second; the time and CPU of retention-path
 # searches in 100 MiB and 1 GiB heaps and the target's throughput
 # meanwhile. Writes the raw output to bench/out.txt and renders
 # docs/BENCHMARKS.md, which it leaves unchanged if a run failed or skipped.
-BENCH_CMD = $(GO) test -run '^$$' -bench 'ProbeHit|TargetThroughput|GoroutineReadThroughput|BusyPaired' -count 5 -benchtime 1x -timeout 90m ./bench/
+BENCH_CMD = $(GO) test -run '^$$' -bench 'ProbeHit|TargetThroughput|GoroutineReadThroughput|Paired' -count 5 -benchtime 1x -timeout 90m ./bench/
 BENCH_WATCH_CMD = $(GO) test -run '^$$' -bench WatchCost -count 1 -benchtime 1x -timeout 30m ./bench/
 BENCH_SNAP_CMD = $(GO) test -run '^$$' -bench Snapshot -count 5 -benchtime 3x -timeout 10m ./tracer/
 BENCH_GOR_CMD = $(GO) test -run '^$$' -bench GoroutineSnapshot -count 5 -benchtime 5x -timeout 20m ./goroutines/

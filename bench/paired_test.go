@@ -10,10 +10,10 @@ import (
 	"github.com/leakscope/leakscope/internal/testutil"
 )
 
-// pairedWindow is BenchmarkBusyPaired's window.
+// pairedWindow is the paired benchmarks' window.
 const pairedWindow = 15 * time.Second
 
-// pairedRuns counts BenchmarkBusyPaired's invocations per variant, so that
+// pairedRuns counts the paired benchmarks' invocations per variant, so that
 // the watched copy's core alternates between runs.
 var pairedRuns = map[string]int{}
 
@@ -48,15 +48,28 @@ var pairedRuns = map[string]int{}
 //     enough to check the budget's cost per sample against the loss.
 func BenchmarkBusyPaired(b *testing.B) {
 	for _, v := range []string{"baseline", "leakscope-budget", "leakscope"} {
-		b.Run(v, func(b *testing.B) { busyPaired(b, v) })
+		b.Run(v, func(b *testing.B) { paired(b, v, busyRate/2) })
 	}
 }
 
-func busyPaired(b *testing.B, name string) {
+// BenchmarkMaxPaired is BenchmarkBusyPaired at full speed: each copy does
+// nothing but allocate, as fast as its one core allows (the budget's
+// worst case per byte), A/A and with the default budget.
+func BenchmarkMaxPaired(b *testing.B) {
+	for _, v := range []string{"baseline", "leakscope-budget"} {
+		b.Run(v, func(b *testing.B) { paired(b, v, 0) })
+	}
+}
+
+// paired runs one invocation of variant name on two pinned copies; with
+// busyRate > 0 they do CPU work calibrated to allocate about that much on
+// their one core, else they only allocate.
+func paired(b *testing.B, name string, busyRate int64) {
 	testutil.RequireBPF(b)
 	bin := build(b, "allocs", "./testdata/bench/allocs")
-	cpuW := pairedRuns[name] % 2
-	pairedRuns[name]++
+	key := fmt.Sprint(name, busyRate)
+	cpuW := pairedRuns[key] % 2
+	pairedRuns[key]++
 	cpuU := 1 - cpuW
 	w := startFixture(b, "taskset", "-c", strconv.Itoa(cpuW), bin, "-workers", "4")
 	u := startFixture(b, "taskset", "-c", strconv.Itoa(cpuU), bin, "-workers", "4")
@@ -73,9 +86,11 @@ func busyPaired(b *testing.B, name string) {
 		return ww, uw
 	}
 	pair(warmup)
-	work := calibrateWork(b, w, func(d time.Duration) allocWindow { return w.measure(b, d) }, busyRate/2)
-	u.ask(b, fmt.Sprintf("work %d", work), "work", 10*time.Second)
-	pair(warmup)
+	if busyRate > 0 {
+		work := calibrateWork(b, w, func(d time.Duration) allocWindow { return w.measure(b, d) }, busyRate)
+		u.ask(b, fmt.Sprintf("work %d", work), "work", 10*time.Second)
+		pair(warmup)
+	}
 
 	var ls *cliVariant
 	var v variant = nopVariant{}

@@ -17,10 +17,20 @@ func renderBudget(p printer, r *result) {
 	p("budget and measures once the budget has raised the rate (or after %s s).\n", "15")
 	p("\"Unwatched\" is the program as shipped: sampling off.\n\n")
 	p("| goal | measured (median, range over the runs) | verdict |\n| --- | --- | --- |\n")
+	// Judged on both: the two-core target alone (median: one run's
+	// ratio drifts by more than the margin) and the one-core copy
+	// against its reference (every run).
 	fullRatio := r.med(full+v, "ratio-vs-base")
-	p("| a target doing nothing but allocate keeps at least 97%% of its unwatched throughput | full speed: throughput ratio %s (A/A %s; without the budget %s) | %s |\n",
+	maxPaired := "BenchmarkMaxPaired/"
+	maxWorst := 0.0
+	if s, ok := r.stat(maxPaired+v, "ratio-vs-base"); ok {
+		maxWorst = s.min
+	}
+	p("| a target doing nothing but allocate keeps at least 97%% of its unwatched throughput | full speed, the target alone on both cores: throughput ratio %s (A/A %s; without the budget %s). Against a reference (`BenchmarkMaxPaired`, %d runs, a copy on one core, as below): %s, each run's %s (A/A %s) | %s |\n",
 		r.cell(full+v, "ratio-vs-base"), r.cell(full+"baseline", "ratio-vs-base"), r.cell(full+"leakscope", "ratio-vs-base"),
-		verdict(fullRatio >= 0.97))
+		len(r.runs[maxPaired+v]), r.cell(maxPaired+v, "ratio-vs-base"), runList(r, maxPaired+v, "ratio-vs-base"),
+		r.cell(maxPaired+"baseline", "ratio-vs-base"),
+		verdict(fullRatio >= 0.97 && maxWorst >= 0.97))
 	// Judged per run on BenchmarkBusyPaired: one target's throughput
 	// drifts with this VM's speed by more than the goal between windows
 	// (its A/A spread, beside), a copy measured against a reference copy
@@ -58,12 +68,11 @@ func renderBudget(p printer, r *result) {
 func renderEstimateCheck(p printer, r *result) {
 	paired := "BenchmarkBusyPaired/"
 	p("The budget's estimate against the loss measured against a reference\n")
-	p("(`BenchmarkBusyPaired`; loss is 1 minus the throughput ratio, estimate the\n")
-	p("budget's own over the copy's core):\n\n")
+	p("(the paired benchmarks; loss is 1 minus the throughput ratio, estimated\n")
+	p("the budget's own estimate over the copy's core, per run):\n\n")
 	p("| variant | rate, bytes | samples/s | measured loss | estimated | leakscope's own CPU, cores |\n| --- | --- | --- | --- | --- | --- |\n")
-	for _, v := range []string{"leakscope-budget", "leakscope"} {
-		n := paired + v
-		p("| %s | %s | %s | %s | %s | %s |\n", v, r.cell(n, "rate-bytes"), r.cell(n, "samples/s"),
+	for _, n := range []string{paired + "leakscope-budget", paired + "leakscope", "BenchmarkMaxPaired/leakscope-budget"} {
+		p("| %s | %s | %s | %s | %s | %s |\n", strings.TrimPrefix(n, "Benchmark"), r.cell(n, "rate-bytes"), r.cell(n, "samples/s"),
 			lossCell(r, n), accountedLoss(r, n), r.cell(n, "leakscope-cores"))
 	}
 	p("\n")
@@ -78,8 +87,12 @@ func lossCell(r *result, name string) string {
 	return fmt.Sprintf("%s (%s–%s)", pct(1-s.med), pct(1-s.max), pct(1-s.min))
 }
 
-// pairedVariants are BenchmarkBusyPaired's.
-var pairedVariants = []string{"baseline", "leakscope-budget", "leakscope"}
+// pairedVariants are BenchmarkBusyPaired's, maxPairedVariants
+// BenchmarkMaxPaired's.
+var (
+	pairedVariants    = []string{"baseline", "leakscope-budget", "leakscope"}
+	maxPairedVariants = []string{"baseline", "leakscope-budget"}
+)
 
 // runList is every run's value of metric, in run order.
 func runList(r *result, name, metric string) string {

@@ -149,6 +149,9 @@ func (r *result) check() []string {
 	for _, v := range pairedVariants {
 		names = append(names, "BenchmarkBusyPaired/"+v)
 	}
+	for _, v := range maxPairedVariants {
+		names = append(names, "BenchmarkMaxPaired/"+v)
+	}
 	for _, s := range snapshotSizes {
 		names = append(names, "BenchmarkSnapshot/live="+s)
 	}
