@@ -164,15 +164,17 @@ bench-sample-cost:
 	@command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
 	@{ echo "loadavg-before: $$(cat /proc/loadavg)"; $(BENCH_COST_CMD); echo "loadavg-after: $$(cat /proc/loadavg)"; } 2>&1 | tee bench/out-samplecost.txt
 
-# A short smoke of the benchmarks (about 1.5 minutes, needs root): one run of
+# A short smoke of the benchmarks (about 2.5 minutes, needs root): one run of
 # the probe-hit benchmark, of the default and all-allocs modes at 1 GB/s,
-# of the default overhead budget at full speed, of a 100K-object snapshot, of a
-# 100K-goroutine snapshot and of the throughput under goroutine reads. Checks
-# they run and pass; renders nothing.
+# of the default overhead budget at full speed and on a pinned copy against
+# its reference, of a 100K-object snapshot, of a 100K-goroutine snapshot and
+# of the throughput under goroutine reads. Checks they run and pass; renders
+# nothing.
 bench-smoke:
 	$(GO) test -run '^$$' -bench 'ProbeHit/prologue' -count 1 -benchtime 1x -timeout 5m ./bench/
 	$(GO) test -run '^$$' -bench 'TargetThroughput/1GBps/(leakscope|all-allocs)' -count 1 -benchtime 1x -timeout 5m ./bench/
 	$(GO) test -run '^$$' -bench 'TargetThroughput/max/leakscope-budget' -count 1 -benchtime 1x -timeout 5m ./bench/
+	$(GO) test -run '^$$' -bench 'BusyPaired/leakscope-budget' -count 1 -benchtime 1x -timeout 5m ./bench/
 	$(GO) test -run '^$$' -bench 'Snapshot/live=100K' -count 1 -benchtime 1x -timeout 5m ./tracer/
 	$(GO) test -run '^$$' -bench 'GoroutineSnapshot/100K' -count 1 -benchtime 1x -timeout 5m ./goroutines/
 	$(GO) test -run '^$$' -bench 'GoroutineReadThroughput/goroutine-reads' -count 1 -benchtime 1x -timeout 5m ./bench/
