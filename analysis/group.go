@@ -72,6 +72,9 @@ type group struct {
 	evidence  Evidence
 	score     float64
 	firstLeak time.Time
+	// held is the verdict from before the sampling rate moved, kept
+	// while the new evidence is too short to reach it (Target.applyHold).
+	held *heldVerdict
 }
 
 // accumulate adds one stack's stats to the group's current state.

@@ -203,6 +203,10 @@ type Evidence struct {
 	// at 1. Near 1 for steady growth (even noisy), near 0 for growth that
 	// has levelled off or came in one step.
 	Persistence float64 `json:"persistence"`
+	// HeldAcrossRateChange: this is the evidence from before the sampling
+	// rate moved, kept (verdict and figures) while the evidence gathered
+	// since is too short to reach that verdict; Reason says since when.
+	HeldAcrossRateChange bool `json:"held_across_rate_change,omitempty"`
 	// UsualFreeAgeGC is the age (GC cycles) by which 95% of this stack's
 	// objects that were freed old had died (nearer the oldest when fewer
 	// than 20 were; MinOldAgeGC when none was; -1 when unbounded). Live

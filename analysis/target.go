@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -28,6 +29,12 @@ type Target struct {
 	// rateRef is the last snapshot's RateRef: the rate its sampled counts
 	// are at, when rate-weighted.
 	rateRef int64
+	// rateRestart is when, and at which GC count, the evidence last
+	// restarted because the counts' rate moved (zero: never).
+	rateRestart struct {
+		at time.Time
+		gc uint64
+	}
 }
 
 // stackEntry caches what one kernel stack id resolved to.
@@ -74,6 +81,7 @@ func (t *Target) Add(s *snapshot.Snapshot, sym Symbolizer) {
 			// for the first time past its highest since attach, with
 			// rate-weighted snapshots (RateRef); at every change without.
 			t.restart(false)
+			t.holdVerdicts(s.Time, s.GCCycles)
 		}
 	}
 	t.rate, t.rateRef = s.MemProfileRate, s.RateRef
@@ -106,7 +114,7 @@ func (t *Target) Add(s *snapshot.Snapshot, sym Symbolizer) {
 	for _, g := range t.groups {
 		g.record(seq, k)
 		g.trim(t.hist.base)
-		t.judge(g, idx, s.Time, lossy)
+		t.judge(g, idx, s.Time, s.GCCycles, lossy)
 	}
 }
 
@@ -126,7 +134,52 @@ func (t *Target) restart(attached bool) {
 	t.hist.reset(attached)
 	for _, g := range t.groups {
 		g.pts = nil
+		g.held = nil
 	}
+}
+
+// heldVerdict is a site's verdict from before the evidence restarted.
+type heldVerdict struct {
+	verdict  Verdict
+	evidence Evidence
+	score    float64
+}
+
+// holdVerdicts keeps every site's verdict across a restart for a change
+// of rate (at time at, GC count gc): the site's objects are still there,
+// only the counts' scale moved, and a leak must not vanish from the
+// report while the new evidence is too short to name it again.
+func (t *Target) holdVerdicts(at time.Time, gc uint64) {
+	t.rateRestart.at, t.rateRestart.gc = at, gc
+	for _, g := range t.groups {
+		if g.verdict != "" && g.held == nil { // a hold outlives another restart
+			g.held = &heldVerdict{verdict: g.verdict, evidence: g.evidence, score: g.score}
+		}
+	}
+}
+
+// applyHold gives g its held verdict while the evidence since the rate
+// moved is weaker and shorter than the least a leak needs (MinWindow and
+// MinWindowGC past the old age): by then the new evidence could have
+// named it again, and its verdict stands. A site with nothing live left
+// keeps no hold.
+func (t *Target) applyHold(g *group, now time.Time, gc uint64) bool {
+	h := g.held
+	if h == nil {
+		return false
+	}
+	covered := now.Sub(t.rateRestart.at) >= t.cfg.MinWindow &&
+		gc >= t.rateRestart.gc+uint64(t.cfg.MinWindowGC+t.cfg.MinOldAgeGC)
+	stronger := verdictRank(g.verdict) <= verdictRank(h.verdict) // lower ranks first
+	if stronger || covered || g.cur.ages.liveAtLeast(0) == 0 {
+		g.held = nil
+		return false
+	}
+	g.verdict, g.evidence, g.score = h.verdict, h.evidence, h.score
+	g.evidence.HeldAcrossRateChange = true
+	g.evidence.Reason = fmt.Sprintf("held from before the sampling rate changed %.0f s ago (the evidence restarted then): %s",
+		now.Sub(t.rateRestart.at).Seconds(), h.evidence.Reason)
+	return true
 }
 
 // group returns the group of stack id, symbolizing it on first sight (or
@@ -161,7 +214,19 @@ func (t *Target) group(id int32, pcs []uint64, sym Symbolizer) *group {
 // judge runs the detector on g, over the history points idx, and updates
 // its verdict. With lossy (frees may have been missed in the window: see
 // FreeHidingLosses), a leak is downgraded to watch.
-func (t *Target) judge(g *group, idx []int, now time.Time, lossy bool) {
+func (t *Target) judge(g *group, idx []int, now time.Time, gc uint64, lossy bool) {
+	t.assessWindow(g, idx, lossy)
+	if t.applyHold(g, now, gc) && lossy && g.verdict == VerdictLeak {
+		g.verdict, g.evidence.FreesMayBeMissing = VerdictWatch, true
+		g.evidence.Reason = "frees may be missing: losses that can hide frees rose in the window"
+	}
+	if g.verdict == VerdictLeak && g.firstLeak.IsZero() {
+		g.firstLeak = now
+	}
+}
+
+// assessWindow runs the detector on g's evidence window alone.
+func (t *Target) assessWindow(g *group, idx []int, lossy bool) {
 	wasLeak := g.verdict == VerdictLeak
 	g.verdict, g.evidence, g.score = "", Evidence{}, 0
 	k := t.cfg.MinOldAgeGC
@@ -182,9 +247,6 @@ func (t *Target) judge(g *group, idx []int, now time.Time, lossy bool) {
 		ev.UnfreedShare = clamp01(float64(allocs-min(g.cur.frees, allocs)) / float64(allocs))
 	}
 	g.verdict, g.evidence, g.score = v, ev, score(ev)
-	if v == VerdictLeak && g.firstLeak.IsZero() {
-		g.firstLeak = now
-	}
 }
 
 // Suspects returns the leak sites that show growth, at most

@@ -3,6 +3,7 @@ package analysis
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -280,14 +281,16 @@ func TestAddOrderAndResets(t *testing.T) {
 	if sus := tg.Suspects(); len(sus) != 1 || sus[0].Verdict != VerdictLeak {
 		t.Fatalf("stale snapshot changed the verdict: %+v", sus)
 	}
-	// A new MemProfileRate restarts the window: no leak until it is full
-	// again, but the first leak time is kept.
+	// A new MemProfileRate restarts the window; the leak is held, said to
+	// be, until the new window names it again, and the first leak time is
+	// kept.
 	next := s.step()
 	next.MemProfileRate = 4096
 	tg.Add(next, sym)
 	sus := tg.Suspects()
-	if len(sus) != 0 {
-		t.Fatalf("after a rate change: %+v, want no verdict yet", sus)
+	if len(sus) != 1 || sus[0].Verdict != VerdictLeak || !sus[0].Evidence.HeldAcrossRateChange ||
+		!strings.HasPrefix(sus[0].Reason, "held from before the sampling rate changed") {
+		t.Fatalf("after a rate change: %+v, want the leak held across it", sus)
 	}
 	for range 70 {
 		n := s.step()
@@ -295,8 +298,60 @@ func TestAddOrderAndResets(t *testing.T) {
 		tg.Add(n, sym)
 	}
 	sus = tg.Suspects()
-	if len(sus) != 1 || sus[0].Verdict != VerdictLeak || !sus[0].FirstLeakAt.Equal(first) {
-		t.Fatalf("after the new window: %+v, want leak since %v", sus, first)
+	if len(sus) != 1 || sus[0].Verdict != VerdictLeak || sus[0].Evidence.HeldAcrossRateChange || !sus[0].FirstLeakAt.Equal(first) {
+		t.Fatalf("after the new window: %+v, want leak since %v on the new evidence", sus, first)
+	}
+}
+
+// A verdict held across a rate change lasts only while the new evidence
+// is too short to judge: every report in between names the leak, and a
+// site whose growth stopped when the rate moved is no longer one once
+// the new window spans what a leak needs; a site whose objects were all
+// freed keeps no hold at all.
+func TestVerdictHeldAcrossRateChange(t *testing.T) {
+	const moveAt = 700.0 // seconds: the leak is named well before
+	run := func(leak stream) []Verdict {
+		tg := NewTarget(Config{})
+		s := newSim(3, 5, leak, stream{stack: 2, size: 64, rate: constRate(20), death: expLife(3)})
+		sym := &simSymbolizer{}
+		var out []Verdict
+		for i := 0; i < 200; i++ {
+			n := s.step()
+			if s.t > moveAt {
+				n.MemProfileRate = 4 * simRate
+			}
+			tg.Add(n, sym)
+			v := Verdict("")
+			for _, sp := range tg.Suspects() {
+				if sp.Function == "main.site1" {
+					v = sp.Verdict
+				}
+			}
+			out = append(out, v)
+		}
+		return out
+	}
+	moved := int(moveAt / 10) // the first report at the new rate
+	steady := run(stream{stack: 1, size: 64, rate: constRate(1), death: forever})
+	if steady[moved-1] != VerdictLeak {
+		t.Fatalf("verdict %q in the last report before the rate moved, want leak: %v", steady[moved-1], steady)
+	}
+	for i := moved; i < len(steady); i++ {
+		if steady[i] != VerdictLeak {
+			t.Fatalf("report %d (rate moved at %d): verdict %q, want the leak kept: %v", i+1, moved+1, steady[i], steady)
+		}
+	}
+	stopped := run(stream{stack: 1, size: 64, rate: during(1, 0, moveAt), death: forever})
+	if stopped[moved] != VerdictLeak {
+		t.Errorf("growth stopped as the rate moved: verdict %q right after, want the leak held", stopped[moved])
+	}
+	if last := stopped[len(stopped)-1]; last == VerdictLeak {
+		t.Errorf("growth stopped as the rate moved: still %q %d reports later, want the hold ended", last, len(stopped)-moved)
+	}
+	freed := run(stream{stack: 1, size: 64, rate: during(1, 0, moveAt),
+		death: func(_ *rand.Rand, at float64) float64 { return math.Max(at, moveAt-5) }})
+	if freed[moved] != "" {
+		t.Errorf("every object freed as the rate moved: verdict %q, want none held", freed[moved])
 	}
 }
 

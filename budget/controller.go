@@ -142,7 +142,7 @@ func (c *Controller) Observe(o Observation) Decision {
 func (c *Controller) step(rate int64, overhead, aim float64) int64 {
 	want := float64(rate) * overhead / aim
 	r := c.Floor
-	for float64(r) < want && r*2 <= MaxRate {
+	for float64(r) < want && r <= MaxRate/2 { // not r*2: a floor near the int64 limit would overflow
 		r *= 2
 	}
 	return max(r, c.Floor)

@@ -256,6 +256,10 @@ func loadCases(t *testing.T, dir string) []corpusCase {
 	return cases
 }
 
+// budgetChanged starts the log line leakscope writes whenever its
+// overhead budget changes a target's MemProfileRate (monitor.enforceBudget).
+const budgetChanged = "overhead budget: changed the target's runtime.MemProfileRate"
+
 // runCase starts the case, lets it run ~3 s, watches it with the CLI for
 // max_watch, and judges the final suspects.json.
 func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
@@ -334,9 +338,12 @@ func runCase(t *testing.T, leakscope, bin string, c corpusCase) result {
 		r.gcRegime = tgt.GC.Summary + "; " + tgt.GC.Settings
 	}
 	// The corpus allocates at service rates, far under the default
-	// overhead budget: the accuracy figures hold only if it never acts.
+	// overhead budget: the accuracy figures hold only if it never acts,
+	// at the end or at any time before (leakscope logs every change).
 	if c := tgt.Cost; c == nil || c.BudgetActive || c.EffectiveRate != c.ConfiguredRate {
 		t.Errorf("the overhead budget engaged on this case (or no cost was reported): %+v", c)
+	} else if strings.Contains(stderr.String(), budgetChanged) {
+		t.Errorf("the overhead budget changed this case's rate while it was watched:\n%s", stderr.String())
 	} else if c.EstimatedOverhead != nil {
 		t.Logf("estimated overhead %.3f%% of a core at rate %d (budget not engaged)", 100**c.EstimatedOverhead, c.EffectiveRate)
 	}

@@ -50,7 +50,7 @@ var (
 	budgetMax  = desc("target", "max_overhead_ratio", "The overhead budget, as a fraction of one core (0: no budget).", targetLabels...)
 	budgetOn   = desc("target", "overhead_budget_active", "1 while the overhead budget holds the target's MemProfileRate above the configured rate.", targetLabels...)
 	confRate   = desc("target", "configured_memprofilerate_bytes", "The MemProfileRate the rate policy asked for; the budget never sets a lower one.", targetLabels...)
-	detectMin  = desc("target", "detection_limit_bytes_per_second", "Smallest leak that can be named within the given time at the current MemProfileRate.", append(targetLabels, "within")...)
+	detectMin  = desc("target", "detection_limit_bytes_per_second", "Smallest leak that can be named within the given time at the rate the detector's counts are at (the highest MemProfileRate whose samples are still live).", append(targetLabels, "within")...)
 	lost       = desc("target", "lost_total", "Data lost, by reason (full maps, failed reads...).", append(targetLabels, "reason")...)
 	preAttach  = desc("target", "pre_attach_frees_total", "Frees of objects sampled before leakscope attached (expected, not a loss).", targetLabels...)
 	gcPerMin   = desc("target", "gc_cycles_per_minute", "GC cycles per minute since attach: how long a verdict takes.", targetLabels...)

@@ -76,8 +76,9 @@ func (o *ownCPU) perTarget(now time.Time, targets int) float64 {
 // budgetState is one target's overhead budget.
 type budgetState struct {
 	ctl budget.Controller
-	// writable: leakscope may write the rate (not --memprofilerate keep).
-	writable bool
+	// writable: leakscope may write the rate (not --memprofilerate keep,
+	// and the application has not set its own since: yielded).
+	writable, yielded bool
 	// withRuntime: leakscope turned sampling on, so the runtime's own
 	// sampling work is watching's cost too.
 	withRuntime bool
@@ -145,6 +146,14 @@ func (t *target) setRate(rate int64) error {
 	_ = t.state.save(t.id, rec) // best effort; applyRate warned if the directory is unusable
 	at := tracer.MonotonicNS()
 	if _, err := t.rate.Set(rate); err != nil {
+		// The record must name the value still in force, or a later
+		// leakscope would take it for the application's own.
+		if t.rateChanged {
+			rec.Set = t.rateNow
+			_ = t.state.save(t.id, rec)
+		} else {
+			_ = t.state.remove(t.id)
+		}
 		return err
 	}
 	t.att.RateInForce(rate, at)
@@ -173,7 +182,10 @@ func (t *target) reportBudget(rt *report.Target) {
 	if b.measured {
 		c.EstimatedOverhead, c.OwnCPU = &b.decision.Overhead, &b.own
 	}
-	if !b.writable && b.ctl.Budget > 0 {
+	switch {
+	case b.yielded && b.ctl.Budget > 0:
+		c.Note = "the application set its own rate: the overhead is estimated, not bounded"
+	case !b.writable && b.ctl.Budget > 0:
 		c.Note = "the rate policy forbids writing the target's rate: the overhead is estimated, not bounded"
 	}
 	rt.Cost = &c

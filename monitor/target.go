@@ -118,20 +118,23 @@ func attachTarget(tr *tracer.Tracer, bins *gobin.Cache, c candidate, hooks *gobi
 	return t, nil
 }
 
+// applyRate writes the rate the policy asks for, if it is not in force.
+// It compares with the value in force, not the one found: after a kill -9
+// the value in force may be a rate the earlier leakscope's budget raised,
+// and the policy's rate is the budget's floor.
 func (t *target) applyRate(p RatePolicy, log *slog.Logger) error {
 	want := int64(-1)
 	switch p.Mode {
 	case RateAuto:
-		if t.rateBefore == 0 {
+		want = t.rateBefore // the target's own, when it samples
+		if want == 0 {
 			want = DefaultRate
 		}
 	case RateSet:
-		if t.rateBefore != p.Rate {
-			want = p.Rate
-		}
+		want = p.Rate
 	}
-	if want < 0 {
-		if t.rateBefore == 0 {
+	if want < 0 || want == t.rateNow {
+		if t.rateNow == 0 {
 			log.Warn("heap sampling is off in the target and --memprofilerate keep forbids turning it on: no samples will be seen", "pid", t.id.pid)
 		}
 		return nil
@@ -147,9 +150,9 @@ func (t *target) applyRate(p RatePolicy, log *slog.Logger) error {
 		_ = t.state.remove(t.id)
 		return fmt.Errorf("pid %d: setting runtime.MemProfileRate: %w", t.id.pid, err)
 	}
-	t.rateNow, t.rateChanged = want, true
 	log.Warn("changed the target's runtime.MemProfileRate; leakscope restores it on a clean exit (after a kill -9 the next leakscope reports it and restores it), and meanwhile the target's own heap profiles scale with it",
-		"pid", t.id.pid, "from", t.rateBefore, "to", want)
+		"pid", t.id.pid, "from", t.rateNow, "to", want)
+	t.rateNow, t.rateChanged = want, true
 	return nil
 }
 
@@ -213,8 +216,9 @@ func (t *target) noticeEarlierChange(p RatePolicy, log *slog.Logger) {
 // observe feeds one snapshot to the analysis.
 func (t *target) observe(s *snapshot.Snapshot) {
 	if r, err := t.rate.Read(); err == nil && r != t.rateNow {
-		t.rateNow = r // the application changed it itself
+		t.rateNow = r
 		t.att.RateInForce(r, tracer.MonotonicNS())
+		t.yieldRate()
 	}
 	s.MemProfileRate = t.rateNow
 	_ = t.proc.Refresh() // libraries loaded since attach; fails once it exits
@@ -222,6 +226,24 @@ func (t *target) observe(s *snapshot.Snapshot) {
 	t.analysis.Add(s, t.proc)
 	t.observePprof(s)
 	t.observeGoroutines()
+}
+
+// yieldRate hands the rate back to the application, which has just set
+// its own: leakscope neither changes it again (the budget only estimates
+// from now on) nor restores the value it found, which would undo the
+// application's choice, and no record is left for a later leakscope.
+func (t *target) yieldRate() {
+	if t.budget.writable {
+		t.budget.writable, t.budget.yielded = false, true
+	}
+	t.budget.withRuntime = false // the sampling is the application's own now
+	if !t.rateChanged {
+		return
+	}
+	t.rateChanged = false
+	_ = t.state.remove(t.id)
+	t.notes = append(t.notes, fmt.Sprintf("the application set its own runtime.MemProfileRate (%d) at %s: leakscope no longer changes it and will not restore %d",
+		t.rateNow, time.Now().UTC().Format(time.RFC3339), t.rateBefore))
 }
 
 func orUnknown(v string) string {

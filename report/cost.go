@@ -6,7 +6,7 @@ import (
 )
 
 // Summary is the cost line of the table and the web view, e.g.
-// "watching costs ~0.41% of a core (budget 1%, active: rate 16 MiB, configured 512 KiB) · names leaks from 2.6 MiB/s within 1 min, 463 KiB/s within 5 min".
+// "watching costs ~0.41% of a core (budget 1%, active: rate 16.0 MiB, configured 512.0 KiB) · names leaks from 3.0 MiB/s within 1 min, 518.0 KiB/s within 5 min".
 func (c *Cost) Summary() string {
 	if c == nil {
 		return ""
@@ -41,8 +41,15 @@ func (c *Cost) Summary() string {
 	if c.Note != "" {
 		b.WriteString(" · " + c.Note)
 	}
+	if strings.HasPrefix(c.Source, unmeasuredPrefix) {
+		b.WriteString(" · the cost per sample is not measured on this architecture: amd64's figures stand in")
+	}
 	return b.String()
 }
+
+// unmeasuredPrefix starts the cost source of an architecture whose cost
+// per sample was not measured (budget.ForArch).
+const unmeasuredPrefix = "not measured on "
 
 func percent(f float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", 100*f), "0"), ".") + "%"

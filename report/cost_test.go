@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/leakscope/leakscope/budget"
 )
 
 func TestCostSummary(t *testing.T) {
@@ -22,6 +24,10 @@ func TestCostSummary(t *testing.T) {
 	c = &Cost{EffectiveRate: 512 << 10, ConfiguredRate: 512 << 10}
 	if got := c.Summary(); !strings.Contains(got, "(not yet estimated) (no budget)") || !strings.Contains(got, "none within 1 min") {
 		t.Errorf("no estimate, no budget, no limit: %s", got)
+	}
+	c.Source = budget.ForArch("arm64").Source
+	if got := c.Summary(); !strings.HasSuffix(got, " · the cost per sample is not measured on this architecture: amd64's figures stand in") {
+		t.Errorf("cost per sample not measured here: %s", got)
 	}
 	var b bytes.Buffer
 	doc := &Document{Targets: []Target{{PID: 1, Status: StatusWatching, Cost: &Cost{EstimatedOverhead: &over, MaxOverhead: 0.01}}}}

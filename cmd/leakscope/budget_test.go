@@ -1,12 +1,15 @@
 package main_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,12 +108,16 @@ func TestBudget(t *testing.T) {
 }
 
 // TestBudgetRateChangeMidLeak: two identical leaking targets (a 2 MiB/s
-// map leak under 16 MiB/s of churn); 40 s in, one of them starts churning
+// map leak under 16 MiB/s of churn); once leakscope has named the leak in
+// one of them (about a minute in), the test makes that one churn
 // 128 MiB/s, which puts it over a small budget (0.4% of a core; the
 // steady target samples ~0.08%, the moved one ~0.66%, plus each one's
 // share of leakscope's own CPU, which leaves sampling 0.2-0.4%), so its
 // MemProfileRate is raised mid-leak (to 2 or 4 MiB: 4 or 8 times fewer samples).
-// Both must still be named leak at the same site. Their estimated live
+// The moved target's leak must stay named in every report from then on
+// (the evidence restarts at the new rate; the verdict is held until the
+// new evidence could name it again), and both must end named leak at the
+// same site. Their estimated live
 // bytes at the site, each over what the target says it leaked (its last
 // "alive" count; the ratio also holds the map's own growth), must agree
 // within 30%: samples taken before and after the change are each scaled
@@ -127,23 +134,37 @@ func TestBudget(t *testing.T) {
 func TestBudgetRateChangeMidLeak(t *testing.T) {
 	testutil.RequireBPF(t)
 	if testing.Short() {
-		t.Skip("watches for 150 s")
+		t.Skip("watches for 190 s")
 	}
 	t.Parallel()
 	dir := t.TempDir()
 	leakscope := buildLeakscope(t, dir)
 	bin := testutil.Build(t, dir, "leaky", "./testdata/leaky")
 	const leakRate = 2 << 20
-	args := []string{"-leak=map", "-leak-rate=" + strconv.Itoa(leakRate), "-churn-rate=16777216", "-duration=200s"}
-	moved := testutil.Start(t, bin, append(args, "-burst-after=40s", "-burst-rate=134217728")...)
+	args := []string{"-leak=map", "-leak-rate=" + strconv.Itoa(leakRate), "-churn-rate=16777216", "-duration=240s"}
+	moved := testutil.Start(t, bin, append(args, "-burst-rate=134217728")...) // bursts on SIGUSR1
 	steady := testutil.Start(t, bin, args...)
 	moved.WaitLine(t, "ready", 10*time.Second)
 	steady.WaitLine(t, "ready", 10*time.Second)
 
 	out := t.TempDir()
 	cmd := exec.Command(leakscope, "--pid", strconv.Itoa(moved.PID()), "--pid", strconv.Itoa(steady.PID()),
-		"--interval=5s", "--duration=150s", "--max-overhead=0.4%", "--out", out)
+		"--interval=5s", "--duration=190s", "--max-overhead=0.4%", "--out", out)
+	// Every report along the way, not only the last: the verdict must not
+	// drop when the rate moves. The burst starts once the leak is named.
+	stop := make(chan struct{})
+	reports := make(chan []verdictAt)
+	burst := func() {
+		if err := moved.Signal(syscall.SIGUSR1); err != nil {
+			t.Errorf("starting the burst: %v", err)
+		}
+	}
+	go func() {
+		reports <- pollVerdicts(filepath.Join(out, "suspects.json"), moved.PID(), "main.leakMap", stop, burst)
+	}()
 	b, err := cmd.CombinedOutput()
+	close(stop)
+	seen := <-reports
 	if err != nil {
 		t.Fatalf("leakscope: %v\n%s", err, b)
 	}
@@ -176,6 +197,7 @@ func TestBudgetRateChangeMidLeak(t *testing.T) {
 			t.Errorf("%s target: growth %.0f B/s, want %d within 40%%", c.name, g, leakRate)
 		}
 	}
+	checkVerdictKept(t, seen, 512<<10)
 	if len(live) == 2 {
 		m, s := live["moved"]/leaked["moved"], live["steady"]/leaked["steady"]
 		t.Logf("estimated live bytes over bytes leaked: moved %.3f (%.0f / %.0f), steady %.3f (%.0f / %.0f)",
@@ -205,4 +227,75 @@ func lastAlive(t *testing.T, p *testutil.Process) float64 {
 func tail(s string, n int) string {
 	lines := strings.Split(s, "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// verdictAt is one report's verdict for a site, and the rate then.
+type verdictAt struct {
+	at      time.Time
+	verdict string
+	rate    int64
+}
+
+// pollVerdicts reads path every 500 ms until stop and returns each new
+// report's verdict for function in target pid ("" when not listed). It
+// calls named once, at the first report naming it leak.
+func pollVerdicts(path string, pid int, function string, stop <-chan struct{}, named func()) []verdictAt {
+	var seen []verdictAt
+	last := ""
+	for {
+		select {
+		case <-stop:
+			return seen
+		case <-time.After(500 * time.Millisecond):
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // not written yet
+		}
+		var doc suspectsDoc
+		if json.Unmarshal(b, &doc) != nil || doc.GeneratedAt == last {
+			continue
+		}
+		last = doc.GeneratedAt
+		for _, tgt := range doc.Targets {
+			if tgt.PID != pid {
+				continue
+			}
+			v := verdictAt{at: time.Now()}
+			if tgt.Cost != nil {
+				v.rate = tgt.Cost.EffectiveRate
+			}
+			for _, s := range tgt.Suspects {
+				if s.Function == function {
+					v.verdict = s.Verdict
+					break
+				}
+			}
+			seen = append(seen, v)
+			if v.verdict == "leak" && named != nil {
+				named()
+				named = nil
+			}
+		}
+	}
+}
+
+// checkVerdictKept fails if a site named leak while the rate was floor
+// is, in any later report, no longer a leak, and if the rate never moved.
+func checkVerdictKept(t *testing.T, seen []verdictAt, floor int64) {
+	t.Helper()
+	named, moved := -1, false
+	for i, v := range seen {
+		t.Logf("report %d: verdict %q at rate %d", i, v.verdict, v.rate)
+		if named < 0 && v.verdict == "leak" && v.rate == floor {
+			named = i
+		}
+		moved = moved || (named >= 0 && v.rate > floor)
+		if named >= 0 && v.verdict != "leak" {
+			t.Errorf("report %d: verdict %q at rate %d, after the leak was named at rate %d in report %d", i, v.verdict, v.rate, floor, named)
+		}
+	}
+	if named < 0 || !moved {
+		t.Errorf("the leak was never named before the rate moved (named in report %d, rate moved after: %v)", named, moved)
+	}
 }

@@ -38,8 +38,8 @@ func main() {
 	leakRate := flag.Int("leak-rate", 2<<20, "bytes leaked per second")
 	churnRate := flag.Int("churn-rate", 64<<20, "bytes of short-lived garbage per second")
 	duration := flag.Duration("duration", 0, "exit 0 after this long (0: run until SIGTERM)")
-	burstAfter := flag.Duration("burst-after", 0, "after this long, churn at -burst-rate instead (0: never)")
-	burstRate := flag.Int("burst-rate", 0, "bytes of short-lived garbage per second after -burst-after")
+	burstAfter := flag.Duration("burst-after", 0, "after this long, or on SIGUSR1, churn at -burst-rate instead (0: on SIGUSR1 only)")
+	burstRate := flag.Int("burst-rate", 0, "bytes of short-lived garbage per second after -burst-after or SIGUSR1")
 	execAfter := flag.Duration("exec-after", 0, "after this long, replace this program by -exec (same pid)")
 	execPath := flag.String("exec", "", "program to execute with -exec-after (args follow the flags)")
 	flag.Parse()
@@ -52,6 +52,9 @@ func main() {
 		execAt = time.After(*execAfter)
 	}
 
+	burstNow := make(chan os.Signal, 1)
+	signal.Notify(burstNow, syscall.SIGUSR1)
+
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	var deadline <-chan time.Time
@@ -63,6 +66,10 @@ func main() {
 	const leakSize, churnSize = 1024, 4096
 	leaksPerTick := max(1, *leakRate/leakSize/int(time.Second/tick))
 	churnPerTick := *churnRate / churnSize / int(time.Second/tick)
+	burst := func() {
+		churnPerTick = *burstRate / churnSize / int(time.Second/tick)
+		fmt.Println("burst", *burstRate)
+	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	fmt.Println("ready", os.Getpid())
@@ -76,8 +83,9 @@ func main() {
 			fmt.Println("done", n)
 			return
 		case <-burstAt:
-			churnPerTick = *burstRate / churnSize / int(time.Second/tick)
-			fmt.Println("burst", *burstRate)
+			burst()
+		case <-burstNow:
+			burst()
 		case <-execAt:
 			fmt.Println("exec", *execPath)
 			argv := append([]string{*execPath}, flag.Args()...)
