@@ -134,7 +134,9 @@ func (t *Target) restart(attached bool) {
 	t.hist.reset(attached)
 	for _, g := range t.groups {
 		g.pts = nil
-		g.held = nil
+		if attached {
+			g.held = nil // new counts: nothing from before stands
+		}
 	}
 }
 

@@ -292,9 +292,16 @@ func TestAddOrderAndResets(t *testing.T) {
 		!strings.HasPrefix(sus[0].Reason, "held from before the sampling rate changed") {
 		t.Fatalf("after a rate change: %+v, want the leak held across it", sus)
 	}
+	// A second change during the hold keeps the one hold.
+	next = s.step()
+	next.MemProfileRate = 8192
+	tg.Add(next, sym)
+	if sus = tg.Suspects(); len(sus) != 1 || sus[0].Verdict != VerdictLeak || strings.Count(sus[0].Reason, "held from before") != 1 {
+		t.Fatalf("after a second rate change: %+v, want the leak held once", sus)
+	}
 	for range 70 {
 		n := s.step()
-		n.MemProfileRate = 4096
+		n.MemProfileRate = 8192
 		tg.Add(n, sym)
 	}
 	sus = tg.Suspects()

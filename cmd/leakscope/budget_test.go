@@ -117,12 +117,14 @@ func TestBudget(t *testing.T) {
 // The moved target's leak must stay named in every report from then on
 // (the evidence restarts at the new rate; the verdict is held until the
 // new evidence could name it again), and both must end named leak at the
-// same site. Their estimated live
+// same site. 20 s after the raise the burst ends (SIGUSR2): after 60 s
+// of calm the budget must lower the rate back to 512 KiB before the
+// watch ends (about 60 s later). Their estimated live
 // bytes at the site, each over what the target says it leaked (its last
 // "alive" count; the ratio also holds the map's own growth), must agree
 // within 30%: samples taken before and after the change are each scaled
-// with their own rate. At 4 MiB the ~210 MiB leaked after the change are
-// ~52 samples, so the moved target's estimate has ~10% sampling noise
+// with their own rate. At 4 MiB the ~170 MiB leaked before the rate
+// comes back down are ~42 samples, so the moved target's estimate has ~10% sampling noise
 // (1 sd; runs gave ratios 3.9% and ~10% apart): 30% is 3 sd, while one
 // rate for every sample would put it at 0.4 (512 KiB) or 3.1 (4 MiB)
 // times the truth. The ratio to each one's own count allows for a burst
@@ -151,16 +153,31 @@ func TestBudgetRateChangeMidLeak(t *testing.T) {
 	cmd := exec.Command(leakscope, "--pid", strconv.Itoa(moved.PID()), "--pid", strconv.Itoa(steady.PID()),
 		"--interval=5s", "--duration=190s", "--max-overhead=0.4%", "--out", out)
 	// Every report along the way, not only the last: the verdict must not
-	// drop when the rate moves. The burst starts once the leak is named.
+	// drop when the rate moves. The burst starts once the leak is named
+	// and ends 20 s after the raise.
 	stop := make(chan struct{})
 	reports := make(chan []verdictAt)
-	burst := func() {
-		if err := moved.Signal(syscall.SIGUSR1); err != nil {
-			t.Errorf("starting the burst: %v", err)
+	var raisedAt time.Time
+	burstOn, burstOff := false, false
+	send := func(sig syscall.Signal) {
+		if err := moved.Signal(sig); err != nil {
+			t.Errorf("signalling the moved target: %v", err)
+		}
+	}
+	each := func(v verdictAt) {
+		switch {
+		case !burstOn && v.verdict == "leak":
+			send(syscall.SIGUSR1)
+			burstOn = true
+		case burstOn && raisedAt.IsZero() && v.rate > 512<<10:
+			raisedAt = v.at
+		case !raisedAt.IsZero() && !burstOff && v.at.Sub(raisedAt) >= 20*time.Second:
+			send(syscall.SIGUSR2)
+			burstOff = true
 		}
 	}
 	go func() {
-		reports <- pollVerdicts(filepath.Join(out, "suspects.json"), moved.PID(), "main.leakMap", stop, burst)
+		reports <- pollVerdicts(filepath.Join(out, "suspects.json"), moved.PID(), "main.leakMap", stop, each)
 	}()
 	b, err := cmd.CombinedOutput()
 	close(stop)
@@ -170,8 +187,8 @@ func TestBudgetRateChangeMidLeak(t *testing.T) {
 	}
 	t.Logf("leakscope output (tail):\n%s", tail(string(b), 40))
 	leaked := map[string]float64{"moved": lastAlive(t, moved) * 1024, "steady": lastAlive(t, steady) * 1024}
-	if moved.WaitLine(t, "burst", time.Second) == "" {
-		t.Fatal("the moved target never burst")
+	if moved.WaitLine(t, "burst", time.Second) == "" || moved.WaitLine(t, "calm", time.Second) == "" {
+		t.Fatal("the moved target never burst, or never calmed down again")
 	}
 	doc := readSuspects(t, filepath.Join(out, "suspects.json"))
 
@@ -183,8 +200,9 @@ func TestBudgetRateChangeMidLeak(t *testing.T) {
 	}{{"moved", moved, true}, {"steady", steady, false}} {
 		tgt := doc.Targets[indexOfPID(t, doc, c.p.PID())]
 		t.Logf("%s: %v", c.name, tgt.Cost)
-		if tgt.Cost == nil || tgt.Cost.BudgetActive != c.changed || (tgt.Cost.EffectiveRate > 512<<10) != c.changed {
-			t.Errorf("%s target: cost %v, want the budget active: %v", c.name, tgt.Cost, c.changed)
+		// Both end at the configured rate: the moved one lowered again.
+		if tgt.Cost == nil || tgt.Cost.BudgetActive || tgt.Cost.EffectiveRate != 512<<10 {
+			t.Errorf("%s target: cost %v at the end, want the budget inactive at 512 KiB", c.name, tgt.Cost)
 		}
 		if len(tgt.Suspects) == 0 || tgt.Suspects[0].Function != "main.leakMap" || tgt.Suspects[0].Verdict != "leak" {
 			t.Errorf("%s target: suspects %+v, want main.leakMap named leak first", c.name, tgt.Suspects)
@@ -198,6 +216,7 @@ func TestBudgetRateChangeMidLeak(t *testing.T) {
 		}
 	}
 	checkVerdictKept(t, seen, 512<<10)
+	checkRaisedAndLowered(t, seen, 512<<10)
 	if len(live) == 2 {
 		m, s := live["moved"]/leaked["moved"], live["steady"]/leaked["steady"]
 		t.Logf("estimated live bytes over bytes leaked: moved %.3f (%.0f / %.0f), steady %.3f (%.0f / %.0f)",
@@ -237,9 +256,9 @@ type verdictAt struct {
 }
 
 // pollVerdicts reads path every 500 ms until stop and returns each new
-// report's verdict for function in target pid ("" when not listed). It
-// calls named once, at the first report naming it leak.
-func pollVerdicts(path string, pid int, function string, stop <-chan struct{}, named func()) []verdictAt {
+// report's verdict for function in target pid ("" when not listed),
+// handing each to each as it comes.
+func pollVerdicts(path string, pid int, function string, stop <-chan struct{}, each func(verdictAt)) []verdictAt {
 	var seen []verdictAt
 	last := ""
 	for {
@@ -272,10 +291,7 @@ func pollVerdicts(path string, pid int, function string, stop <-chan struct{}, n
 				}
 			}
 			seen = append(seen, v)
-			if v.verdict == "leak" && named != nil {
-				named()
-				named = nil
-			}
+			each(v)
 		}
 	}
 }
@@ -298,4 +314,24 @@ func checkVerdictKept(t *testing.T, seen []verdictAt, floor int64) {
 	if named < 0 || !moved {
 		t.Errorf("the leak was never named before the rate moved (named in report %d, rate moved after: %v)", named, moved)
 	}
+}
+
+// checkRaisedAndLowered fails unless the reports show the rate raised
+// above floor and, later, back at floor.
+func checkRaisedAndLowered(t *testing.T, seen []verdictAt, floor int64) {
+	t.Helper()
+	raised, lowered := -1, -1
+	for i, v := range seen {
+		if raised < 0 && v.rate > floor {
+			raised = i
+		}
+		if raised >= 0 && lowered < 0 && v.rate == floor {
+			lowered = i
+		}
+	}
+	if raised < 0 || lowered < 0 {
+		t.Errorf("rate raised in report %d, back at %d in report %d: want both", raised, floor, lowered)
+		return
+	}
+	t.Logf("rate raised in report %d, back at %d in report %d (%.0f s later)", raised, floor, lowered, seen[lowered].at.Sub(seen[raised].at).Seconds())
 }

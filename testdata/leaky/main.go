@@ -38,7 +38,7 @@ func main() {
 	leakRate := flag.Int("leak-rate", 2<<20, "bytes leaked per second")
 	churnRate := flag.Int("churn-rate", 64<<20, "bytes of short-lived garbage per second")
 	duration := flag.Duration("duration", 0, "exit 0 after this long (0: run until SIGTERM)")
-	burstAfter := flag.Duration("burst-after", 0, "after this long, or on SIGUSR1, churn at -burst-rate instead (0: on SIGUSR1 only)")
+	burstAfter := flag.Duration("burst-after", 0, "after this long, or on SIGUSR1, churn at -burst-rate instead (0: on SIGUSR1 only); SIGUSR2 ends the burst")
 	burstRate := flag.Int("burst-rate", 0, "bytes of short-lived garbage per second after -burst-after or SIGUSR1")
 	execAfter := flag.Duration("exec-after", 0, "after this long, replace this program by -exec (same pid)")
 	execPath := flag.String("exec", "", "program to execute with -exec-after (args follow the flags)")
@@ -52,8 +52,10 @@ func main() {
 		execAt = time.After(*execAfter)
 	}
 
-	burstNow := make(chan os.Signal, 1)
+	// SIGUSR1 starts the burst, SIGUSR2 ends it: a test times them.
+	burstNow, calmNow := make(chan os.Signal, 1), make(chan os.Signal, 1)
 	signal.Notify(burstNow, syscall.SIGUSR1)
+	signal.Notify(calmNow, syscall.SIGUSR2)
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
@@ -86,6 +88,9 @@ func main() {
 			burst()
 		case <-burstNow:
 			burst()
+		case <-calmNow:
+			churnPerTick = *churnRate / churnSize / int(time.Second/tick)
+			fmt.Println("calm", *churnRate)
 		case <-execAt:
 			fmt.Println("exec", *execPath)
 			argv := append([]string{*execPath}, flag.Args()...)
