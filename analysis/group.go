@@ -73,7 +73,7 @@ type group struct {
 	score     float64
 	firstLeak time.Time
 	// held is the verdict from before the sampling rate moved, kept
-	// while the new evidence is too short to reach it (Target.applyHold).
+	// while the new evidence is weaker (Target.applyHold).
 	held *heldVerdict
 }
 

@@ -205,7 +205,7 @@ type Evidence struct {
 	Persistence float64 `json:"persistence"`
 	// HeldAcrossRateChange: this is the evidence from before the sampling
 	// rate moved, kept (verdict and figures) while the evidence gathered
-	// since is too short to reach that verdict; Reason says since when.
+	// since is weaker (Target.applyHold); Reason says since when.
 	HeldAcrossRateChange bool `json:"held_across_rate_change,omitempty"`
 	// UsualFreeAgeGC is the age (GC cycles) by which 95% of this stack's
 	// objects that were freed old had died (nearer the oldest when fewer

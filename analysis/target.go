@@ -160,22 +160,28 @@ func (t *Target) holdVerdicts(at time.Time, gc uint64) {
 	}
 }
 
-// applyHold gives g its held verdict while the evidence since the rate
-// moved is weaker and shorter than the least a leak needs (MinWindow and
-// MinWindowGC past the old age): by then the new evidence could have
-// named it again, and its verdict stands. A site with nothing live left
-// keeps no hold.
+// applyHold gives g its held verdict in every report where the evidence
+// since the rate moved is weaker. A weaker verdict from it does not
+// contradict the held one until it has had a whole evidence window
+// (Window and WindowGC): at a raised rate the same leak gives fewer
+// samples, takes longer to name and, named, can fall back to watch on a
+// thin stretch. The hold ends sooner if the site has nothing live left,
+// or if the new evidence, over the least span a leak needs (MinWindow and
+// MinWindowGC past the old age), shows no growth at all.
 func (t *Target) applyHold(g *group, now time.Time, gc uint64) bool {
 	h := g.held
 	if h == nil {
 		return false
 	}
-	covered := now.Sub(t.rateRestart.at) >= t.cfg.MinWindow &&
-		gc >= t.rateRestart.gc+uint64(t.cfg.MinWindowGC+t.cfg.MinOldAgeGC)
-	stronger := verdictRank(g.verdict) <= verdictRank(h.verdict) // lower ranks first
-	if stronger || covered || g.cur.ages.liveAtLeast(0) == 0 {
+	since, gcs := now.Sub(t.rateRestart.at), gc-t.rateRestart.gc
+	noGrowth := g.verdict == "" && since >= t.cfg.MinWindow && gcs >= uint64(t.cfg.MinWindowGC+t.cfg.MinOldAgeGC)
+	fullWindow := since >= t.cfg.Window && gcs >= uint64(t.cfg.WindowGC)
+	if noGrowth || fullWindow || g.cur.ages.liveAtLeast(0) == 0 {
 		g.held = nil
 		return false
+	}
+	if verdictRank(g.verdict) <= verdictRank(h.verdict) { // as strong: lower ranks first
+		return false // the hold stays for a later, weaker report
 	}
 	g.verdict, g.evidence, g.score = h.verdict, h.evidence, h.score
 	g.evidence.HeldAcrossRateChange = true
