@@ -132,9 +132,10 @@ func TestBudget(t *testing.T) {
 // collecting every ~3 s, showed 0.74-0.82 of it, the moved one, which the
 // burst makes collect more often, 0.94-1.03).
 //
-// (A burst that ends is TestBudgetLowersAfterBurst's: there the GC, which
-// runs far less often once the burst is over, leaves the new evidence at
-// watch for minutes, with or without a rate change.)
+// The burst does not end here: the rate going back down is
+// TestBudgetLowersAfterBurst's. (One run that ended it, with the hold
+// then in force only until the new evidence spanned 50 s, fell to watch
+// for the rest of the watch once the hold ended.)
 func TestBudgetRateChangeMidLeak(t *testing.T) {
 	testutil.RequireBPF(t)
 	if testing.Short() {
