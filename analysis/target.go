@@ -168,26 +168,25 @@ func (t *Target) holdVerdicts(at time.Time, gc uint64) {
 // thin stretch. The hold ends sooner if the site has nothing live left,
 // or if the new evidence, over the least span a leak needs (MinWindow and
 // MinWindowGC past the old age), shows no growth at all.
-func (t *Target) applyHold(g *group, now time.Time, gc uint64) bool {
+func (t *Target) applyHold(g *group, now time.Time, gc uint64) {
 	h := g.held
 	if h == nil {
-		return false
+		return
 	}
 	since, gcs := now.Sub(t.rateRestart.at), gc-t.rateRestart.gc
 	noGrowth := g.verdict == "" && since >= t.cfg.MinWindow && gcs >= uint64(t.cfg.MinWindowGC+t.cfg.MinOldAgeGC)
 	fullWindow := since >= t.cfg.Window && gcs >= uint64(t.cfg.WindowGC)
 	if noGrowth || fullWindow || g.cur.ages.liveAtLeast(0) == 0 {
 		g.held = nil
-		return false
+		return
 	}
 	if verdictRank(g.verdict) <= verdictRank(h.verdict) { // as strong: lower ranks first
-		return false // the hold stays for a later, weaker report
+		return // the hold stays for a later, weaker report
 	}
 	g.verdict, g.evidence, g.score = h.verdict, h.evidence, h.score
 	g.evidence.HeldAcrossRateChange = true
 	g.evidence.Reason = fmt.Sprintf("held from before the sampling rate changed %.0f s ago (the evidence restarted then): %s",
 		now.Sub(t.rateRestart.at).Seconds(), h.evidence.Reason)
-	return true
 }
 
 // group returns the group of stack id, symbolizing it on first sight (or
@@ -223,8 +222,9 @@ func (t *Target) group(id int32, pcs []uint64, sym Symbolizer) *group {
 // its verdict. With lossy (frees may have been missed in the window: see
 // FreeHidingLosses), a leak is downgraded to watch.
 func (t *Target) judge(g *group, idx []int, now time.Time, gc uint64, lossy bool) {
-	t.assessWindow(g, idx, lossy)
-	if t.applyHold(g, now, gc) && lossy && g.verdict == VerdictLeak {
+	t.assessWindow(g, idx)
+	t.applyHold(g, now, gc)
+	if lossy && g.verdict == VerdictLeak {
 		g.verdict, g.evidence.FreesMayBeMissing = VerdictWatch, true
 		g.evidence.Reason = "frees may be missing: losses that can hide frees rose in the window"
 	}
@@ -234,7 +234,7 @@ func (t *Target) judge(g *group, idx []int, now time.Time, gc uint64, lossy bool
 }
 
 // assessWindow runs the detector on g's evidence window alone.
-func (t *Target) assessWindow(g *group, idx []int, lossy bool) {
+func (t *Target) assessWindow(g *group, idx []int) {
 	wasLeak := g.verdict == VerdictLeak
 	g.verdict, g.evidence, g.score = "", Evidence{}, 0
 	k := t.cfg.MinOldAgeGC
@@ -246,10 +246,6 @@ func (t *Target) assessWindow(g *group, idx []int, lossy bool) {
 	v, ev := assess(t.cfg, w, usual, wasLeak)
 	if v == "" {
 		return
-	}
-	if v == VerdictLeak && lossy {
-		v, ev.FreesMayBeMissing = VerdictWatch, true
-		ev.Reason = "frees may be missing: losses that can hide frees rose in the window"
 	}
 	if allocs := g.cur.allocs; allocs > 0 {
 		ev.UnfreedShare = clamp01(float64(allocs-min(g.cur.frees, allocs)) / float64(allocs))

@@ -134,7 +134,7 @@ func (t *target) applyRate(p RatePolicy, log *slog.Logger) error {
 		want = p.Rate
 	}
 	if want < 0 || want == t.rateNow {
-		if t.rateNow == 0 {
+		if want < 0 && t.rateNow == 0 {
 			log.Warn("heap sampling is off in the target and --memprofilerate keep forbids turning it on: no samples will be seen", "pid", t.id.pid)
 		}
 		return nil
